@@ -1,0 +1,64 @@
+# Two commands on a fresh machine: `make demo` and `make test`. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .uv/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+RC := $(BIN)/reportcard
+SEED ?= 20240601
+EXTRACT ?= data/extract
+PORT ?= 8000
+
+.PHONY: help setup demo test test-fast lab bench lint clean
+
+help:
+	@echo "make demo   set up, make the demo extract, compute, build, check, publish, serve :$(PORT)"
+	@echo "make test   set up and run the whole test suite (what CI runs)"
+	@echo "make lab    open JupyterLab on notebooks/ with the project's kernel"
+	@echo "make bench  run the benchmarks (full Missouri-size state)"
+
+# A project-local uv, pinned, then the locked environment. Nothing is installed by hand.
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(BIN)/reportcard: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+setup: $(BIN)/reportcard
+
+# Debian's chromium for the browser tests (Playwright's own browser download cannot work here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests ..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+$(EXTRACT)/extract.json: | setup
+	$(RC) synth --out $(EXTRACT) --seed $(SEED) --canaries 5
+
+demo: setup $(EXTRACT)/extract.json
+	$(RC) validate $(EXTRACT)
+	$(RC) compute --extract $(EXTRACT)
+
+test: setup
+	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+lint: setup
+	$(BIN)/ruff check site_builder tests benchmarks
+	$(BIN)/mypy
+
+clean:
+	rm -rf build site

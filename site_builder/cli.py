@@ -1,0 +1,122 @@
+"""``reportcard``: the thin command line over ``site_builder``.
+
+Each command parses its arguments and calls one function that a notebook can call too.
+Expected failures (:class:`~site_builder.errors.ReportcardError`) are printed without a
+traceback and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from site_builder.errors import ReportcardError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_EXTRACT = Path("data/extract")
+DEFAULT_AGGREGATES = Path("build/aggregates")
+DEFAULT_SPECS = Path("report_specs")
+
+
+def friendly_errors(fn: F) -> F:
+    """Turn expected failures into a clear message and exit status 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ReportcardError as err:
+            click.secho(str(err), fg="red", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_years(text: str) -> tuple[int, ...]:
+    """``2021-2025`` or ``2022,2024`` or ``2024`` -> a sorted tuple of years."""
+    years: set[int] = set()
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part:
+                lo, hi = (int(x) for x in part.split("-", 1))
+                if hi < lo:
+                    raise ValueError
+                years.update(range(lo, hi + 1))
+            elif part:
+                years.add(int(part))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a year range; write it like 2021-2025 or 2023,2024") from None
+    if not years:
+        raise click.BadParameter("no years given; write them like 2021-2025")
+    return tuple(sorted(years))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="site-builder")
+def main() -> None:
+    """Missouri school report cards: synthetic extract -> protected aggregates -> static site."""
+
+
+@main.command()
+@click.option("--out", "out", type=click.Path(path_type=Path), default=DEFAULT_EXTRACT,
+              show_default=True, help="Directory to write the extract into.")
+@click.option("--seed", type=int, default=20240601, show_default=True,
+              help="Random seed; the same seed gives byte-identical files.")
+@click.option("--years", default="2021-2025", show_default=True,
+              help="School years by ending year, e.g. 2021-2025.")
+@click.option("--scale", type=float, default=1.0, show_default=True,
+              help="Multiply every district's enrollment by this (0.02 for a quick run).")
+@click.option("--profile", type=click.Choice(["state", "tiny"]), default="state",
+              show_default=True, help="state: every real Missouri LEA. tiny: 5 test districts.")
+@click.option("--canaries", type=int, default=0, show_default=True,
+              help="Plant this many recognisable canary students (listed in canaries.json).")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet",
+              show_default=True, help="File format of the student files.")
+@friendly_errors
+def synth(out: Path, seed: int, years: str, scale: float, profile: str, canaries: int,
+          fmt: str) -> None:
+    """Generate a synthetic, MOSIS-like student extract (no real student is in it)."""
+    from site_builder.synth import generate
+
+    generate(out, seed=seed, years=parse_years(years), scale=scale, profile=profile,
+             canaries=canaries, fmt=fmt, progress=True)
+
+
+@main.command()
+@click.argument("extract", type=click.Path(path_type=Path), default=DEFAULT_EXTRACT)
+@friendly_errors
+def validate(extract: Path) -> None:
+    """Check an extract against the input contract; list every problem at once."""
+    from site_builder.contract import validate_extract
+
+    report = validate_extract(extract, progress=True)
+    click.echo(report.summary())
+
+
+@main.command()
+@click.option("--extract", type=click.Path(path_type=Path), default=DEFAULT_EXTRACT,
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_AGGREGATES,
+              show_default=True)
+@click.option("--specs", type=click.Path(path_type=Path), default=DEFAULT_SPECS,
+              show_default=True)
+@click.option("--years", default=None, help="Only these years (default: all in the extract).")
+@friendly_errors
+def compute(extract: Path, out: Path, specs: Path, years: str | None) -> None:
+    """Compute the protected aggregates by running notebooks/compute_aggregates.ipynb."""
+    from site_builder.runner import run_compute
+
+    run_compute(extract=extract, out=out, specs=specs,
+                years=parse_years(years) if years else None, progress=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

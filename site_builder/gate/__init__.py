@@ -1,0 +1,123 @@
+"""The publication gate: nothing leaves without passing disclosure, PII and privacy checks.
+
+:func:`run_gate` re-reads a staged site from disk (it never trusts the renderer) and checks:
+
+1. **Disclosure**: the LP audit of ``site_builder.disclosure`` passes on the CSV downloads,
+   and every number in a page table or chart is a published CSV cell (``rowlevel``).
+2. **No PII**: no value of the extract's restricted columns, no canary, nothing PII-shaped
+   (``pii``).
+3. **No row-level data**: charts embed no more rows than their table, and only published
+   columns (``rowlevel``).
+4. **No external requests, cookies or tracking**, and a CSP that forbids other origins
+   (``privacy``).
+
+Restricted formats (Parquet, notebooks, pickles) anywhere in the site are refused outright.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from rich.progress import Progress
+
+from site_builder.gate import pii, privacy, rowlevel
+from site_builder.gate.findings import CHECKS, Finding, GateRefused, GateReport
+
+__all__ = ["CHECKS", "Finding", "GateRefused", "GateReport", "run_gate", "require_pass"]
+
+TEXT_SUFFIXES = {".html", ".htm", ".js", ".mjs", ".json", ".csv", ".svg", ".xml", ".txt",
+                 ".md", ".css", ".map", ".webmanifest", ".tsv", ".vl", ".yaml", ".yml"}
+RESTRICTED_SUFFIXES = {".parquet", ".ipynb", ".feather", ".arrow", ".pkl", ".pickle", ".db",
+                       ".sqlite", ".sqlite3", ".sav", ".dta", ".rds", ".xlsx", ".npy", ".npz"}
+EXEMPT = {"manifest.json"}
+"""Written after the gate by ``publish``; holds the build time and hashes only."""
+
+
+def _is_vendored_script(rel: str) -> bool:
+    return rel.endswith((".js", ".mjs", ".map"))
+
+
+def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
+             progress: bool = False) -> GateReport:
+    """Check every file of ``site``; return the report (see :func:`require_pass`)."""
+    site = Path(site)
+    report = GateReport(site=str(site))
+    if not site.is_dir():
+        report.findings.append(Finding("hygiene", str(site), "the site directory does not exist",
+                                       hint="build it first with `reportcard build`"))
+        return report
+
+    needles = pii.load_needles(extract) if extract is not None else pii.PiiNeedles()
+    report.notes.append("PII: " + (needles.describe() if extract is not None else
+                                   "no extract given, so only pattern scans ran"))
+    if needles.skipped_place_names:
+        report.notes.append(f"PII: {needles.skipped_place_names:,} student full names also "
+                            "occur inside public school or district names; those word pairs "
+                            "are not counted as names")
+    published = rowlevel.Published.read(site)
+
+    files = sorted(p for p in site.rglob("*") if p.is_file())
+    report.files_scanned = len(files)
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("Gate: scanning the staged site", total=len(files))
+        for path in files:
+            bar.advance(task)
+            rel = path.relative_to(site).as_posix()
+            if rel in EXEMPT:
+                continue
+            report.findings += _check_file(rel, path, needles, published)
+
+    if audit:
+        report.findings += _disclosure_audit(site, report)
+    return report
+
+
+def _check_file(rel: str, path: Path, needles: pii.PiiNeedles,
+                published: rowlevel.Published) -> list[Finding]:
+    suffix = path.suffix.lower()
+    if suffix in RESTRICTED_SUFFIXES:
+        return [Finding("hygiene", rel, f"a restricted file type ({suffix}) is in the site",
+                        hint="extracts, aggregates and executed notebooks stay under data/ and "
+                             "build/; only pages, assets and CSV downloads are published")]
+    if suffix == ".gz":
+        text = gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
+        inner = Path(rel[:-3])
+        return pii.scan_text(rel, text, needles, patterns=not _is_vendored_script(str(inner)))
+    if suffix not in TEXT_SUFFIXES:
+        return []
+    text = path.read_text("utf-8", errors="replace")
+    found = pii.scan_text(rel, text, needles, patterns=not _is_vendored_script(rel))
+    if suffix in (".html", ".htm"):
+        found += privacy.check_html(rel, text)
+        found += rowlevel.check_page(rel, text, published)
+    elif suffix in (".js", ".mjs"):
+        found += privacy.check_script_text(rel, text)
+    elif suffix == ".css":
+        found += privacy.check_css(rel, text)
+    elif suffix == ".json":
+        found += rowlevel.check_json_file(rel, text)
+    return found
+
+
+def _disclosure_audit(site: Path, report: GateReport) -> list[Finding]:
+    """The LP audit of what the CSV downloads publish."""
+    try:
+        from site_builder.disclosure.audit import audit_site
+        from site_builder.disclosure.policy import load_policy
+    except ImportError:
+        return [Finding("disclosure", "downloads/", "the disclosure audit is not available",
+                        hint="site_builder.disclosure must be installed for the gate to pass")]
+    result = audit_site(site, load_policy())
+    report.notes.append("Disclosure audit: " + result.summary())
+    return [Finding("disclosure", f.file if hasattr(f, "file") else "downloads/",
+                    f.render() if hasattr(f, "render") else str(f))
+            for f in result.failures]
+
+
+def require_pass(site: Path, **kwargs: object) -> GateReport:
+    """Run the gate and raise :class:`GateRefused` unless the site is clean."""
+    report = run_gate(site, **kwargs)  # type: ignore[arg-type]
+    if not report.ok:
+        raise GateRefused(report)
+    return report

@@ -1,0 +1,202 @@
+"""No personal information: every PII value of the actual extract, and PII-shaped patterns.
+
+Two kinds of check run over every text file of the staged site:
+
+* **Exact values from the extract.** The gate reads the extract's restricted columns itself
+  (it does not trust the loader's allow-list): student IDs, SSNs, birth dates (in the usual
+  written forms) and full names ("first last" and "last first"), plus every value of the
+  canary students planted by ``synth --canaries``.
+* **Patterns.** SSN-like numbers (``123-45-6789``), standalone 10-digit numbers (the shape
+  of a MOSIS ID) and calendar dates. A report card has no reason to print any of these, so
+  they are refused even when they match no student. Vendored JavaScript is exempt from the
+  pattern scan (minified libraries are full of 10-digit constants), not from the exact scan.
+
+A single first or last name cannot be searched for without refusing every "Washington
+Elementary"; full names are. A full name that also appears inside a public directory name
+(a school called "George Washington Carver") is not counted, because it is published as a
+place name, not as a student.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from site_builder import schema
+from site_builder.extract import extract_years, find_file
+from site_builder.gate.findings import Finding, mask
+
+SSN_DASHED = re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])")
+DIGIT_RUN = re.compile(r"\d+")
+ISO_DATE = re.compile(r"(?<!\d)(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?!\d)")
+US_DATE = re.compile(r"(?<!\d)(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])/(?:19|20)\d{2}(?!\d)")
+WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+
+
+@dataclass
+class PiiNeedles:
+    """The restricted values to look for, normalised for fast set lookups."""
+
+    student_ids: set[str] = field(default_factory=set)
+    ssns: set[str] = field(default_factory=set)
+    birth_dates: set[str] = field(default_factory=set)
+    """ISO and US written forms."""
+    full_names: set[str] = field(default_factory=set)
+    """Lower-case "first last" and "last first"."""
+    canary_tokens: set[str] = field(default_factory=set)
+    """Lower-case: any one of these anywhere is a leak."""
+    skipped_place_names: int = 0
+
+    def describe(self) -> str:
+        return (f"{len(self.student_ids):,} student IDs, {len(self.ssns):,} SSNs, "
+                f"{len(self.birth_dates) // 3:,} birth dates, "
+                f"{len(self.full_names) // 2:,} full names and "
+                f"{len(self.canary_tokens):,} canary values from the extract")
+
+
+def _date_forms(dates: Iterable[str]) -> Iterator[str]:
+    for iso in dates:
+        y, m, d = iso.split("-")
+        yield iso
+        yield f"{m}/{d}/{y}"
+        yield f"{int(m)}/{int(d)}/{y}"
+
+
+def _bigrams(text: str) -> set[str]:
+    words = [w.lower() for w in WORD.findall(text)]
+    return {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
+
+
+def load_needles(extract: Path) -> PiiNeedles:
+    """Read every restricted value of an extract (all years) into lookup sets."""
+    needles = PiiNeedles()
+    frames = []
+    for year in extract_years(extract):
+        path = find_file(extract / str(year), schema.ENROLLMENT.name)
+        if path is None:
+            continue
+        lf = pl.scan_parquet(path) if path.suffix == ".parquet" else pl.scan_csv(
+            path, infer_schema=False)
+        frames.append(lf.select(
+            pl.col("student_id").cast(pl.String),
+            pl.col("ssn").cast(pl.String),
+            pl.col("birth_date").cast(pl.String),
+            pl.col("first_name").cast(pl.String),
+            pl.col("last_name").cast(pl.String),
+        ))
+    if frames:
+        people = pl.concat(frames).unique().collect()
+        needles.student_ids = set(people["student_id"].drop_nulls().to_list())
+        needles.ssns = {s.replace("-", "") for s in people["ssn"].drop_nulls().to_list()}
+        needles.birth_dates = set(_date_forms(people["birth_date"].drop_nulls().unique()
+                                               .to_list()))
+        names = people.select(
+            (pl.col("first_name") + " " + pl.col("last_name")).str.to_lowercase().alias("fl"),
+            (pl.col("last_name") + " " + pl.col("first_name")).str.to_lowercase().alias("lf"),
+        ).unique()
+        full = set(names["fl"].drop_nulls().to_list()) | set(names["lf"].drop_nulls().to_list())
+        public = _public_name_bigrams(extract)
+        needles.skipped_place_names = len(full & public)
+        needles.full_names = full - public
+
+    canaries = extract / "canaries.json"
+    if canaries.exists():
+        needles.canary_tokens = set(_canary_tokens(json.loads(canaries.read_text("utf-8"))))
+    return needles
+
+
+def _public_name_bigrams(extract: Path) -> set[str]:
+    """Word pairs inside directory (place) names, which are public by design."""
+    out: set[str] = set()
+    for spec, cols in ((schema.DISTRICTS, ("district_name", "county_name")),
+                       (schema.SCHOOLS, ("school_name",))):
+        path = find_file(extract / "directory", spec.name)
+        if path is None:
+            continue
+        df = pl.read_csv(path, infer_schema=False) if path.suffix == ".csv" else pl.read_parquet(
+            path)
+        for c in cols:
+            if c in df.columns:
+                for name in df[c].drop_nulls().to_list():
+                    out |= _bigrams(name)
+    return out
+
+
+_CANARY_FIELDS = ("student_id", "first_name", "last_name", "ssn", "birth_date", "name")
+
+
+def _canary_tokens(doc: object) -> Iterator[str]:
+    """Every identifying value of every canary student, whatever the file's exact nesting."""
+    items = doc.get("canaries", doc.get("students", [])) if isinstance(doc, dict) else doc
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        for key in _CANARY_FIELDS:
+            value = item.get(key)
+            if value:
+                yield str(value).lower()
+        if item.get("birth_date"):
+            yield from (f.lower() for f in _date_forms([str(item["birth_date"])]))
+
+
+def scan_text(rel: str, text: str, needles: PiiNeedles, *, patterns: bool) -> list[Finding]:
+    """All PII findings in one file's text."""
+    found: list[Finding] = []
+
+    def add(rule: str, value: str, hint: str, where: str = "") -> None:
+        found.append(Finding("pii", rel, rule, where=where or _line_of(text, value),
+                             evidence=mask(value), hint=hint))
+
+    lower = text.lower()
+    for token in needles.canary_tokens:
+        if token in lower:
+            add("a canary student's identifying value appears", token,
+                "a planted canary student escaped: find which template or data path "
+                "carries student-level values into the site")
+    for m in SSN_DASHED.finditer(text):
+        digits = m.group().replace("-", "")
+        rule = ("an SSN from the extract appears" if digits in needles.ssns
+                else "an SSN-like number (123-45-6789) appears")
+        if patterns or digits in needles.ssns:
+            add(rule, m.group(), "no Social Security number may be published, even in a "
+                                 "hidden field or a download")
+    for m in DIGIT_RUN.finditer(text):
+        run = m.group()
+        if len(run) == 10:
+            if run in needles.student_ids:
+                add("a student ID from the extract appears", run,
+                    "student IDs never leave the restricted area; check search indexes, "
+                    "chart data and CSVs")
+            elif patterns:
+                add("a 10-digit number (the shape of a MOSIS student ID) appears", run,
+                    "a report card has no 10-digit numbers; if this is not an ID, format it "
+                    "differently")
+        elif len(run) == 9 and run in needles.ssns:
+            add("an SSN from the extract appears", run,
+                "no Social Security number may be published")
+    for rx in (ISO_DATE, US_DATE):
+        for m in rx.finditer(text):
+            if m.group() in needles.birth_dates:
+                add("a birth date from the extract appears", m.group(),
+                    "birth dates never leave the restricted area")
+            elif patterns:
+                add("a calendar date appears (dates of birth are not allowed; the build time "
+                    "belongs in manifest.json only)", m.group(),
+                    "remove the date from the page body, sitemap or data file")
+    if needles.full_names:
+        hits = _bigrams(text) & needles.full_names
+        for name in sorted(hits):
+            found.append(Finding("pii", rel, "a student's full name from the extract appears",
+                                 where=_line_of(lower, name), evidence=mask(name),
+                                 hint="no student name may be published"))
+    return found
+
+
+def _line_of(text: str, value: str) -> str:
+    i = text.find(value)
+    return f"line {text.count(chr(10), 0, i) + 1}" if i >= 0 else ""

@@ -1,0 +1,193 @@
+"""Pages may show only published cells, and charts may carry only what their table shows.
+
+The CSV downloads are the statement of what is published. This module reads them back from
+the staged site and checks every page against them:
+
+* every number in a data table cell (``<td>``) or in a chart's data is a value of a published
+  cell of an entity that page is about (the page's school, district and the state);
+* every chart's embedded dataset has no more rows than the table it illustrates holds cells,
+  and only fields that are published CSV columns.
+
+This is what makes a hidden ``<span>14</span>`` under a ``*``, or a chart fed the
+unsuppressed table, a refusal rather than a leak.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+from lxml import html as lxml_html
+
+from site_builder.cells import CSV_COLUMNS
+from site_builder.gate.findings import Finding
+
+NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
+VALUE_FIELDS = ("n_students", "n_meeting", "rate")
+
+Entity = tuple[str, str, str]
+"""(level, district_code, school_code)."""
+
+
+def _norm(token: str) -> str:
+    token = token.replace(",", "")
+    if "." in token:
+        return f"{float(token):.1f}"
+    return str(int(token))
+
+
+class Published:
+    """The published values of each entity, read from the site's CSV downloads."""
+
+    def __init__(self, values: dict[Entity, set[str]], districts_of: dict[str, set[str]]):
+        self.values = values
+        self.schools_of = districts_of
+
+    @classmethod
+    def read(cls, site: Path) -> Published:
+        files = sorted(p for p in (site / "downloads").rglob("*.csv")
+                       if p.name != "data_dictionary.csv") if (site / "downloads").is_dir() \
+            else []
+        values: dict[Entity, set[str]] = defaultdict(set)
+        schools: dict[str, set[str]] = defaultdict(set)
+        for path in files:
+            df = pl.read_csv(path, infer_schema=False)
+            if "level" not in df.columns:
+                continue
+            df = df.with_columns(pl.col("district_code").fill_null(""),
+                                 pl.col("school_code").fill_null(""))
+            for col in ("n_students", "n_meeting", "rate", "display"):
+                if col not in df.columns:
+                    continue
+                rows = df.select("level", "district_code", "school_code", col).drop_nulls()
+                for level, d, s, v in rows.iter_rows():
+                    for tok in NUMBER.findall(v):
+                        values[(level, d, s)].add(_norm(tok))
+            for d, s in df.filter(pl.col("level") == "school").select(
+                    "district_code", "school_code").unique().iter_rows():
+                schools[d].add(s)
+        return cls(dict(values), dict(schools))
+
+    def allowed_for(self, rel: str) -> set[str] | None:
+        """Values a page may show, or None when the page is not about an entity."""
+        state = self.values.get(("state", "", ""), set())
+        parts = Path(rel).parts
+        if len(parts) >= 2 and parts[0] == "districts":
+            d = parts[1]
+            out = set(state) | self.values.get(("district", d, ""), set())
+            for s in self.schools_of.get(d, ()):
+                out |= self.values.get(("school", d, s), set())
+            return out
+        if len(parts) >= 2 and parts[0] == "schools" and "-" in parts[1]:
+            d, s = parts[1].split("-", 1)
+            return (set(state) | self.values.get(("district", d, ""), set())
+                    | self.values.get(("school", d, s), set()))
+        if rel in ("index.html", "state/index.html") or parts[0] in ("state", "counties"):
+            out = set(state)
+            for (level, _d, _s), v in self.values.items():
+                if level == "district":
+                    out |= v
+            return out
+        return None
+
+
+def _vega_datasets(spec: object) -> Iterator[tuple[str, list[object]]]:
+    """Every inline dataset of a Vega-Lite spec, wherever it is nested."""
+    if isinstance(spec, dict):
+        data = spec.get("data")
+        if isinstance(data, dict) and isinstance(data.get("values"), list):
+            yield "data.values", data["values"]
+        for name, rows in (spec.get("datasets") or {}).items():
+            if isinstance(rows, list):
+                yield f"datasets.{name}", rows
+        for key in ("layer", "hconcat", "vconcat", "concat"):
+            for sub in spec.get(key) or []:
+                yield from _vega_datasets(sub)
+        if isinstance(spec.get("spec"), dict):
+            yield from _vega_datasets(spec["spec"])
+
+
+def is_vega(spec: object) -> bool:
+    return isinstance(spec, dict) and (
+        "vega" in str(spec.get("$schema", "")) or "mark" in spec or "layer" in spec
+        or "datasets" in spec)
+
+
+def check_vega_spec(rel: str, where: str, spec: dict, max_rows: int | None,
+                    allowed: set[str] | None) -> list[Finding]:
+    out = []
+    for path, rows in _vega_datasets(spec):
+        if max_rows is not None and len(rows) > max_rows:
+            out.append(Finding(
+                "row_level", rel, "a chart embeds more rows than the table it illustrates",
+                where=f"{where} {path}", evidence=f"{len(rows)} rows > {max_rows} table cells",
+                hint="give the chart only the rows its table shows"))
+        extra = sorted({k for r in rows if isinstance(r, dict) for k in r} - set(CSV_COLUMNS))
+        if extra:
+            out.append(Finding(
+                "row_level", rel, "a chart carries fields that are not published columns",
+                where=f"{where} {path}", evidence=", ".join(extra[:8]),
+                hint=f"chart data may use only the CSV columns: {', '.join(CSV_COLUMNS)}"))
+        if allowed is not None:
+            for r in rows:
+                if not isinstance(r, dict):
+                    continue
+                for k in VALUE_FIELDS:
+                    v = r.get(k)
+                    if v is None or isinstance(v, bool):
+                        continue
+                    tok = _norm(f"{v:.1f}" if isinstance(v, float) else str(v))
+                    if tok not in allowed:
+                        out.append(Finding(
+                            "disclosure", rel,
+                            "a chart shows a number that no published cell holds",
+                            where=f"{where} {path} field {k}", evidence=str(v),
+                            hint="charts may show only protected, published values"))
+    return out
+
+
+def check_page(rel: str, text: str, published: Published) -> list[Finding]:
+    """Table numbers and chart data of one HTML page against the published cells."""
+    doc = lxml_html.document_fromstring(text)
+    allowed = published.allowed_for(rel)
+    out: list[Finding] = []
+    if allowed is not None:
+        for td in doc.iter("td"):
+            cell_text = td.text_content()
+            for tok in NUMBER.findall(cell_text):
+                if _norm(tok) not in allowed:
+                    out.append(Finding(
+                        "disclosure", rel, "a table shows a number that no published cell holds",
+                        where=f"line {td.sourceline}", evidence=cell_text.strip()[:60],
+                        hint="pages may show only the protected values in the CSV downloads; "
+                             "a withheld value must show the suppression symbol"))
+    for i, script in enumerate(doc.iter("script")):
+        if not (script.get("type") or "").endswith("json") or not script.text:
+            continue
+        try:
+            spec = json.loads(script.text)
+        except json.JSONDecodeError:
+            continue
+        if not is_vega(spec):
+            continue
+        scope = next((a for a in script.iterancestors() if a.tag in ("figure", "section")),
+                     doc)
+        ref = script.get("data-table")
+        table = doc.get_element_by_id(ref, None) if ref else None
+        cells = len(list((table if table is not None else scope).iter("td")))
+        out += check_vega_spec(rel, f"chart {script.get('id') or i}", spec,
+                               cells if cells else None, allowed)
+    return out
+
+
+def check_json_file(rel: str, text: str) -> list[Finding]:
+    """A standalone Vega spec must obey the same rules (its table is unknown: fields only)."""
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError:
+        return []
+    return check_vega_spec(rel, "spec", spec, None, None) if is_vega(spec) else []

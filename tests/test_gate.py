@@ -1,0 +1,276 @@
+"""The gate refuses each kind of leak, and passes a clean site.
+
+Each test starts from the same small clean site (written here by hand, so these tests do not
+depend on the renderer) and plants exactly one leak. The end-to-end test on the real demo
+build lives in test_publish.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from site_builder.gate import GateRefused, require_pass, run_gate
+from site_builder.gate.manifest import verify, write_manifest
+from site_builder.gate.publish import PublishLock, PublishLocked, swap_directories
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+       "script-src 'self'")
+HEAD = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+
+CSV_HEADER = ",".join((
+    "year", "level", "district_code", "district_name", "school_code", "school_name", "topic",
+    "measure", "subject", "grade", "group_family", "student_group", "n_students", "n_meeting",
+    "rate", "display", "suppressed", "reason"))
+CSV_ROWS = [
+    "2024,state,,,,,enrollment,enrollment,,All,All,All students,900000,,,\"900,000\",false,",
+    "2024,district,001091,KIRKSVILLE R-III,,,enrollment,enrollment,,All,All,All students,"
+    "2350,,,\"2,350\",false,",
+    "2024,district,001091,KIRKSVILLE R-III,,,enrollment,enrollment,,All,Race/Ethnicity,Black,"
+    ",,,*,true,primary",
+    "2024,district,001091,KIRKSVILLE R-III,,,enrollment,enrollment,,All,Race/Ethnicity,White,"
+    ",,,*,true,complementary",
+    "2024,district,001091,KIRKSVILLE R-III,,,attendance,attendance_90_90,,All,All,"
+    "All students,2350,1800,76.6,76.6%,false,",
+]
+
+
+def district_page(extra_td: str = "", chart_rows: list[dict] | None = None,
+                  head: str = HEAD, body_extra: str = "") -> str:
+    rows = chart_rows if chart_rows is not None else [
+        {"year": 2024, "student_group": "All students", "rate": 76.6, "display": "76.6%"}]
+    spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "mark": "bar",
+            "data": {"values": rows}}
+    return f"""<!doctype html><html lang="en"><head>{head}<title>Kirksville R-III</title>
+<script src="../../assets/vega-bundle.js"></script></head><body>
+<section><h2>Enrollment</h2>
+<table id="t1"><caption>Students</caption>
+<tr><th scope="row">All students</th><td>2,350</td></tr>
+<tr><th scope="row">Black</th><td>*</td></tr>
+<tr><th scope="row">White</th><td>*{extra_td}</td></tr></table></section>
+<section><figure><script type="application/json" data-table="t2">{json.dumps(spec)}</script>
+<table id="t2"><tr><th scope="row">90/90</th><td>76.6%</td><td>2,350</td></tr></table>
+</figure></section>{body_extra}</body></html>"""
+
+
+@pytest.fixture()
+def clean_site(tmp_path: Path) -> Path:
+    site = tmp_path / "staging"
+    (site / "districts" / "001091").mkdir(parents=True)
+    (site / "downloads" / "districts").mkdir(parents=True)
+    (site / "assets").mkdir()
+    (site / "index.html").write_text(
+        f"<!doctype html><html><head>{HEAD}</head><body><h1>Missouri report cards</h1>"
+        '<input type="search" aria-label="Find a district"></body></html>')
+    (site / "districts" / "001091" / "index.html").write_text(district_page())
+    (site / "downloads" / "state.csv").write_text("\n".join([CSV_HEADER, *CSV_ROWS]) + "\n")
+    (site / "assets" / "search.json").write_text(json.dumps(
+        [{"name": "KIRKSVILLE R-III", "code": "001091", "county": "Adair",
+          "url": "districts/001091/"}]))
+    (site / "assets" / "vega-bundle.js").write_text("window.vegaEmbed=function(){};")
+    return site
+
+
+@pytest.fixture()
+def pii_extract(tmp_path: Path) -> Path:
+    """An extract with just the restricted columns the gate reads, plus canaries."""
+    root = tmp_path / "extract"
+    (root / "2024").mkdir(parents=True)
+    (root / "directory").mkdir()
+    pl.DataFrame({
+        "year": [2024, 2024], "student_id": ["4821937465", "9990000001"],
+        "first_name": ["Maribel", "Canary"], "last_name": ["Okonkwo", "Zzyzx0001"],
+        "birth_date": [dt.date(2013, 4, 17), dt.date(2012, 2, 29)],
+        "ssn": ["912345678", "999000001"],
+    }).write_parquet(root / "2024" / "enrollment.parquet")
+    pl.DataFrame({"district_code": ["001091"], "district_name": ["KIRKSVILLE R-III"],
+                  "county_name": ["Adair"]}).write_csv(root / "directory" / "districts.csv")
+    pl.DataFrame({"district_code": ["001091"], "school_code": ["1050"],
+                  "school_name": ["Ray Miller Elementary"]}).write_csv(
+        root / "directory" / "schools.csv")
+    (root / "canaries.json").write_text(json.dumps({"canaries": [{
+        "student_id": "9990000001", "first_name": "Canary", "last_name": "Zzyzx0001",
+        "birth_date": "2012-02-29", "ssn": "999000001"}]}))
+    return root
+
+
+def checks(site: Path, extract: Path | None = None) -> list[tuple[str, str]]:
+    report = run_gate(site, extract=extract, audit=False)
+    return [(f.check, f.rule) for f in report.findings]
+
+
+def test_clean_site_passes(clean_site: Path, pii_extract: Path) -> None:
+    report = run_gate(clean_site, extract=pii_extract, audit=False)
+    assert report.ok, report.render()
+    assert report.files_scanned == 5
+
+
+def test_canary_name_in_a_template_is_refused(clean_site: Path, pii_extract: Path) -> None:
+    page = clean_site / "index.html"
+    page.write_text(page.read_text().replace("<h1>", "<h1>Zzyzx0001 "))
+    found = checks(clean_site, pii_extract)
+    assert ("pii", "a canary student's identifying value appears") in found
+
+
+def test_student_full_name_is_refused(clean_site: Path, pii_extract: Path) -> None:
+    page = clean_site / "index.html"
+    page.write_text(page.read_text().replace("</body>", "<p hidden>maribel okonkwo</p></body>"))
+    assert ("pii", "a student's full name from the extract appears") in checks(
+        clean_site, pii_extract)
+
+
+def test_small_cell_in_a_chart_spec_is_refused(clean_site: Path) -> None:
+    page = clean_site / "districts" / "001091" / "index.html"
+    page.write_text(district_page(chart_rows=[
+        {"year": 2024, "student_group": "Black", "n_students": 14}]))
+    assert ("disclosure", "a chart shows a number that no published cell holds") in checks(
+        clean_site)
+
+
+def test_unsuppressed_number_on_a_page_is_refused(clean_site: Path) -> None:
+    page = clean_site / "districts" / "001091" / "index.html"
+    page.write_text(district_page(extra_td='<span class="visually-hidden">14</span>'))
+    found = checks(clean_site)
+    assert ("disclosure", "a table shows a number that no published cell holds") in found
+
+
+def test_ssn_like_number_in_a_csv_is_refused(clean_site: Path) -> None:
+    csv = clean_site / "downloads" / "state.csv"
+    csv.write_text(csv.read_text() + CSV_ROWS[1].replace("KIRKSVILLE R-III",
+                                                         "KIRKSVILLE 123-45-6789") + "\n")
+    assert ("pii", "an SSN-like number (123-45-6789) appears") in checks(clean_site)
+
+
+def test_ssn_from_the_extract_without_dashes_is_refused(clean_site: Path,
+                                                        pii_extract: Path) -> None:
+    (clean_site / "assets" / "vega-bundle.js").write_text("var x=912345678;")
+    assert ("pii", "an SSN from the extract appears") in checks(clean_site, pii_extract)
+
+
+def test_external_script_tag_is_refused(clean_site: Path) -> None:
+    page = clean_site / "index.html"
+    page.write_text(page.read_text().replace(
+        "</head>", '<script src="https://cdn.jsdelivr.net/npm/vega@5"></script></head>'))
+    assert ("external", "<script src> points to another host") in checks(clean_site)
+
+
+def test_external_font_in_css_is_refused(clean_site: Path) -> None:
+    (clean_site / "assets" / "site.css").write_text(
+        "@import 'https://fonts.googleapis.com/css?family=Roboto';")
+    assert ("external", "a stylesheet loads from another host") in checks(clean_site)
+
+
+def test_cookie_setting_snippet_is_refused(clean_site: Path) -> None:
+    page = clean_site / "index.html"
+    page.write_text(page.read_text().replace(
+        "</body>", "<script>document.cookie='visitor=1';</script></body>"))
+    assert ("external", "cookie or tracking code") in checks(clean_site)
+
+
+def test_search_index_entry_with_a_student_id_is_refused(clean_site: Path,
+                                                         pii_extract: Path) -> None:
+    index = clean_site / "assets" / "search.json"
+    entries = json.loads(index.read_text())
+    entries.append({"name": "x", "code": "4821937465", "county": "", "url": ""})
+    index.write_text(json.dumps(entries))
+    found = checks(clean_site, pii_extract)
+    assert ("pii", "a student ID from the extract appears") in found
+
+
+def test_any_ten_digit_number_is_refused_even_without_the_extract(clean_site: Path) -> None:
+    index = clean_site / "assets" / "search.json"
+    index.write_text(index.read_text().replace("001091", "1234567890"))
+    assert ("pii", "a 10-digit number (the shape of a MOSIS student ID) appears") in checks(
+        clean_site)
+
+
+def test_birth_date_is_refused(clean_site: Path, pii_extract: Path) -> None:
+    page = clean_site / "index.html"
+    page.write_text(page.read_text().replace("</body>", "<!-- 4/17/2013 --></body>"))
+    assert ("pii", "a birth date from the extract appears") in checks(clean_site, pii_extract)
+
+
+def test_missing_or_permissive_csp_is_refused(clean_site: Path) -> None:
+    page = clean_site / "districts" / "001091" / "index.html"
+    page.write_text(district_page(head=""))
+    assert ("external", "no Content-Security-Policy meta tag") in checks(clean_site)
+    page.write_text(district_page(head=HEAD.replace("script-src 'self'",
+                                                    "script-src 'self' https://cdn.example")))
+    assert ("external", "the Content-Security-Policy allows another origin in script-src") in \
+        checks(clean_site)
+
+
+def test_chart_with_more_rows_than_its_table_is_refused(clean_site: Path) -> None:
+    rows = [{"year": 2024, "student_group": "All students", "rate": 76.6}] * 5
+    page = clean_site / "districts" / "001091" / "index.html"
+    page.write_text(district_page(chart_rows=rows))
+    assert ("row_level", "a chart embeds more rows than the table it illustrates") in checks(
+        clean_site)
+
+
+def test_chart_with_unpublished_fields_is_refused(clean_site: Path) -> None:
+    page = clean_site / "districts" / "001091" / "index.html"
+    page.write_text(district_page(chart_rows=[
+        {"year": 2024, "student_group": "All students", "rate": 76.6, "student_id": "x"}]))
+    assert ("row_level", "a chart carries fields that are not published columns") in checks(
+        clean_site)
+
+
+def test_restricted_file_types_are_refused(clean_site: Path) -> None:
+    (clean_site / "downloads" / "cells.parquet").write_bytes(b"PAR1")
+    assert ("hygiene", "a restricted file type (.parquet) is in the site") in checks(clean_site)
+
+
+def test_require_pass_raises_with_a_readable_message(clean_site: Path) -> None:
+    page = clean_site / "index.html"
+    page.write_text(page.read_text().replace("</head>",
+                                             '<script src="//evil.example/a.js"></script></head>'))
+    with pytest.raises(GateRefused) as err:
+        require_pass(clean_site, audit=False)
+    text = str(err.value)
+    assert "[external] index.html (line 1): <script src> points to another host: " \
+           "//evil.example/a.js" in text
+    assert "Nothing was published; the previous site/ is unchanged." in text
+
+
+def test_manifest_records_and_verifies_every_file(clean_site: Path, tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "a.yaml").write_text("x: 1\n")
+    write_manifest(clean_site, specs=specs, extract=None, parameters={"seed": 1})
+    doc = json.loads((clean_site / "manifest.json").read_text())
+    assert set(doc["files"]) == {p.relative_to(clean_site).as_posix()
+                                 for p in clean_site.rglob("*") if p.is_file()} - {
+        "manifest.json"}
+    assert verify(clean_site).ok
+    (clean_site / "index.html").write_text("tampered")
+    (clean_site / "extra.html").write_text("x")
+    v = verify(clean_site)
+    assert v.changed == ["index.html"] and v.extra == ["extra.html"] and not v.ok
+
+
+def test_swap_is_an_exchange_and_keeps_the_old_tree(tmp_path: Path) -> None:
+    site, new = tmp_path / "site", tmp_path / "new"
+    site.mkdir()
+    new.mkdir()
+    (site / "v").write_text("old")
+    (new / "v").write_text("new")
+    inode_new = os.stat(new).st_ino
+    swap_directories(new, site)
+    assert (site / "v").read_text() == "new" and os.stat(site).st_ino == inode_new
+    assert (new / "v").read_text() == "old"
+    shutil.rmtree(new)
+
+
+def test_second_publisher_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    with PublishLock(site), pytest.raises(PublishLocked) as err, PublishLock(site):
+        pass
+    assert "another `reportcard publish` is already running (pid " in str(err.value)
+    assert "nothing was changed" in str(err.value)

@@ -274,3 +274,19 @@ def test_second_publisher_is_refused_with_a_clear_message(tmp_path: Path) -> Non
         pass
     assert "another `reportcard publish` is already running (pid " in str(err.value)
     assert "nothing was changed" in str(err.value)
+
+
+def test_link_check_finds_broken_files_and_anchors(clean_site: Path) -> None:
+    from site_builder.gate.links import check_links
+
+    page = clean_site / "index.html"
+    page.write_text(page.read_text().replace(
+        "</body>", '<a href="districts/001091/#t1">ok</a><a href="districts/001091/#nope">x</a>'
+                   '<a href="districts/999999/">y</a><a href="https://dese.mo.gov/">ext</a>'
+                   "</body>"))
+    checked, broken = check_links(clean_site)
+    assert checked >= 3
+    assert [(b.target, b.problem) for b in broken] == [
+        ("districts/001091/#nope", "no element with id 'nope'"),
+        ("districts/999999/", "no such file"),
+    ]

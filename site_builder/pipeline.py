@@ -1,0 +1,99 @@
+"""``reportcard publish``: the whole path from an extract to a gated, published site.
+
+Each step is a function the analyst can also call alone from a notebook; this module only
+puts them in order, holds the publish lock, and makes sure a failure at any step leaves the
+published ``site/`` exactly as it was (see :mod:`site_builder.gate.publish`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from site_builder.errors import ReportcardError
+from site_builder.gate import require_pass
+from site_builder.gate.publish import (
+    PublishLock,
+    PublishResult,
+    clean_stale_staging,
+    publish_staged,
+    staging_dir,
+)
+
+
+@dataclass
+class PublishOptions:
+    extract: Path = Path("data/extract")
+    site: Path = Path("site")
+    specs: Path = Path("report_specs")
+    aggregates: Path = Path("build/aggregates")
+    years: tuple[int, ...] | None = None
+    progress: bool = True
+    wait: float = 0.0
+    """Seconds to wait for another publish to finish before refusing."""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class StepFailed(ReportcardError):
+    def __init__(self, step: str, err: Exception) -> None:
+        super().__init__(f"Publishing stopped at step '{step}'; site/ was not changed.\n{err}")
+
+
+def _step(name: str, opts: PublishOptions, console: Console, fn: Callable[[], object]) -> object:
+    started = time.perf_counter()
+    if opts.progress:
+        console.print(f"[bold]{name}[/bold] ...")
+    try:
+        result = fn()
+    except StepFailed:
+        raise
+    except ReportcardError as err:
+        raise StepFailed(name, err) from None
+    opts.timings[name] = time.perf_counter() - started
+    if opts.progress:
+        console.print(f"  {name}: done in {opts.timings[name]:.1f} s")
+    return result
+
+
+def publish(opts: PublishOptions) -> PublishResult:
+    """Compute, build into staging, gate, and swap ``site/`` in one atomic step."""
+    from site_builder.runner import run_compute
+    from site_builder.site.build import build_from_aggregates
+
+    console = Console(stderr=True)
+    site = opts.site.resolve()
+    site.parent.mkdir(parents=True, exist_ok=True)
+    with PublishLock(site, wait=opts.wait):
+        for stale in clean_stale_staging(site):
+            if opts.progress:
+                console.print(f"removed a staging directory left by an interrupted run: {stale}")
+        _step("compute", opts, console, lambda: run_compute(
+            extract=opts.extract, out=opts.aggregates, specs=opts.specs, years=opts.years,
+            progress=opts.progress))
+        staging = staging_dir(site)
+        try:
+            _step("build", opts, console, lambda: build_from_aggregates(
+                opts.aggregates, staging, specs=opts.specs, progress=opts.progress))
+
+            def gate(path: Path) -> str:
+                report = require_pass(path, extract=opts.extract, progress=opts.progress)
+                return report.render()
+
+            result = _step("gate and swap", opts, console, lambda: publish_staged(
+                staging, site, extract=opts.extract, specs=opts.specs,
+                parameters={"extract": str(opts.extract), "specs": str(opts.specs),
+                            "years": list(opts.years) if opts.years else "all"},
+                gate=gate))
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+    assert isinstance(result, PublishResult)
+    if opts.progress:
+        console.print(result.gate_summary)
+        console.print(f"[green]Published {result.files:,} files to {site}[/green]")
+    return result

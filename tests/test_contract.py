@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from site_builder import schema
+from site_builder import dictionary, schema
 from site_builder.contract import check_extract, validate_extract
 from site_builder.errors import InputError
 from site_builder.extract import load_extract
@@ -184,3 +184,22 @@ def test_messages_never_show_pii_values(extract: Path) -> None:
     assert f"{p}: row 4, column student_id: value is not 10 digits (2 rows; e.g. row 4, " \
            "row 6)" in text
     assert f"{p}: row 8, column ssn: value is not 9 digits" in text
+
+
+def test_data_dictionary_is_up_to_date() -> None:
+    """docs/extract_data_dictionary.md is generated from schema.py; regenerate it with
+    `.venv/bin/python -m site_builder.dictionary` when this fails."""
+    committed = dictionary.DEFAULT_PATH.read_text(encoding="utf-8")
+    assert committed == dictionary.render(), (
+        "docs/extract_data_dictionary.md is out of date: run "
+        "`.venv/bin/python -m site_builder.dictionary`")
+
+
+def test_data_dictionary_documents_every_column() -> None:
+    text = dictionary.render()
+    for spec in schema.ALL_FILES:
+        section = text.split(f"## {spec.name}\n", 1)[1].split("\n## ", 1)[0]
+        for col in spec.columns:
+            row = next(line for line in section.splitlines() if line.startswith(f"| `{col.name}`"))
+            assert col.description in row
+            assert ("**PII**" in row) == col.pii

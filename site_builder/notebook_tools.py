@@ -1,0 +1,182 @@
+"""Running the workbench notebooks, and small helpers their cells call.
+
+The notebooks in ``notebooks/`` are the analysts' workbench and the production steps.
+:func:`execute_notebook` runs one through papermill strictly: parameters are checked against
+the notebook's ``parameters`` cell first, the executed copy is restricted (mode 0600), and a
+failure is reported as :class:`NotebookFailed` naming the failed cell and the underlying error
+message instead of a papermill traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from site_builder import schema
+from site_builder.errors import ReportcardError
+from site_builder.extract import find_file, scan_file
+
+KERNEL_NAME = "python3"
+
+
+class NotebookFailed(ReportcardError):
+    """A notebook run failed; the message names the notebook, the cell and the error."""
+
+
+def notebook_parameters(notebook: Path) -> dict[str, Any]:
+    """The parameters a notebook declares in its ``parameters`` cell (papermill inspection)."""
+    import papermill
+
+    return dict(papermill.inspect_notebook(str(notebook)))
+
+
+def check_parameters(notebook: Path, parameters: Mapping[str, Any]) -> None:
+    """Raise NotebookFailed if ``parameters`` names one the notebook does not declare."""
+    known = notebook_parameters(notebook)
+    unknown = sorted(set(parameters) - set(known))
+    if unknown:
+        raise NotebookFailed(
+            f"{notebook}: unknown parameter{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(unknown)} (known: {', '.join(sorted(known)) or 'none'})")
+
+
+def _cell_name(source: str) -> str:
+    """A cell's name: its first comment line ('# Load the extract' -> 'Load the extract')."""
+    for line in source.splitlines():
+        line = line.strip()
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+        if line:
+            return line[:60]
+    return "(empty cell)"
+
+
+def _expected_error_names() -> set[str]:
+    """Class names of every expected failure (ReportcardError and its subclasses)."""
+    import importlib
+
+    for mod in ("site_builder.contract", "site_builder.disclosure", "site_builder.specs"):
+        try:
+            importlib.import_module(mod)
+        except Exception:  # noqa: BLE001 - an optional layer may not be importable yet
+            pass
+    names, todo = set(), [ReportcardError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def execute_notebook(notebook: Path, output: Path, parameters: Mapping[str, Any], *,
+                     progress: bool = True, cwd: Path | None = None) -> Path:
+    """Execute ``notebook`` with ``parameters`` into ``output`` (mode 0600) with a real kernel.
+
+    Raises :class:`NotebookFailed` for an unknown parameter (before starting a kernel) and for
+    an error in any cell: ``<notebook> failed in cell N "<name>": <error message>``. An error
+    that is not an expected failure (a bug) keeps its traceback in the message.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook = Path(notebook)
+    if not notebook.exists():
+        raise NotebookFailed(f"{notebook}: notebook not found")
+    check_parameters(notebook, parameters)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(output.parent, 0o700)
+    os.close(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(output), parameters=dict(parameters), kernel_name=KERNEL_NAME,
+            progress_bar=progress, cwd=str(cwd) if cwd else None)
+    except PapermillExecutionError as err:
+        head = (f"{notebook.name} failed in cell {err.exec_count} "
+                f"\"{_cell_name(err.source)}\":\n")
+        if err.ename in _expected_error_names():
+            body = err.evalue
+        else:
+            body = _ANSI.sub("", "\n".join(err.traceback))
+        raise NotebookFailed(head + body + f"\n(executed notebook kept at {output})") from None
+    finally:
+        if output.exists():
+            os.chmod(output, 0o600)
+    return output
+
+
+# --- helpers for district_profile.ipynb ---------------------------------------------------
+
+
+def read_directory(extract_dir: Path | str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The extract's public directory: (districts, schools)."""
+    root = Path(extract_dir) / "directory"
+    frames = []
+    for spec in (schema.DISTRICTS, schema.SCHOOLS):
+        path = find_file(root, spec.name)
+        if path is None:
+            raise ReportcardError(f"{root / spec.name}.csv: file is missing; is {extract_dir} an "
+                                  f"extract?")
+        frames.append(scan_file(path, spec).collect())
+    return frames[0], frames[1]
+
+
+def find_district(districts: pl.DataFrame, code: str) -> dict[str, Any]:
+    """The directory row of district ``code``; an unknown code lists near matches."""
+    code = str(code).strip()
+    hit = districts.filter(pl.col("district_code") == code)
+    if hit.height == 1:
+        return hit.row(0, named=True)
+    rows = districts.select("district_code", "district_name").rows()
+    by_code = difflib.get_close_matches(code, [c for c, _ in rows], n=5, cutoff=0.5)
+    names = {n.lower(): c for c, n in rows}
+    by_name = [names[n] for n in difflib.get_close_matches(code.lower(), list(names), n=5,
+                                                          cutoff=0.4)]
+    near = list(dict.fromkeys(by_code + by_name))[:5]
+    listed = ", ".join(f"{c} ({dict(rows)[c]})" for c in near) or "none"
+    raise ReportcardError(f"unknown district code {code!r}: no district has it in the extract "
+                          f"directory ({districts.height} districts). Near matches: {listed}")
+
+
+def district_cells(cells: pl.DataFrame, district_code: str) -> pl.DataFrame:
+    """The cells of one district, its schools and the state (for comparison)."""
+    return cells.filter((pl.col("district_code") == district_code)
+                        | (pl.col("level") == "state"))
+
+
+def with_rate(cells: pl.DataFrame) -> pl.DataFrame:
+    """Add an exact percentage (INTERNAL: unrounded, nothing withheld)."""
+    return cells.with_columns(
+        pl.when(pl.col("n_meeting").is_not_null() & (pl.col("n_students") > 0))
+        .then((100 * pl.col("n_meeting") / pl.col("n_students")).round(1))
+        .alias("rate_internal"))
+
+
+def side_by_side(raw: pl.DataFrame, published: pl.DataFrame | None, *, topic: str,
+                 year: int, level: str = "district") -> pl.DataFrame:
+    """One topic's table for one year: what the public sees beside the INTERNAL values."""
+    keys = ["level", "district_code", "school_code", "measure", "subject", "grade",
+            "group_family", "student_group"]
+    internal = (with_rate(raw.filter(pl.col("topic") == topic, pl.col("year") == year,
+                                     pl.col("level") == level))
+                .select(*keys, pl.col("n_students").alias("INTERNAL n_students"),
+                        pl.col("n_meeting").alias("INTERNAL n_meeting"),
+                        pl.col("rate_internal").alias("INTERNAL rate %")))
+    if published is None:
+        return internal.with_columns(pl.lit("(not protected yet)").alias("public display"))
+    public = published.filter(pl.col("topic") == topic, pl.col("year") == year,
+                              pl.col("level") == level).select(
+        *keys, pl.col("display").alias("public display"),
+        pl.col("reason").alias("public suppression"))
+    return public.join(internal, on=keys, how="left", nulls_equal=True).select(
+        *keys, "public display", "public suppression", "INTERNAL n_students",
+        "INTERNAL n_meeting", "INTERNAL rate %")

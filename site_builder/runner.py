@@ -1,0 +1,65 @@
+"""``reportcard compute``: run ``notebooks/compute_aggregates.ipynb`` through papermill.
+
+The notebook is the production step; this module only resolves paths and parameters, runs it
+with a real kernel, and keeps the executed copy (restricted: it shows raw numbers) under
+``<out>/../runs/`` -- ``build/runs/`` for the default ``build/aggregates`` -- named by UTC time
+and parameters, e.g. ``20261124T051500Z_compute_aggregates_2021-2025.ipynb``, mode 0600.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from site_builder.extract import extract_years
+from site_builder.notebook_tools import execute_notebook
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+COMPUTE_NOTEBOOK = NOTEBOOKS / "compute_aggregates.ipynb"
+
+
+def years_label(years: tuple[int, ...] | list[int] | None) -> str:
+    """2021-2025 for a run of years, 2022_2024 otherwise, all when not known."""
+    if not years:
+        return "all"
+    ys = sorted(set(years))
+    if len(ys) > 1 and ys == list(range(ys[0], ys[-1] + 1)):
+        return f"{ys[0]}-{ys[-1]}"
+    return "_".join(map(str, ys))
+
+
+def run_path(runs_dir: Path, notebook: Path, label: str, now: datetime | None = None) -> Path:
+    """A fresh path for an executed copy: ``<UTC time>_<notebook>_<label>.ipynb``."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    path = runs_dir / f"{stamp}_{notebook.stem}_{label}.ipynb"
+    n = 1
+    while path.exists():
+        n += 1
+        path = runs_dir / f"{stamp}_{notebook.stem}_{label}_{n}.ipynb"
+    return path
+
+
+def run_compute(*, extract: Path, out: Path, specs: Path, years: tuple[int, ...] | None = None,
+                progress: bool = True, min_cell_size: int | None = None,
+                runs_dir: Path | None = None) -> Path:
+    """Compute the aggregates by executing the compute notebook; return the executed copy.
+
+    Raises :class:`~site_builder.notebook_tools.NotebookFailed` (a ReportcardError) naming the
+    failed cell and its message, e.g. the contract's list of problems with the extract.
+    """
+    extract, out, specs = Path(extract).resolve(), Path(out).resolve(), Path(specs).resolve()
+    params: dict[str, Any] = {
+        "extract_dir": str(extract),
+        "output_dir": str(out),
+        "years": list(years) if years else None,
+        "spec_dir": str(specs),
+    }
+    if min_cell_size is not None:
+        params["min_cell_size"] = min_cell_size
+    runs = Path(runs_dir) if runs_dir else out.parent / "runs"
+    label = years_label(years or extract_years(extract))
+    output = run_path(runs, COMPUTE_NOTEBOOK, label)
+    if progress:
+        print(f"Running {COMPUTE_NOTEBOOK.name} -> {output}")
+    return execute_notebook(COMPUTE_NOTEBOOK, output, params, progress=progress)

@@ -1,0 +1,161 @@
+"""The workbench notebooks: committed clean, and each one really runs in a Jupyter kernel."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+import nbformat
+import polars as pl
+import pytest
+
+from site_builder.compute import compute_cells
+from site_builder.extract import load_extract
+from site_builder.notebook_tools import NotebookFailed, execute_notebook, notebook_parameters
+from site_builder.runner import COMPUTE_NOTEBOOK, run_compute
+from site_builder.specs import load_specs
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+HANDMADE = ROOT / "tests" / "golden" / "handmade_extract"
+
+
+@pytest.fixture(scope="module")
+def extract_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny synthetic state when the generator is available, else the hand-made extract."""
+    try:
+        from site_builder.synth import generate
+    except ImportError:
+        return HANDMADE
+    out = tmp_path_factory.mktemp("tiny") / "extract"
+    generate(out, seed=7, years=(2023, 2024), scale=1.0, profile="tiny", canaries=0,
+             fmt="parquet", progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def computed(extract_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(executed notebook, aggregates dir) of one real `reportcard compute` run."""
+    build = tmp_path_factory.mktemp("build") / "build"
+    run = run_compute(extract=extract_dir, out=build / "aggregates", specs=ROOT / "report_specs",
+                      progress=False)
+    return run, build / "aggregates"
+
+
+def test_notebooks_exist() -> None:
+    names = {p.name for p in NOTEBOOKS}
+    assert {"compute_aggregates.ipynb", "district_profile.ipynb"} <= names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_clean_with_one_parameters_cell(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code), "strip outputs"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0].cell_type == "code"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_runs(path: Path, extract_dir: Path, computed: tuple[Path, Path],
+                             tmp_path: Path) -> None:
+    _, aggregates = computed
+    districts = load_extract(extract_dir).districts["district_code"].sort().to_list()
+    candidates = {
+        "extract_dir": str(extract_dir), "extract": str(extract_dir),
+        "output_dir": str(tmp_path / "aggregates"), "aggregate_dir": str(aggregates),
+        "spec_dir": str(ROOT / "report_specs"), "district_code": districts[0],
+        "years": None,
+    }
+    params = {k: v for k, v in candidates.items() if k in notebook_parameters(path)}
+    out = execute_notebook(path, tmp_path / "runs" / path.name, params, progress=False)
+    executed = nbformat.read(out, as_version=4)
+    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert errors == []
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_compute_notebook_matches_library(extract_dir: Path, computed: tuple[Path, Path]) -> None:
+    run, aggregates = computed
+    assert re.fullmatch(r"\d{8}T\d{6}Z_compute_aggregates_[\d_-]+\.ipynb", run.name), run.name
+    assert run.parent == aggregates.parent / "runs"
+    assert stat.S_IMODE(run.stat().st_mode) == 0o600
+    assert stat.S_IMODE((aggregates / "cells.parquet").stat().st_mode) == 0o600
+    expected = compute_cells(load_extract(extract_dir), load_specs(ROOT / "report_specs"))
+    assert pl.read_parquet(aggregates / "cells.parquet").equals(expected)
+
+
+def test_profile_marks_internal_and_unprotected(extract_dir: Path, computed: tuple[Path, Path],
+                                                tmp_path: Path) -> None:
+    _, aggregates = computed
+    code = load_extract(extract_dir).districts["district_code"].sort().to_list()[0]
+    out = execute_notebook(ROOT / "notebooks" / "district_profile.ipynb", tmp_path / "p.ipynb",
+                           {"district_code": code, "extract_dir": str(extract_dir),
+                            "aggregate_dir": str(aggregates)}, progress=False)
+    text = out.read_text()
+    assert "NOT PROTECTED YET" in text and "INTERNAL" in text
+    assert text.count("image/svg+xml") >= 3  # the altair charts rendered
+
+
+def test_profile_unknown_district_lists_near_matches(computed: tuple[Path, Path],
+                                                     tmp_path: Path) -> None:
+    _, aggregates = computed
+    with pytest.raises(NotebookFailed) as info:
+        execute_notebook(ROOT / "notebooks" / "district_profile.ipynb", tmp_path / "p.ipynb",
+                         {"district_code": "001011", "extract_dir": str(HANDMADE),
+                          "aggregate_dir": str(aggregates)}, progress=False)
+    msg = str(info.value)
+    assert msg.startswith('district_profile.ipynb failed in cell ')
+    assert '"Find the district"' in msg
+    assert "unknown district code '001011'" in msg
+    assert "Near matches: 001001 (Adair Test R-I)" in msg
+    assert "Traceback" not in msg
+
+
+def test_bad_extract_names_cell_and_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "extract"
+    import shutil
+
+    shutil.copytree(HANDMADE, bad)
+    p = bad / "2024" / "enrollment.csv"
+    p.write_text(p.read_text().replace("1001,03,M,WH,false,false,false,180,162",
+                                       "1001,03,M,WH,false,false,false,180,190"))
+    with pytest.raises(NotebookFailed) as info:
+        run_compute(extract=bad, out=tmp_path / "build" / "aggregates",
+                    specs=ROOT / "report_specs", progress=False)
+    msg = str(info.value)
+    assert msg.startswith('compute_aggregates.ipynb failed in cell ')
+    assert '"Validate the extract against the input contract"' in msg
+    assert "enrollment.csv: row 2, column days_attended" in msg
+    assert "Traceback" not in msg and "PapermillExecutionError" not in msg
+    assert not (tmp_path / "build" / "aggregates" / "cells.parquet").exists()
+    kept = list((tmp_path / "build" / "runs").glob("*_compute_aggregates_2024.ipynb"))
+    assert len(kept) == 1 and str(kept[0]) in msg
+
+
+def test_unknown_parameter_is_refused_before_running(tmp_path: Path) -> None:
+    with pytest.raises(NotebookFailed) as info:
+        execute_notebook(COMPUTE_NOTEBOOK, tmp_path / "x.ipynb", {"extract": "x",
+                                                                  "min_cell_size": 10})
+    assert str(info.value) == (
+        f"{COMPUTE_NOTEBOOK}: unknown parameter extract (known: extract_dir, min_cell_size, "
+        "output_dir, spec_dir, years)")
+    assert not (tmp_path / "x.ipynb").exists()
+
+
+def test_bad_spec_is_reported_from_the_notebook(tmp_path: Path) -> None:
+    import shutil
+
+    specs = tmp_path / "report_specs"
+    shutil.copytree(ROOT / "report_specs", specs)
+    p = specs / "graduation.yaml"
+    p.write_text(p.read_text().replace("measure: graduation_4yr", "measure: grad"))
+    with pytest.raises(NotebookFailed) as info:
+        run_compute(extract=HANDMADE, out=tmp_path / "build" / "aggregates", specs=specs,
+                    progress=False)
+    msg = str(info.value)
+    assert '"Check the report specs"' in msg
+    assert "graduation.yaml: sections[0].measure: unknown measure 'grad'" in msg

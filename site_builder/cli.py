@@ -118,5 +118,56 @@ def compute(extract: Path, out: Path, specs: Path, years: str | None) -> None:
                 years=parse_years(years) if years else None, progress=True)
 
 
+@main.command()
+@click.argument("site_dir", type=click.Path(path_type=Path))
+@click.option("--extract", type=click.Path(path_type=Path), default=DEFAULT_EXTRACT,
+              show_default=True,
+              help="The extract whose restricted values must appear nowhere in the site.")
+@click.option("--no-extract", is_flag=True, help="Pattern scans only (no extract at hand).")
+@friendly_errors
+def audit(site_dir: Path, extract: Path, no_extract: bool) -> None:
+    """Run the publication gate on SITE_DIR: disclosure, PII, row-level data, privacy."""
+    from site_builder.gate import require_pass
+
+    report = require_pass(site_dir, extract=None if no_extract else extract, progress=True)
+    click.echo(report.render())
+
+
+@main.command()
+@click.option("--extract", type=click.Path(path_type=Path), default=DEFAULT_EXTRACT,
+              show_default=True)
+@click.option("--site", type=click.Path(path_type=Path), default=Path("site"),
+              show_default=True)
+@click.option("--specs", type=click.Path(path_type=Path), default=DEFAULT_SPECS,
+              show_default=True)
+@click.option("--aggregates", type=click.Path(path_type=Path), default=DEFAULT_AGGREGATES,
+              show_default=True)
+@click.option("--years", default=None, help="Only these years (default: all in the extract).")
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for another running publish before refusing.")
+@friendly_errors
+def publish(extract: Path, site: Path, specs: Path, aggregates: Path, years: str | None,
+            wait: float) -> None:
+    """Compute, build into staging, gate, and replace SITE atomically."""
+    from site_builder.pipeline import PublishOptions
+    from site_builder.pipeline import publish as run_publish
+
+    run_publish(PublishOptions(extract=extract, site=site, specs=specs, aggregates=aggregates,
+                               years=parse_years(years) if years else None, wait=wait))
+
+
+@main.command()
+@click.argument("site_dir", type=click.Path(path_type=Path), default=Path("site"))
+@friendly_errors
+def verify(site_dir: Path) -> None:
+    """Re-hash every file of a published site against its manifest.json."""
+    from site_builder.gate.manifest import verify as verify_site
+
+    result = verify_site(site_dir)
+    click.echo(result.render())
+    if not result.ok:
+        sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -80,6 +80,17 @@ class ValidationReport:
         return pl.DataFrame(rows, schema={"year": pl.Int64, "file": pl.String,
                                           "rows": pl.Int64})
 
+    def problems_frame(self) -> pl.DataFrame:
+        """Every problem as a row, for a notebook table."""
+        rows = [{"severity": p.severity, "file": p.file, "row": p.row, "key": p.key,
+                 "column": p.column, "rule": p.rule, "count": p.count or 1,
+                 "examples": ", ".join(map(str, p.examples)), "hint": p.hint or ""}
+                for p in self.problems]
+        return pl.DataFrame(rows, schema={
+            "severity": pl.String, "file": pl.String, "row": pl.Int64, "key": pl.String,
+            "column": pl.String, "rule": pl.String, "count": pl.Int64, "examples": pl.String,
+            "hint": pl.String})
+
     def summary(self) -> str:
         """The extract in a few lines, then every warning and error."""
         span = f"{self.years[0]}-{self.years[-1]}" if len(self.years) > 1 else \

@@ -11,7 +11,7 @@ import polars as pl
 from site_builder import schema
 from site_builder.contract.examples import MAX_EXAMPLES, plural
 from site_builder.contract.read import ROW, ReadResult
-from site_builder.contract.rules import RowRule, check_rules
+from site_builder.contract.rules import WEIGHT, RowRule, check_rules, combinations
 from site_builder.errors import Problem
 
 MAX_SCHOOL_PAIRS = 10
@@ -64,18 +64,20 @@ def check_references(read: ReadResult, districts: ReadResult,
         return []
     known = districts.frame["district_code"].drop_nulls().implode()
     unknown = pl.col("district_code").is_not_null() & ~pl.col("district_code").is_in(known)
+    with_school = read.has("school_code")
+    combos = combinations(read, ["district_code", "school_code"] if with_school
+                          else ["district_code"])
     problems = check_rules(read, [RowRule(
         "district_code", "district is not in the district directory", unknown,
-        "add the district to directory/districts.csv, or correct the code in this file")])
-    if not read.has("school_code") or schools.frame is None or not schools.has("school_code"):
+        "add the district to directory/districts.csv, or correct the code in this file")],
+        frame=combos)
+    if not with_school or schools.frame is None or not schools.has("school_code"):
         return problems
-    assert read.frame is not None
     directory = schools.frame.select("district_code", "school_code").drop_nulls().unique()
-    pairs = (read.frame.filter(pl.col("district_code").is_not_null() & ~unknown
-                               & pl.col("school_code").is_not_null())
+    pairs = (combos.filter(pl.col("district_code").is_not_null() & ~unknown
+                           & pl.col("school_code").is_not_null())
              .join(directory, on=["district_code", "school_code"], how="anti")
-             .group_by("district_code", "school_code")
-             .agg(pl.col(ROW).min().alias("first"), pl.len().alias("n"))
+             .rename({ROW: "first", WEIGHT: "n"})
              .sort("first"))
     if pairs.is_empty():
         return problems
@@ -111,13 +113,12 @@ def check_grade_span(read: ReadResult, schools: ReadResult) -> list[Problem]:
     if not read.has(*cols) or schools.frame is None or \
             not schools.has("district_code", "school_code", "low_grade", "high_grade"):
         return []
-    assert read.frame is not None
     span = (schools.frame.select("district_code", "school_code", "low_grade", "high_grade")
             .unique(subset=["district_code", "school_code"], keep="first")
             # a reversed span is reported by check_directory, not once per student
             .filter(_rank("low_grade") <= _rank("high_grade")))
-    joined = read.frame.select(ROW, *cols).join(span, on=["district_code", "school_code"],
-                                                how="inner")
+    joined = combinations(read, list(cols)).join(span, on=["district_code", "school_code"],
+                                                 how="inner").sort(ROW)
     outside = (_rank("grade") < _rank("low_grade")) | (_rank("grade") > _rank("high_grade"))
     return check_rules(read, [RowRule(
         "grade", "grade is outside the grades the school serves", outside,
@@ -125,7 +126,7 @@ def check_grade_span(read: ReadResult, schools: ReadResult) -> list[Problem]:
         "in directory/schools.csv",
         shown=pl.format("{} at school {} of {} ({}-{})", "grade", "school_code",
                         "district_code", "low_grade", "high_grade"))],
-        frame=joined.sort(ROW))
+        frame=joined)
 
 
 def check_attendance(read: ReadResult) -> list[Problem]:
@@ -153,7 +154,8 @@ def check_subject_grade(read: ReadResult) -> list[Problem]:
     return check_rules(read, [RowRule(
         "grade", "subject is not given in this grade", known & ~given,
         f"MAP subjects are given in these grades: {words}; correct the grade or subject",
-        shown=pl.format("{} in grade {}", "subject", "grade"))])
+        shown=pl.format("{} in grade {}", "subject", "grade"))],
+        frame=combinations(read, ["subject", "grade"]))
 
 
 def check_enrolled(read: ReadResult, enrollment: ReadResult, year: int) -> list[Problem]:
@@ -161,7 +163,7 @@ def check_enrolled(read: ReadResult, enrollment: ReadResult, year: int) -> list[
     if not read.has("year", "student_id") or not enrollment.has("year", "student_id"):
         return []
     assert read.frame is not None and enrollment.frame is not None
-    ids = enrollment.frame.select("year", "student_id").drop_nulls().unique()
+    ids = enrollment.frame.select("year", "student_id").drop_nulls()
     orphans = (read.frame.select(ROW, "year", "student_id").drop_nulls()
                .join(ids, on=["year", "student_id"], how="anti").sort(ROW))
     if orphans.is_empty():

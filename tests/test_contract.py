@@ -11,6 +11,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import nbformat
+import papermill
 import polars as pl
 import pytest
 
@@ -203,3 +205,55 @@ def test_data_dictionary_documents_every_column() -> None:
             row = next(line for line in section.splitlines() if line.startswith(f"| `{col.name}`"))
             assert col.description in row
             assert ("**PII**" in row) == col.pii
+
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "validate_extract.ipynb"
+
+
+def test_notebook_is_committed_clean() -> None:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    assert 'extract_dir = "data/extract"' in tagged[0].source
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_notebook_reports_problems(extract: Path, tmp_path: Path) -> None:
+    expected = bad_inputs.CASES["attended_more_than_enrolled"](extract)
+    out = tmp_path / "validate_extract.ipynb"
+    papermill.execute_notebook(str(NOTEBOOK), str(out), parameters={"extract_dir": str(extract)},
+                               kernel_name="python3", progress_bar=False,
+                               cwd=str(NOTEBOOK.parents[1]))
+    nb = nbformat.read(out, as_version=4)
+    text = "\n".join(o.get("text", "") if isinstance(o.get("text", ""), str) else ""
+                     for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert expected.lines[0] in text
+    assert "1 errors: fix the extract before computing." in text
+    charts = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if any("vegalite" in k for k in o.get("data", {}))
+              or "vegaEmbed" in o.get("data", {}).get("text/html", "")]
+    assert len(charts) == 4
+
+
+def test_notebook_can_fail_the_run(extract: Path, tmp_path: Path) -> None:
+    bad_inputs.CASES["negative_days"](extract)
+    with pytest.raises(papermill.PapermillExecutionError):
+        papermill.execute_notebook(
+            str(NOTEBOOK), str(tmp_path / "out.ipynb"),
+            parameters={"extract_dir": str(extract), "fail_on_error": True},
+            kernel_name="python3", progress_bar=False)
+
+
+@pytest.mark.slow
+def test_full_state_validates_in_under_30_seconds(tmp_path: Path) -> None:
+    """A Missouri-size extract (about 890k students x 5 years, 5.6M test results)."""
+    from site_builder.synth import generate
+
+    root = tmp_path / "state"
+    generate(root, seed=7, profile="state")
+    report = check_extract(root)
+    assert sum(per["enrollment"] for per in report.counts.values()) > 4_000_000
+    assert report.seconds < 30, f"validation took {report.seconds:.1f}s"

@@ -6,7 +6,7 @@ each high-school student takes each end-of-course (EOC) test once: Algebra I in 
 stragglers in grades 11-12. :func:`choose_eoc` runs every simulated year (including burn-in years)
 so nobody takes an EOC twice.
 
-Scores: a test-day latent ``z = 0.8 ability + LEA effect - 0.5 ecodis - 0.85 iep - 0.55 el +
+Scores: a test-day latent ``z = 0.8 ability + LEA effect - 0.35 ecodis - 0.85 iep - 0.55 el +
 noise``. Nothing fixes a group's rate: gaps come out of the model. Cut points on ``z`` are set so
 the statewide share at or above Proficient is about 41% ELA / 40% Math (a small wobble by
 year); ``z`` is then mapped piecewise-linearly onto the scale so the published cut scores fall
@@ -101,11 +101,11 @@ def score(t: Tests, f: YearFrame, people: People, effect: np.ndarray,
     """Scale scores (int32) and achievement level index (0-3) for each test in ``t``."""
     n = len(t.sid)
     r = t.frame_row
-    z = (0.8 * people.ability[t.sid] + effect[t.dist] - 0.5 * f.ecodis[r] - 0.85 * f.iep[r]
+    z = (0.8 * people.ability[t.sid] + effect[t.dist] - 0.35 * f.ecodis[r] - 0.85 * f.iep[r]
          - 0.55 * f.el[r] + 0.55 * rng.standard_normal(n)).astype(np.float64)
     scores = np.zeros(n, np.int32)
     levels = np.zeros(n, np.int8)
-    wobble = rng.normal(0.0, 0.01, len(SUBJECTS))
+    wobble = rng.normal(0.0, 0.006, len(SUBJECTS))
     key = t.subject.astype(np.int64) * 16 + t.grade
     for k in np.unique(key):          # at most 6 subjects x 10 grades: a handful of groups
         m = key == k

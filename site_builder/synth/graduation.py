@@ -33,9 +33,9 @@ class Cohort:
 
 
 def target_rates(leas: Leas, rng: np.random.Generator) -> np.ndarray:
-    logit = 2.75 - 3.2 * (leas.frl - 0.47) + 0.45 * rng.standard_normal(leas.n)
+    logit = 2.85 - 3.0 * (leas.frl - 0.47) + 0.4 * rng.standard_normal(leas.n)
     logit = logit - 1.2 * (leas.kind == "special")
-    return np.clip(1.0 / (1.0 + np.exp(-logit)), 0.6, 0.99)
+    return np.clip(1.0 / (1.0 + np.exp(-logit)), 0.66, 0.99)
 
 
 def cohort(year: int, f: YearFrame, exits: dict[str, np.ndarray], people: People,

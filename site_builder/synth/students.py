@@ -93,7 +93,7 @@ class People:
         self.ssn[idx] = names.draw_ssn(rng, k)
         z_eco = rng.standard_normal(k) + RACE_ECO[race]
         self.z_eco[idx] = z_eco
-        self.ability[idx] = (rng.standard_normal(k) * 0.9 - 0.25 * (z_eco - 0.2)
+        self.ability[idx] = (rng.standard_normal(k) * 0.9 - 0.12 * (z_eco - 0.2)
                              + RACE_ABILITY[race])
         self.z_el[idx] = rng.standard_normal(k) + RACE_EL[race]
         self.z_iep[idx] = rng.standard_normal(k) + 0.45 * male - 0.2 * self.ability[idx]
@@ -240,7 +240,14 @@ class Panel:
             unserved = t[dist, grade_c] == 0
             move |= unserved
             dest = self._destination(dist[move])
-            dist[move] = dest
+            # A voluntary move goes ahead with probability share(dest)/share(origin) of the
+            # student's race (capped at 1): moves then keep each LEA's mix in balance.
+            race = self.people.race[prev.sid[move]]
+            share = self.leas.race_share
+            ratio = share[dest, race] / np.maximum(share[dist[move], race], 1e-9)
+            go = unserved[move] | (rng.random(len(dest)) < ratio)
+            move[np.flatnonzero(move)[~go]] = False
+            dist[move] = dest[go]
             lost = t[dist, grade_c] == 0
             keep = stay & ~leave & ~lost
             self.exits.record(prev, (~keep) & stay)
@@ -248,7 +255,10 @@ class Panel:
             sid, dist, grade = prev.sid[keep], dist[keep], grade[keep]
             # Bring each (LEA, grade) cell down to its target.
             cell = dist.astype(np.int64) * N_GRADES + grade
-            r = rank_within(cell, rng.random(len(cell)))
+            # Surplus leaves at random, but over-represented races leave first, so each LEA's
+            # mix stays near its published shares despite moves between LEAs.
+            over = self._race_excess(dist, sid, t.sum(axis=1))
+            r = rank_within(cell, rng.random(len(cell)) + 25.0 * over[dist, self.people.race[sid]])
             ok = r < t.reshape(-1)[cell]
             gone = np.zeros(n, bool)
             gone[np.flatnonzero(keep)[~ok]] = True
@@ -277,27 +287,48 @@ class Panel:
         self._attendance(f)
         return f
 
+    def _race_excess(self, dist: np.ndarray, sid: np.ndarray, total: np.ndarray) -> np.ndarray:
+        """(D, 7): share of each race now minus its published share, per LEA."""
+        d = self.leas.n
+        have = np.bincount(dist.astype(np.int64) * 7 + self.people.race[sid],
+                           minlength=d * 7).reshape(d, 7)
+        return have / np.maximum(have.sum(axis=1, keepdims=True), 1) - self.leas.race_share
+
     def _new_races(self, dist: np.ndarray, sid: np.ndarray, new_dist: np.ndarray,
                    total: np.ndarray) -> np.ndarray:
+        """Races for new students (``new_dist`` sorted): each LEA's newcomers fill the gaps
+        between its current mix and its published shares, split by largest remainder (no
+        sampling noise), then shuffled among that LEA's newcomers."""
         d = self.leas.n
         have = np.bincount(dist.astype(np.int64) * 7 + self.people.race[sid],
                            minlength=d * 7).reshape(d, 7)
         want = self.leas.race_share * total[:, None]
-        gap = np.maximum(want - have, 0.0) + 1e-9 * self.leas.race_share
-        p = gap / gap.sum(axis=1, keepdims=True)
-        cum = np.cumsum(p, axis=1)
-        u = self.rng.random(len(new_dist))
-        race = (u[:, None] > cum[new_dist]).sum(axis=1)
-        return np.minimum(race, 6).astype(np.int8)
+        gap = np.maximum(want - have, 0.0) + 1e-6 * self.leas.race_share
+        n_new = np.bincount(new_dist, minlength=d)
+        raw = gap / gap.sum(axis=1, keepdims=True) * n_new[:, None]
+        alloc = np.floor(raw).astype(np.int64)
+        short = n_new - alloc.sum(axis=1)
+        frac = raw - alloc + self.rng.random(raw.shape) * 1e-9
+        order = np.argsort(-frac, axis=1, kind="stable")
+        ranks = np.empty_like(order)
+        np.put_along_axis(ranks, order, np.broadcast_to(np.arange(7), raw.shape).copy(), 1)
+        alloc += ranks < short[:, None]
+        race_sorted = np.repeat(np.tile(np.arange(7, dtype=np.int8), d), alloc.reshape(-1))
+        shuffle = np.lexsort((self.rng.random(len(new_dist)), new_dist))
+        race = np.empty(len(new_dist), np.int8)
+        race[shuffle] = race_sorted
+        return race
 
     def _flags(self, f: YearFrame) -> None:
         rng, p, leas = self.rng, self.people, self.leas
         n = len(f.sid)
-        size = np.bincount(f.dist, minlength=leas.n)
+        # Ranked separately for PK and K-12, so the K-12 shares (what DESE publishes) match.
+        group = f.dist.astype(np.int64) * 2 + (f.grade == G_PK)
+        size = np.bincount(group, minlength=leas.n * 2)
 
         def top(score: np.ndarray, rate: np.ndarray) -> np.ndarray:
-            k = np.rint(rate * size).astype(np.int64)
-            return rank_within(f.dist, -score) < k[f.dist]
+            k = np.rint(np.repeat(rate, 2) * size).astype(np.int64)
+            return rank_within(group, -score) < k[group]
 
         f.ecodis = top(p.z_eco[f.sid] + 0.35 * rng.standard_normal(n), leas.frl)
         f.el = top(p.z_el[f.sid] - 0.12 * f.grade + 0.2 * rng.standard_normal(n), leas.el)
@@ -318,7 +349,7 @@ class Panel:
         frac = np.where(f.partial, rng.uniform(0.2, 1.0, n), 1.0)
         days = np.maximum(1, np.rint(cal * frac)).astype(np.int32)
         hs = (f.grade >= G_09).astype(np.float32)
-        logit = (-3.02 + 0.62 * p.z_att[f.sid] + 0.35 * f.ecodis + 0.3 * f.iep
+        logit = (-3.16 + 0.62 * p.z_att[f.sid] + 0.35 * f.ecodis + 0.3 * f.iep
                  + self.dist_att[f.dist] + 0.3 * hs + 0.12 * (f.grade == G_K)
                  + 0.3 * rng.standard_normal(n))
         rate = 1.0 / (1.0 + np.exp(-logit))

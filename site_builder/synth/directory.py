@@ -99,7 +99,12 @@ def build_directory(leas: Leas, rng: np.random.Generator) -> Directory:
     pool = {k: names.filter(pl.col("kind") == k)["school_name"].to_list()
             for k in ("elementary", "middle", "high", "other")}
     pool["k12"] = pool["high"]
-    lower_all = [(n.lower(), n) for n in names["school_name"].to_list()]
+    # Names by their leading words ("kirksville", "adair co.", ...), to find a district's own.
+    by_prefix: dict[str, list[str]] = {}
+    for n in names["school_name"].to_list():
+        words = n.lower().split()
+        for i in range(1, min(len(words), 5)):
+            by_prefix.setdefault(" ".join(words[:i]), []).append(n)
 
     e24 = leas.enrollment_for(2024)
     d_rows, s_rows = [], []
@@ -120,7 +125,7 @@ def build_directory(leas: Leas, rng: np.random.Generator) -> Directory:
         keys = {stem.lower()}
         if leas.city[d]:
             keys.add(leas.city[d].lower())
-        own = [orig for low_n, orig in lower_all if any(low_n.startswith(k + " ") for k in keys)]
+        own = sorted({n for k in keys for n in by_prefix.get(k, [])})
         used: set[str] = set()
         codes = _school_codes(layout)
         ci = 0

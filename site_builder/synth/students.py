@@ -151,13 +151,22 @@ class Exits:
 
 
 def rank_within(group: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """0-based rank of each element's ``score`` (ascending) within its ``group``."""
+    """0-based rank of each element's ``score`` (ascending) within its ``group``.
+
+    One float sort instead of a lexsort: ``group + squash(score)`` keeps the group order and,
+    inside a group, the score order (``squash`` maps scores monotonically into [0, 0.999]).
+    """
     n = len(group)
-    order = np.lexsort((score, group))
-    gs = group[order]
-    starts = np.searchsorted(gs, gs, side="left")
+    if n == 0:
+        return np.zeros(0, np.int64)
+    s = score.astype(np.float64)
+    lo, hi = s.min(), s.max()
+    squash = (s - lo) / (hi - lo) * 0.999 if hi > lo else np.zeros(n)
+    order = np.argsort(group.astype(np.float64) + squash)
+    counts = np.bincount(group)
+    first = np.cumsum(counts) - counts
     rank = np.empty(n, np.int64)
-    rank[order] = np.arange(n) - starts
+    rank[order] = np.arange(n) - first[group[order]]
     return rank
 
 

@@ -34,7 +34,7 @@ def typed(df: pl.DataFrame, spec: schema.FileSpec) -> pl.DataFrame:
 def write_frame(df: pl.DataFrame, path_stem: Path, fmt: str) -> Path:
     path = path_stem.with_suffix(f".{fmt}")
     if fmt == "parquet":
-        df.write_parquet(path, compression="zstd", compression_level=3, statistics=True,
+        df.write_parquet(path, compression="zstd", compression_level=1, statistics=True,
                          row_group_size=256 * 1024)
     else:
         df.write_csv(path)

@@ -103,6 +103,8 @@ every error is fixed.
 - **Files:** every file above is present (per year: enrollment, assessment, graduation),
   not empty, and readable (Parquet not truncated; CSV comma-separated and UTF-8). A UTF-8
   byte-order mark is accepted with a warning. Each year directory holds only its own year.
+  A file present as both .parquet and .csv is an error; a file that is not in the contract
+  is a warning (it is never read).
 - **Columns:** exactly the columns listed: a missing column and an unexpected column are
   both errors (an unexpected column might carry PII). Values have the declared type;
   required columns have no missing values.

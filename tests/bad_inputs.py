@@ -185,6 +185,23 @@ def missing_file(root: Path) -> Expected:
 
 
 @case
+def both_formats(root: Path) -> Expected:
+    p = path_of(root, "assessment")
+    csv = p.with_suffix(".csv")
+    read(p).write_csv(csv)
+    return Expected((f"{shown(csv, root)}: both assessment.parquet and assessment.csv exist; "
+                     "only the .parquet would be read",))
+
+
+@case
+def unexpected_file(root: Path) -> Expected:
+    p = root / str(last_year(root)) / "students_with_addresses.csv"
+    p.write_text("student_id,address\n0000000001,12 Elm St\n")
+    return Expected((f"warning: {shown(p, root)}: not part of the extract contract; it is not "
+                     "read",), severity="warning")
+
+
+@case
 def no_year_directories(root: Path) -> Expected:
     for y in extract_years(root):
         shutil.rmtree(root / str(y))

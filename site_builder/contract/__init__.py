@@ -32,7 +32,7 @@ import polars as pl
 
 from site_builder import schema
 from site_builder.contract import relations
-from site_builder.contract.read import ReadResult, read_file, year_dir_names
+from site_builder.contract.read import ReadResult, check_layout, read_file, year_dir_names
 from site_builder.contract.rules import check_file
 from site_builder.errors import InputError, Problem
 from site_builder.extract import find_file
@@ -145,6 +145,7 @@ def check_extract(root: Path, *, progress: bool = False) -> ValidationReport:
                  schema.DIRECTORY_FILES}
     districts, schools = directory["districts"], directory["schools"]
     report.districts, report.schools = districts.rows, schools.rows
+    report.problems += check_layout(root / "directory", schema.DIRECTORY_FILES)
     for read in (districts, schools):
         report.problems += read.problems + check_file(read)
     report.problems += relations.check_directory(districts, schools)
@@ -159,6 +160,7 @@ def check_extract(root: Path, *, progress: bool = False) -> ValidationReport:
     sizes, displays = [], {}
     for year in report.years:
         ydir = root / str(year)
+        report.problems += check_layout(ydir, schema.YEAR_FILES)
         enrollment = _read(ydir, schema.ENROLLMENT, say)
         report.problems += _year_file_checks(enrollment, year, districts, schools)
         report.problems += relations.check_grade_span(enrollment, schools)

@@ -287,9 +287,33 @@ def _cast(dtype: pl.DataType, col: schema.Column, result: ReadResult) -> pl.Expr
     return None
 
 
+def check_layout(directory: Path, specs: tuple[schema.FileSpec, ...]) -> list[Problem]:
+    """Files in ``directory`` that are ambiguous (both formats) or not in the contract."""
+    if not directory.is_dir():
+        return []
+    problems = []
+    expected = {f"{spec.name}{suffix}" for spec in specs for suffix in (".parquet", ".csv")}
+    for spec in specs:
+        if (directory / f"{spec.name}.parquet").exists() and \
+                (directory / f"{spec.name}.csv").exists():
+            problems.append(Problem(
+                file=str(directory / f"{spec.name}.csv"),
+                rule=f"both {spec.name}.parquet and {spec.name}.csv exist; only the .parquet "
+                     "would be read", hint="keep one version of the file and remove the other"))
+    for p in sorted(directory.iterdir()):
+        if p.name not in expected and not p.name.startswith("."):
+            problems.append(Problem(
+                file=str(p), severity="warning",
+                rule="not part of the extract contract; it is not read",
+                hint="remove it from the extract: files outside the contract may hold data "
+                     "that should not be here"))
+    return problems
+
+
 def year_dir_names(root: Path) -> list[str]:
     """Names of subdirectories that look like year directories (4 digits)."""
     return sorted(p.name for p in root.iterdir() if p.is_dir() and re.fullmatch(r"\d{4}", p.name))
 
 
-__all__ = ["ROW", "ReadResult", "pattern_in_words", "read_file", "year_dir_names"]
+__all__ = ["ROW", "ReadResult", "check_layout", "pattern_in_words", "read_file",
+           "year_dir_names"]

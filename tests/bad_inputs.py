@@ -6,8 +6,7 @@ lines the validator must report, pinned as exact text. The expected text is buil
 the case planted (never by running the validator).
 
 ``make_valid_extract(out)`` makes the starting extract: the synthetic generator's tiny
-profile (``reportcard synth --profile tiny --seed 7``) when it is available, otherwise a
-small hand-built extract with the same layout (3 districts, 6 schools, 2 years).
+profile, exactly as ``reportcard synth --profile tiny --seed 7`` writes it.
 
 Run ``python tests/bad_inputs.py OUT`` to write the whole corpus, one directory per case.
 """
@@ -20,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from site_builder import schema
@@ -29,86 +27,12 @@ from site_builder.extract import extract_years, find_file
 # --- the valid starting extract --------------------------------------------------------
 
 
-def make_valid_extract(out: Path, *, seed: int = 7) -> str:
-    """Write a valid extract to ``out``; return how it was made."""
-    try:
-        from site_builder.synth import generate  # type: ignore[attr-defined]
-    except ImportError:
-        generate = None
-    if generate is not None:
-        generate(out, seed=seed, years=(2023, 2024), scale=1.0, profile="tiny", canaries=0,
-                 fmt="parquet", progress=False)
-        return "synth --profile tiny"
-    _hand_built(out, seed=seed)
-    return "hand-built"
+def make_valid_extract(out: Path, *, seed: int = 7) -> None:
+    """Write the valid starting extract: ``reportcard synth --profile tiny --seed 7``
+    (five real northeast-Missouri districts, 2021-2025, Parquet year files, CSV directory)."""
+    from site_builder.synth import generate
 
-
-_DISTRICTS = [
-    ("001090", "Adair County R-I", "001", "Adair", "district", "PK", "12"),
-    ("001091", "Adair County R-II", "001", "Adair", "district", "K", "12"),
-    ("048078", "Kansas City 33", "048", "Jackson", "district", "PK", "12"),
-]
-_SCHOOLS = [
-    ("001090", "1050", "Adair Elementary", "elementary", "PK", "05"),
-    ("001090", "1060", "Adair Middle", "middle", "06", "08"),
-    ("001090", "1070", "Adair High", "high", "09", "12"),
-    ("001091", "2050", "Brashear Elementary", "elementary", "K", "05"),
-    ("001091", "2070", "Brashear High", "k12", "06", "12"),
-    ("048078", "3010", "Central Academy", "k12", "K", "12"),
-]
-
-
-def _hand_built(out: Path, *, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    (out / "directory").mkdir(parents=True, exist_ok=True)
-    pl.DataFrame(_DISTRICTS, schema=schema.DISTRICTS.column_names, orient="row").write_csv(
-        out / "directory" / "districts.csv")
-    pl.DataFrame(_SCHOOLS, schema=schema.SCHOOLS.column_names, orient="row").write_csv(
-        out / "directory" / "schools.csv")
-    sizes = {"1050": 40, "1060": 30, "1070": 36, "2050": 25, "2070": 30, "3010": 60}
-    for year in (2023, 2024):
-        enr, tests, grads = [], [], []
-        for s_i, (district, school, _name, _kind, lo, hi) in enumerate(_SCHOOLS):
-            grades = schema.GRADES[schema.GRADE_ORDER[lo]:schema.GRADE_ORDER[hi] + 1]
-            for k in range(sizes[school]):
-                sid = f"{s_i + 1:02d}{k:08d}"
-                grade = grades[k % len(grades)]
-                enrolled = int(rng.integers(120, 181))
-                enr.append({
-                    "year": year, "student_id": sid, "district_code": district,
-                    "school_code": school, "grade": grade,
-                    "sex": "FM"[k % 2], "race": list(schema.RACES)[int(rng.integers(0, 7))],
-                    "el": bool(rng.random() < 0.1), "iep": bool(rng.random() < 0.15),
-                    "ecodis": bool(rng.random() < 0.45), "days_enrolled": enrolled,
-                    "days_attended": int(rng.integers(enrolled // 2, enrolled + 1)),
-                    "first_name": f"First{s_i}{k}", "last_name": f"Last{k}",
-                    "birth_date": f"{year - 6 - schema.GRADE_ORDER[grade] + 2:04d}-03-0{1 + k % 9}",
-                    "ssn": f"{500000000 + s_i * 1000 + k:09d}" if k % 3 else None,
-                })
-                for subject, given in schema.SUBJECTS.items():
-                    if grade in given and (subject != "Algebra I" or grade in ("08", "09")):
-                        score = int(rng.integers(150, 950))
-                        level = schema.ACHIEVEMENT_LEVELS[min(3, (score - 100) // 220)]
-                        tests.append({
-                            "year": year, "student_id": sid, "district_code": district,
-                            "school_code": school, "grade": grade, "subject": subject,
-                            "scale_score": score, "achievement_level": level})
-                if grade == "12":
-                    grads.append({
-                        "year": year, "student_id": f"9{s_i}{year % 100:02d}{k:06d}",
-                        "district_code": district, "school_code": school,
-                        "sex": "FM"[k % 2], "race": "WH", "el": False, "iep": k % 4 == 0,
-                        "ecodis": k % 2 == 0,
-                        "outcome": list(schema.GRADUATION_OUTCOMES)[k % 4]})
-        ydir = out / str(year)
-        ydir.mkdir(exist_ok=True)
-        for spec, rows in ((schema.ENROLLMENT, enr), (schema.ASSESSMENT, tests),
-                           (schema.GRADUATION, grads)):
-            df = pl.DataFrame(rows).with_columns(
-                pl.col(c).cast(t) for c, t in spec.polars_schema().items()
-                if c != "birth_date").with_columns(
-                pl.col("^birth_date$").str.to_date("%Y-%m-%d"))
-            df.select(spec.column_names).write_parquet(ydir / f"{spec.name}.parquet")
+    generate(out, seed=seed, profile="tiny")
 
 
 # --- helpers for the cases ------------------------------------------------------------

@@ -8,17 +8,20 @@ How it works, and why it is fast:
 * The specs' sections are reduced to **cuts**: one per (source table, subject or not, grade or
   not, group partition), each carrying the measures, levels and years that need it. Sections
   that share a cut share its work (the All-students total appears in every section).
-* Each cut is ONE lazy ``group_by`` at school level over every school of every year at once;
-  no Python loop runs over districts or schools. The cuts of a source share one scan
-  (``pl.collect_all`` applies common-subplan elimination).
+* Each source table is read **once** (one lazy pass per table family, ``pl.collect_all``):
+  only the columns the cuts use, every numerator evaluated once as a 0/1 column.
+* Every key is turned into a small integer **code** whose order is the string order (polars
+  ``Enum`` with sorted categories), and a cell's whole key is packed into one ``UInt64``. Each
+  cut is then ONE ``group_by`` on that integer over every school of every year at once; no
+  Python loop runs over districts or schools. Strings come back only at the very end, after a
+  single sort on a packed integer that orders rows exactly as sorting by ``cells.KEY`` would.
 * Every combination that exists is emitted, zeros included: a cut's school-level counts are
-  joined onto a **scaffold** of (entity x grade x group) so that, say, 0 Pacific Islander
-  students is a row with ``n_students = 0``. An entity exists when it has rows in the source
-  that year (enrollment for enrollment and attendance, testers in the subject for assessment,
-  a cohort for graduation).
-* Districts and the state are **rolled up** from the complete school-level table with
-  ``group_by`` sums, so schools add up to districts and districts to the state by
-  construction.
+  joined onto a **scaffold** of (entity x grade x group), so 0 Pacific Islander students is a
+  row with ``n_students = 0``. An entity exists when it has rows in the source that year
+  (enrollment for enrollment and attendance, testers in the subject for assessment, a cohort
+  for graduation).
+* Districts and the state are **rolled up** from the complete school-level table (group_by
+  sums), so schools add up to districts and districts to the state by construction.
 """
 
 from __future__ import annotations
@@ -31,12 +34,12 @@ from pathlib import Path
 import polars as pl
 
 from site_builder import schema
-from site_builder.cells import ALL_GRADES, KEY, RAW_SCHEMA
+from site_builder.cells import ALL_GRADES, ALL_STUDENTS, KEY, LEVELS, RAW_SCHEMA
 from site_builder.extract import Extract
 from site_builder.measures import NUMERATORS
 from site_builder.specs import GroupFamily, Partition, ReportSpecs, TopicSpec
 
-ENTITY = ("year", "district_code", "school_code")
+# --- planning: sections -> cuts -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class MeasureRequest:
 
 @dataclass
 class Cut:
-    """One aggregation: a source table grouped by entity, optional subject/grade and a partition."""
+    """One aggregation: a source table by entity, optional subject/grade, and one partition."""
 
     source: str
     by_subject: bool
@@ -65,30 +68,24 @@ class Cut:
     subjects: tuple[str, ...] = ()
     requests: dict[str, MeasureRequest] = field(default_factory=dict)
 
-    @property
-    def keys(self) -> list[str]:
-        return [*ENTITY, *(["subject"] if self.by_subject else []),
-                *(["grade"] if self.by_grade else []), "student_group"]
-
 
 def plan_cuts(specs: ReportSpecs) -> list[Cut]:
-    """The distinct aggregations the sections of ``specs`` need, in a stable order."""
+    """The distinct aggregations the sections of ``specs`` need, in a stable order.
+
+    A section by grade also needs its all-grades total; every section needs All students.
+    """
     cuts: dict[tuple[str, bool, bool, str], Cut] = {}
     for topic, section in specs.sections:
-        parts = [(specs.groups.family(f), p) for f in section.families
-                 for p in specs.groups.family(f).partitions]
-        for fam, part in parts:
-            if section.by_grade and fam.id != "All":  # never crossed (the specs forbid it)
-                continue
-            grade_options = [False, True] if section.by_grade else [False]
-            for by_grade in grade_options:
-                if by_grade and fam.id != "All":
-                    continue
-                k = (topic.source, section.by_subject, by_grade, part.id)
-                cut = cuts.setdefault(k, Cut(topic.source, section.by_subject, by_grade, fam,
-                                             part, tuple(topic.subjects)))
-                for mid in section.measures:
-                    _add_request(cut, topic, mid, section.levels, section.years)
+        for fam_id in section.families:
+            fam = specs.groups.family(fam_id)
+            for part in fam.partitions:
+                for by_grade in ([False, True] if section.by_grade and fam_id == "All"
+                                 else [False]):
+                    k = (topic.source, section.by_subject, by_grade, part.id)
+                    cut = cuts.setdefault(k, Cut(topic.source, section.by_subject, by_grade,
+                                                 fam, part, tuple(topic.subjects)))
+                    for mid in section.measures:
+                        _add_request(cut, topic, mid, section.levels, section.years)
     return list(cuts.values())
 
 
@@ -96,107 +93,233 @@ def _add_request(cut: Cut, topic: TopicSpec, measure_id: str, levels: Iterable[s
                  years: object) -> None:
     m = topic.measure(measure_id)
     yrs = None if years == "all" else frozenset(years)  # type: ignore[arg-type]
+    lv = frozenset(levels)
     old = cut.requests.get(measure_id)
     if old is not None:
         yrs = None if old.years is None or yrs is None else old.years | yrs
-        levels = old.levels | frozenset(levels)
+        lv = old.levels | lv
     cut.requests[measure_id] = MeasureRequest(topic.topic, m.id, topic.population,
-                                              m.numerator_name, frozenset(levels), yrs)
+                                              m.numerator_name, lv, yrs)
 
 
-def _group_label(part: Partition) -> pl.Expr:
+# --- integer codes ------------------------------------------------------------------------
+
+
+@dataclass
+class Codes:
+    """Sorted values of each key column: a value's code is its index, so codes sort as
+    strings do. Empty string ("not applicable") is code 0 where it can occur."""
+
+    values: dict[str, list[str]]
+    min_year: int
+
+    def code(self, column: str, value: str) -> int:
+        return self.values[column].index(value)
+
+    def enum(self, column: str) -> pl.Enum:
+        return pl.Enum(self.values[column])
+
+    def bits(self, column: str) -> int:
+        return max(1, (len(self.values[column]) - 1).bit_length())
+
+
+PACKED = ("year", "district_code", "school_code", "subject", "grade", "student_group")
+"""Fields packed into a cut's UInt64 key, most significant first."""
+
+FINAL = ("year", "level", "district_code", "school_code", "topic", "measure", "subject",
+         "grade", "group_family", "student_group")
+assert FINAL == KEY  # the final packed key sorts exactly as cells.KEY
+
+
+def make_codes(specs: ReportSpecs, cuts: list[Cut], frames: dict[str, pl.DataFrame],
+               years: tuple[int, ...]) -> Codes:
+    def distinct(col: str) -> set[str]:
+        return {v for f in frames.values() for v in f[col].unique().to_list()}
+
+    measures = sorted({m for c in cuts for m in c.requests})
+    values = {
+        "year": [str(y) for y in range(min(years), max(years) + 1)],
+        "level": sorted(LEVELS),
+        "district_code": sorted({""} | distinct("district_code")),
+        "school_code": sorted({""} | distinct("school_code")),
+        "topic": sorted({r.topic for c in cuts for r in c.requests.values()}),
+        "measure": measures,
+        "subject": sorted({""} | set(schema.SUBJECTS)),
+        "grade": sorted({ALL_GRADES, *schema.GRADES}),
+        "group_family": sorted({f.id for f in specs.groups.families}),
+        "student_group": sorted({lab for f in specs.groups.families for lab in f.labels}),
+    }
+    return Codes(values, min(years))
+
+
+def _pack(codes: Codes, fields: Iterable[str], exprs: dict[str, pl.Expr]) -> pl.Expr:
+    key: pl.Expr = pl.lit(0, dtype=pl.UInt64)
+    for f in fields:
+        key = (key * (1 << codes.bits(f))) + exprs[f].cast(pl.UInt64)
+    return key
+
+
+def _unpack(codes: Codes, fields: tuple[str, ...], col: str = "key") -> list[pl.Expr]:
+    out, shift = [], 0
+    for f in reversed(fields):
+        b = codes.bits(f)
+        out.append(((pl.col(col) // (1 << shift)) % (1 << b)).cast(pl.UInt32).alias(f))
+        shift += b
+    return out
+
+
+# --- reading the sources once ------------------------------------------------------------
+
+
+def read_sources(extract: Extract, cuts: list[Cut]) -> dict[str, pl.DataFrame]:
+    """Read each source table the cuts need ONCE: the columns they use, plus a 0/1 column
+    ``m_<measure>`` per rate measure (its numerator evaluated once)."""
+    plans: dict[str, pl.LazyFrame] = {}
+    for source in dict.fromkeys(c.source for c in cuts):
+        mine = [c for c in cuts if c.source == source]
+        lf: pl.LazyFrame = getattr(extract, source)
+        if source == "assessment":
+            lf = lf.filter(pl.col("subject").is_in(sorted({s for c in mine for s in c.subjects})))
+        rates = {r.measure: r.numerator for c in mine for r in c.requests.values()
+                 if r.numerator}
+        group_cols = sorted({c.partition.column for c in mine if c.partition.column})
+        cols = ["year", "district_code", "school_code",
+                *(["subject"] if any(c.by_subject for c in mine) else []),
+                *(["grade"] if any(c.by_grade for c in mine) else []), *group_cols]
+        plans[source] = lf.select(
+            *cols, *[NUMERATORS[fn].expr().cast(pl.Int64).alias(f"m_{mid}")
+                     for mid, fn in sorted(rates.items())])
+    return dict(zip(plans, pl.collect_all(list(plans.values())), strict=True))
+
+
+def _encode(frame: pl.DataFrame, codes: Codes, cuts: list[Cut]) -> pl.DataFrame:
+    """Key columns -> order-preserving integer codes; group columns -> student_group codes."""
+    enc = [((pl.col("year") - codes.min_year).cast(pl.UInt32)).alias("year"),
+           *[pl.col(c).cast(codes.enum(c)).to_physical().cast(pl.UInt32).alias(c)
+             for c in ("district_code", "school_code", "subject", "grade") if c in frame.columns]]
+    for part in {c.partition.id: c.partition for c in cuts}.values():
+        enc.append(_group_code(part, codes).alias(f"g_{part.id}"))
+    return frame.with_columns(enc).select(
+        [c for c in ("year", "district_code", "school_code", "subject", "grade")
+         if c in frame.columns] + [f"g_{p}" for p in {c.partition.id for c in cuts}]
+        + [c for c in frame.columns if c.startswith("m_")])
+
+
+def _group_code(part: Partition, codes: Codes) -> pl.Expr:
     if part.column is None:
-        return pl.lit(part.groups[0].label, dtype=pl.String)
-    expr: pl.When | pl.Then | None = None
-    for g in part.groups:
-        cond = pl.col(part.column) == g.value
-        expr = pl.when(cond) if expr is None else expr.when(cond)  # type: ignore[union-attr]
-        expr = expr.then(pl.lit(g.label, dtype=pl.String))  # type: ignore[union-attr]
-    return expr  # type: ignore[return-value]
+        return pl.lit(codes.code("student_group", ALL_STUDENTS), dtype=pl.UInt32)
+    expr = pl.when(pl.col(part.column) == part.groups[0].value).then(
+        pl.lit(codes.code("student_group", part.groups[0].label), dtype=pl.UInt32))
+    for g in part.groups[1:]:
+        expr = expr.when(pl.col(part.column) == g.value).then(
+            pl.lit(codes.code("student_group", g.label), dtype=pl.UInt32))
+    return expr
 
 
-def _source(extract: Extract, cut: Cut) -> pl.LazyFrame:
-    lf: pl.LazyFrame = getattr(extract, cut.source)
-    if cut.source == "assessment":
-        lf = lf.filter(pl.col("subject").is_in(list(cut.subjects)))
-    return lf
+# --- one cut ------------------------------------------------------------------------------
 
 
-def _grades(cut: Cut) -> pl.LazyFrame:
-    """The grade universe of a by-grade cut: every grade, or each subject's tested grades."""
-    if cut.by_subject:
-        rows = [(s, g) for s in cut.subjects for g in schema.SUBJECTS[s]]
-        return pl.LazyFrame({"subject": [r[0] for r in rows], "grade": [r[1] for r in rows]},
-                            schema={"subject": pl.String, "grade": pl.String})
-    return pl.LazyFrame({"grade": list(schema.GRADES)}, schema={"grade": pl.String})
+def _key_exprs(cut: Cut, codes: Codes) -> dict[str, pl.Expr]:
+    return {
+        "year": pl.col("year"), "district_code": pl.col("district_code"),
+        "school_code": pl.col("school_code"),
+        "subject": pl.col("subject") if cut.by_subject else pl.lit(0),
+        "grade": pl.col("grade") if cut.by_grade else pl.lit(codes.code("grade", ALL_GRADES)),
+        "student_group": pl.col(f"g_{cut.partition.id}"),
+    }
 
 
-def school_level(extract: Extract, cut: Cut) -> pl.LazyFrame:
-    """A cut at school level: one row per (school, year[, subject][, grade], group), zeros
-    included, with ``n`` and one ``m_<measure>`` numerator column per rate measure."""
-    lf = _source(extract, cut)
-    rates = {r.measure: r.numerator for r in cut.requests.values() if r.numerator}
-    counts = (
-        lf.with_columns(_group_label(cut.partition).alias("student_group"))
-        .group_by(cut.keys)
-        .agg(pl.len().cast(pl.Int64).alias("n"),
-             *[NUMERATORS[fn].expr().sum().cast(pl.Int64).alias(f"m_{mid}")
-               for mid, fn in rates.items()])
-    )
-    entity_cols = [*ENTITY, *(["subject"] if cut.by_subject else [])]
-    scaffold = lf.select(entity_cols).unique()
+def _scaffold(source: pl.DataFrame, cut: Cut, codes: Codes) -> pl.LazyFrame:
+    """Every (school, year[, subject][, grade], group) of the cut that should exist."""
+    entity = ["year", "district_code", "school_code", *(["subject"] if cut.by_subject else [])]
+    lf = source.lazy().select(entity).unique()
     if cut.by_grade:
-        scaffold = (scaffold.join(_grades(cut), on="subject") if cut.by_subject
-                    else scaffold.join(_grades(cut), how="cross"))
-    groups = pl.LazyFrame({"student_group": cut.partition.labels},
-                          schema={"student_group": pl.String})
-    scaffold = scaffold.join(groups, how="cross")
-    value_cols = ["n", *[f"m_{mid}" for mid in rates]]
-    return (scaffold.join(counts, on=cut.keys, how="left")
-            .with_columns(pl.col(value_cols).fill_null(0)))
+        if cut.by_subject:
+            pairs = [(codes.code("subject", s), codes.code("grade", g))
+                     for s in cut.subjects for g in schema.SUBJECTS[s]]
+            grades = pl.LazyFrame({"subject": [p[0] for p in pairs],
+                                   "grade": [p[1] for p in pairs]},
+                                  schema={"subject": pl.UInt32, "grade": pl.UInt32})
+            lf = lf.join(grades, on="subject")
+        else:
+            grades = pl.LazyFrame({"grade": [codes.code("grade", g) for g in schema.GRADES]},
+                                  schema={"grade": pl.UInt32})
+            lf = lf.join(grades, how="cross")
+    groups = pl.LazyFrame(
+        {f"g_{cut.partition.id}": [codes.code("student_group", lab)
+                                   for lab in cut.partition.labels]},
+        schema={f"g_{cut.partition.id}": pl.UInt32})
+    lf = lf.join(groups, how="cross")
+    return lf.select(_pack(codes, PACKED, _key_exprs(cut, codes)).alias("key"))
 
 
-def roll_up(school: pl.DataFrame, cut: Cut) -> pl.DataFrame:
-    """School rows -> school, district and state rows, with a ``level`` column."""
-    values = [c for c in school.columns if c == "n" or c.startswith("m_")]
-    inner = [k for k in cut.keys if k not in ENTITY]
-    district = (school.group_by(["year", "district_code", *inner])
-                .agg(pl.col(values).sum())
-                .with_columns(pl.lit("", dtype=pl.String).alias("school_code")))
-    state = (district.group_by(["year", *inner])
-             .agg(pl.col(values).sum())
-             .with_columns(pl.lit("", dtype=pl.String).alias("district_code"),
-                           pl.lit("", dtype=pl.String).alias("school_code")))
-    cols = [*cut.keys, *values]
+def school_level(source: pl.DataFrame, cut: Cut, codes: Codes) -> pl.LazyFrame:
+    """A cut at school level, zeros included: ``key`` (packed), ``n`` and ``m_<measure>``."""
+    rates = [r.measure for r in cut.requests.values() if r.numerator]
+    counts = (source.lazy()
+              .select(_pack(codes, PACKED, _key_exprs(cut, codes)).alias("key"),
+                      *[f"m_{m}" for m in rates])
+              .group_by("key")
+              .agg(pl.len().cast(pl.Int64).alias("n"), *[pl.col(f"m_{m}").sum() for m in rates]))
+    values = ["n", *[f"m_{m}" for m in rates]]
+    return (_scaffold(source, cut, codes).join(counts, on="key", how="left")
+            .with_columns(pl.col(values).fill_null(0)))
+
+
+def roll_up(school: pl.DataFrame, codes: Codes) -> pl.DataFrame:
+    """School rows -> school, district and state rows; adds a ``level`` code."""
+    values = [c for c in school.columns if c != "key"]
+    s_bits = sum(codes.bits(f) for f in PACKED[PACKED.index("school_code") + 1:])
+    d_bits = s_bits + codes.bits("school_code")
+    all_bits = d_bits + codes.bits("district_code")
+
+    def zero(lo: int, hi: int) -> pl.Expr:
+        """Set bits lo..hi-1 of the key to 0 (code 0 is "" for district and school)."""
+        return (pl.col("key") // (1 << hi) * (1 << hi)) + (pl.col("key") % (1 << lo))
+
+    district = school.group_by(zero(s_bits, d_bits).alias("key")).agg(pl.col(values).sum())
+    state = district.group_by(zero(d_bits, all_bits).alias("key")).agg(pl.col(values).sum())
     return pl.concat([
-        school.select(cols).with_columns(pl.lit("school").alias("level")),
-        district.select(cols).with_columns(pl.lit("district").alias("level")),
-        state.select(cols).with_columns(pl.lit("state").alias("level")),
-    ])
+        f.with_columns(pl.lit(codes.code("level", lv), dtype=pl.UInt32).alias("level"))
+        for f, lv in ((school, "school"), (district, "district"), (state, "state"))])
 
 
-def to_cells(wide: pl.DataFrame, cut: Cut, years: tuple[int, ...]) -> pl.DataFrame:
-    """One cut's wide table (n, m_*) -> raw cells, one row per measure."""
+def to_cells(wide: pl.DataFrame, cut: Cut, codes: Codes, years: tuple[int, ...]
+             ) -> pl.DataFrame:
+    """One cut's rolled-up table -> coded cells (one row per measure), with a packed key."""
     frames = []
+    parts = {e.meta.output_name(): e for e in _unpack(codes, PACKED)}
+    fam = codes.code("group_family", cut.family.id)
     for r in cut.requests.values():
-        keep = pl.col("level").is_in(sorted(r.levels))
+        keep = pl.col("level").is_in([codes.code("level", lv) for lv in sorted(r.levels)])
         if r.years is not None:
-            keep = keep & pl.col("year").is_in(sorted(r.years & set(years)))
+            keep = keep & parts["year"].is_in([y - codes.min_year for y in r.years
+                                               if y in years])
+        exprs = {**parts, "level": pl.col("level"),
+                 "topic": pl.lit(codes.code("topic", r.topic)),
+                 "measure": pl.lit(codes.code("measure", r.measure)),
+                 "group_family": pl.lit(fam)}
         frames.append(wide.filter(keep).select(
-            pl.col("year").cast(pl.Int32),
-            "level", "district_code", "school_code",
-            pl.lit(r.topic).alias("topic"),
-            pl.lit(r.measure).alias("measure"),
-            pl.lit(r.population).alias("population"),
-            (pl.col("subject") if cut.by_subject else pl.lit("")).alias("subject"),
-            (pl.col("grade") if cut.by_grade else pl.lit(ALL_GRADES)).alias("grade"),
-            pl.lit(cut.family.id).alias("group_family"),
-            "student_group",
+            _pack(codes, FINAL, exprs).alias("sort_key"),
             pl.col("n").alias("n_students"),
             (pl.col(f"m_{r.measure}") if r.numerator else pl.lit(None, dtype=pl.Int64))
-            .alias("n_meeting"),
-        ))
-    return pl.concat(frames).cast(RAW_SCHEMA)  # type: ignore[arg-type]
+            .alias("n_meeting")))
+    return pl.concat(frames)
+
+
+def decode(coded: pl.DataFrame, codes: Codes, populations: dict[str, str]) -> pl.DataFrame:
+    """Packed, coded cells -> the raw cell table with strings (RAW_SCHEMA)."""
+    cols = coded.select(*_unpack(codes, FINAL, "sort_key"), "n_students", "n_meeting")
+    out = {}
+    for f in FINAL:
+        if f == "year":
+            out[f] = (cols[f].cast(pl.Int32) + codes.min_year).alias(f)
+        else:
+            out[f] = pl.Series(f, codes.values[f], dtype=pl.String).gather(cols[f])
+    pop = pl.Series("population", [populations[m] for m in codes.values["measure"]],
+                    dtype=pl.String).gather(cols["measure"])
+    return pl.DataFrame([*out.values(), pop, cols["n_students"], cols["n_meeting"]]).select(
+        list(RAW_SCHEMA)).cast(RAW_SCHEMA)  # type: ignore[arg-type]
 
 
 def compute_cells(extract: Extract, specs: ReportSpecs) -> pl.DataFrame:
@@ -207,12 +330,21 @@ def compute_cells(extract: Extract, specs: ReportSpecs) -> pl.DataFrame:
     :func:`write_raw_cells`.
     """
     cuts = plan_cuts(specs)
-    schools = pl.collect_all([school_level(extract, c) for c in cuts])
-    parts = [to_cells(roll_up(df, c), c, extract.years) for df, c in zip(schools, cuts,
-                                                                         strict=True)]
-    if not parts:
+    if not cuts:
         return pl.DataFrame(schema=RAW_SCHEMA)
-    return pl.concat(parts).sort(list(KEY)).select(list(RAW_SCHEMA))
+    raw_sources = read_sources(extract, cuts)
+    codes = make_codes(specs, cuts, raw_sources, extract.years)
+    total_bits = sum(codes.bits(f) for f in FINAL)
+    if total_bits > 64:  # pragma: no cover - 600+ districts x 10,000 schools x ...
+        raise ValueError(f"cell key needs {total_bits} bits; more than 64")
+    sources = {s: _encode(f, codes, [c for c in cuts if c.source == s])
+               for s, f in raw_sources.items()}
+    del raw_sources
+    schools = pl.collect_all([school_level(sources[c.source], c, codes) for c in cuts])
+    coded = pl.concat([to_cells(roll_up(df, codes), c, codes, extract.years)
+                       for df, c in zip(schools, cuts, strict=True)]).sort("sort_key")
+    populations = {r.measure: r.population for c in cuts for r in c.requests.values()}
+    return decode(coded, codes, populations)
 
 
 def write_raw_cells(cells: pl.DataFrame, out_dir: Path | str) -> Path:
@@ -226,8 +358,7 @@ def write_raw_cells(cells: pl.DataFrame, out_dir: Path | str) -> Path:
     os.chmod(out, 0o700)
     target = out / "cells.parquet"
     tmp = out / ".cells.parquet.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.close(fd)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     cells.select(list(RAW_SCHEMA)).cast(RAW_SCHEMA).write_parquet(  # type: ignore[arg-type]
         tmp, compression="zstd", statistics=True)
     os.chmod(tmp, 0o600)

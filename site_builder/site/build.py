@@ -1,0 +1,352 @@
+"""``reportcard build``: published cells + public directory -> the static site (mkdocs).
+
+Reads nothing but what it is given: the published (protected) cells, the public directory
+of districts and schools, the report specs and the disclosure policy. Steps:
+
+1. index the published cells each page shows (latest year, plus five-year trends);
+2. write the CSV downloads (every published cell, by district and for the state);
+3. render every page with Jinja (StrictUndefined) from its typed context into a docs
+   directory beside ``out`` (``.<out>.src``), as Markdown files with pre-rendered HTML;
+4. run a real ``mkdocs build`` (mkdocs-material) from that directory into ``out``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import vl_convert
+from rich.progress import Progress
+
+from site_builder.cells import ALL_GRADES, ALL_STUDENTS, CSV_COLUMNS
+from site_builder.disclosure.policy import Policy
+from site_builder.site import mkdocs_site
+from site_builder.site.contexts import (
+    CodingBandText,
+    County,
+    DistrictPage,
+    DownloadFile,
+    DownloadsPage,
+    Fact,
+    GlossaryPage,
+    HomePage,
+    Link,
+    MeasureDefinition,
+    MethodologyPage,
+    PrivacyPage,
+    SchoolPage,
+    StatePage,
+)
+from site_builder.site.csvs import COLUMN_DESCRIPTIONS, write_downloads
+from site_builder.site.data import STATE, csv_frame, index_cells
+from site_builder.site.pages import (
+    STATE_NAME,
+    PageKit,
+    district_facts,
+    district_places,
+    school_facts,
+    school_places,
+    state_facts,
+    state_places,
+)
+from site_builder.site.render import environment, render
+from site_builder.site.sections import SiteSpecs, adapt
+from site_builder.site.tables import NO_CELL, Place, RowGroup, Table, TableRow, _Notes, school_year
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    pages: int = 0
+    files: int = 0
+    total_bytes: int = 0
+    largest_page: tuple[str, int] = ("", 0)
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        steps = ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())
+        return (f"Built {self.pages:,} pages ({self.files:,} files, "
+                f"{self.total_bytes / 1e6:.1f} MB) into {self.out} in {self.seconds:.1f}s "
+                f"({steps}); largest page {self.largest_page[0]} "
+                f"({self.largest_page[1] / 1e3:.0f} KB).")
+
+
+def _front_matter(title: str) -> str:
+    return (f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\nprerendered: true\n"
+            "hide:\n  - toc\n---\n")
+
+
+def _write_page(docs: Path, rel_md: str, title: str, html: str) -> None:
+    path = docs / rel_md
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_front_matter(title) + html, "utf-8")
+
+
+def _dir_rows(df: pl.DataFrame) -> list[dict[str, str]]:
+    return [{k: ("" if v is None else str(v)) for k, v in r.items()} for r in df.iter_rows(
+        named=True)]
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{max(n / 1e3, 0.1):.1f} KB"
+
+
+def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.DataFrame,
+               specs: object, policy: Policy, out: Path, *, progress: bool = False,
+               base_config: Path | None = None, template_dir: Path | None = None,
+               keep_sources: bool = False) -> BuildResult:
+    """Build the public site into ``out`` from published cells only.
+
+    ``specs`` is a :class:`site_builder.specs.ReportSpecs` (or an already adapted
+    :class:`SiteSpecs`). ``template_dir`` puts extra templates in front of the package's own
+    (used by tests). The generated docs directory is removed unless ``keep_sources``.
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    result = BuildResult(out=out)
+    site_specs = specs if isinstance(specs, SiteSpecs) else adapt(specs)  # type: ignore[arg-type]
+    env = environment(template_dir)
+    # Fail on a broken template before any work is done.
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+
+    t = time.perf_counter()
+    trend = {m.id for tp in site_specs.topics for m in tp.headline}
+    rates = {m.id for m in site_specs.measures.values() if m.kind == "rate"}
+    index = index_cells(published, trend, rates)
+    kit = PageKit(site_specs, index, policy)
+    result.timings["index"] = time.perf_counter() - t
+
+    work = out.parent / f".{out.name}.src"
+    docs = work / "docs"
+    if work.exists():
+        shutil.rmtree(work)
+    docs.mkdir(parents=True)
+    mkdocs_site.copy_assets(ASSETS, docs / "assets")
+    (docs / "assets" / "vega-bundle.js").write_text(vl_convert.javascript_bundle(), "utf-8")
+
+    dirs = sorted(_dir_rows(districts), key=lambda r: r["district_code"])
+    schs = sorted(_dir_rows(schools), key=lambda r: (r["district_code"], r["school_code"]))
+    d_by_code = {d["district_code"]: d for d in dirs}
+    schools_of: dict[str, list[dict[str, str]]] = {}
+    for s in schs:
+        schools_of.setdefault(s["district_code"], []).append(s)
+
+    t = time.perf_counter()
+    frame = csv_frame(published, districts, schools)
+    written = write_downloads(frame, docs, [d["district_code"] for d in dirs], site_specs,
+                              policy)
+    result.timings["csv"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    n_pages = 0
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("Rendering pages", total=len(dirs) + len(schs) + 7)
+        root2 = "../../"
+        # State
+        sp = state_places()
+        page = StatePage(title=f"{STATE_NAME} (whole state)", root="../",
+                         facts=state_facts(kit, len(dirs), len(schs)),
+                         topics=kit.topics(sp, "../"), symbol=policy.display.symbol,
+                         download=Link("state.csv", "../downloads/state.csv"))
+        _write_page(docs, "state.md", page.title, render(env, "state.html", page))
+        n_pages += 1
+        for d in dirs:
+            code = d["district_code"]
+            places = district_places(code, d["district_name"])
+            links = tuple(Link(s["school_name"],
+                               f"{root2}schools/{code}-{s['school_code']}/")
+                          for s in sorted(schools_of.get(code, []),
+                                          key=lambda s: (s["school_name"], s["school_code"])))
+            page = DistrictPage(
+                title=d["district_name"], root=root2, code=code,
+                facts=district_facts(kit, d, len(links)), topics=kit.topics(places, root2),
+                schools=links, symbol=policy.display.symbol,
+                download=Link(f"{code}.csv", f"{root2}downloads/districts/{code}.csv"),
+                county=f"{d['county_name']} County")
+            _write_page(docs, f"districts/{code}.md", page.title,
+                        render(env, "district.html", page))
+            n_pages += 1
+            bar.advance(task)
+        for s in schs:
+            dcode, scode = s["district_code"], s["school_code"]
+            d = d_by_code.get(dcode, {"district_name": dcode, "county_name": ""})
+            places = school_places(dcode, scode, s["school_name"], d["district_name"])
+            dhref = f"{root2}districts/{dcode}/"
+            page = SchoolPage(
+                title=s["school_name"], root=root2, code=f"{dcode}-{scode}",
+                facts=school_facts(kit, s, d, dhref), topics=kit.topics(places, root2),
+                district=Link(d["district_name"], dhref), symbol=policy.display.symbol,
+                download=Link(f"{dcode}.csv", f"{root2}downloads/districts/{dcode}.csv"))
+            _write_page(docs, f"schools/{dcode}-{scode}.md", page.title,
+                        render(env, "school.html", page))
+            n_pages += 1
+            bar.advance(task)
+        n_pages += _general_pages(env, docs, kit, dirs, schs, written, policy)
+    result.timings["render"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    cfg = mkdocs_site.write_config(work, docs, out.resolve(),
+                                   mkdocs_site.base_config(base_config))
+    mkdocs_site.run_mkdocs(cfg)
+    result.timings["mkdocs"] = time.perf_counter() - t
+    if not keep_sources:
+        shutil.rmtree(work)
+
+    result.pages = n_pages
+    for p in out.rglob("*"):
+        if p.is_file():
+            size = p.stat().st_size
+            result.files += 1
+            result.total_bytes += size
+            if p.suffix == ".html" and size > result.largest_page[1]:
+                result.largest_page = (p.relative_to(out).as_posix(), size)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _glance(kit: PageKit) -> Table:
+    """Missouri's headline numbers, latest year."""
+    notes = _Notes(kit.policy)
+    rows = []
+    latest = kit.index.latest
+    for topic in kit.specs.topics:
+        for m in topic.headline:
+            for subject in topic.subjects or ("",):
+                shown = kit.index.get(STATE, (latest, m.id, subject, ALL_GRADES, ALL_STUDENTS))
+                if shown is None:
+                    continue
+                label = f"{m.label}, {subject}" if subject else m.label
+                rows.append(TableRow(label, (notes.cell(shown),)))
+    return Table("t-glance", f"Missouri at a glance, {school_year(latest)}", "Measure", (),
+                 (STATE_NAME,), (RowGroup("", tuple(rows)),) if rows else (),
+                 notes.footnotes(), ())
+
+
+def _general_pages(env: object, docs: Path, kit: PageKit, dirs: list[dict[str, str]],
+                   schs: list[dict[str, str]], written: list, policy: Policy) -> int:
+    specs = kit.specs
+    # Search index: compact rows [kind, code, name, county, href, district name].
+    county_of = {d["district_code"]: d["county_name"] for d in dirs}
+    name_of = {d["district_code"]: d["district_name"] for d in dirs}
+    rows = [["d", d["district_code"], d["district_name"], d["county_name"],
+             f"districts/{d['district_code']}/"] for d in dirs]
+    rows += [["s", f"{s['district_code']}-{s['school_code']}", s["school_name"],
+              county_of.get(s["district_code"], ""),
+              f"schools/{s['district_code']}-{s['school_code']}/",
+              name_of.get(s["district_code"], "")] for s in schs]
+    (docs / "assets" / "search-index.json").write_text(
+        json.dumps({"rows": rows}, ensure_ascii=False, separators=(",", ":")), "utf-8")
+
+    counties: dict[tuple[str, str], list[Link]] = {}
+    for d in dirs:
+        counties.setdefault((d["county_name"], d["county_code"]), []).append(
+            Link(d["district_name"], f"districts/{d['district_code']}/"))
+    home = HomePage(
+        title="Missouri School Report Cards", root="",
+        year_label=school_year(kit.index.latest),
+        counties=tuple(County(f"{name} County", f"county-{code}",
+                              tuple(sorted(links, key=lambda link: link.text)))
+                       for (name, code), links in sorted(counties.items())),
+        glance=_glance(kit), n_districts=len(dirs), n_schools=len(schs),
+        search_index="assets/search-index.json")
+    _write_page(docs, "index.md", home.title, render(env, "home.html", home))  # type: ignore[arg-type]
+
+    bands = []
+    for b in sorted(policy.coding_bands, key=lambda b: b.min_n):
+        who = f"{b.min_n} to {b.max_n}" if b.max_n is not None else f"{b.min_n} or more"
+        bands.append(CodingBandText(who, f"≤{b.bottom}% or ≥{b.top}%"))
+    sym = policy.display.symbol
+    meth = MethodologyPage(
+        title="Methodology", root="../",
+        measures=tuple(MeasureDefinition(m.label, m.topic,
+                                         "number of students" if m.kind == "count"
+                                         else "percent", m.description)
+                       for m in specs.measures.values()),
+        min_cell=policy.min_cell_size, symbol=sym, no_students=policy.display.no_students,
+        footnotes=(Fact(f"{sym} a", policy.footnote("primary")),
+                   Fact(f"{sym} b", policy.footnote("complementary")),
+                   Fact("c", policy.footnote("top_coded")),
+                   Fact(NO_CELL, "Not reported for this place, for example a grade or test "
+                                 "the school does not offer.")),
+        bands=tuple(bands),
+        years=f"{school_year(kit.index.years[0])} to {school_year(kit.index.latest)}",
+        families=tuple(Fact(f.title, f.description) for f in specs.families))
+    _write_page(docs, "methodology.md", meth.title, render(env, "methodology.html", meth))  # type: ignore[arg-type]
+    priv = PrivacyPage(title="Privacy", root="../", min_cell=policy.min_cell_size)
+    _write_page(docs, "privacy.md", priv.title, render(env, "privacy.html", priv))  # type: ignore[arg-type]
+    gloss = GlossaryPage(title="Glossary", root="../", terms=tuple(
+        Fact(t.term, t.definition, t.id) for t in sorted(specs.glossary,
+                                                          key=lambda t: t.term.lower())))
+    _write_page(docs, "glossary.md", gloss.title, render(env, "glossary.html", gloss))  # type: ignore[arg-type]
+
+    by_rel = {w.rel: w for w in written}
+    general = []
+    for rel, text in (("downloads/state.csv", "the state and every district, all years"),
+                      ("downloads/data_dictionary.csv",
+                       "every column, measure, student group and symbol explained")):
+        w = by_rel[rel]
+        general.append(DownloadFile(f"../{rel}", rel.rsplit("/", 1)[1], text, _size(w.bytes)))
+    district_files = []
+    for d in dirs:
+        w = by_rel[f"downloads/districts/{d['district_code']}.csv"]
+        district_files.append(DownloadFile(
+            f"../{w.rel}", f"{d['district_code']}.csv",
+            f"{d['district_name']} and its schools", _size(w.bytes)))
+    dl = DownloadsPage(title="Downloads", root="../", general=tuple(general),
+                       districts=tuple(district_files),
+                       columns=tuple(Fact(c, COLUMN_DESCRIPTIONS[c]) for c in CSV_COLUMNS))
+    _write_page(docs, "downloads.md", dl.title, render(env, "downloads.html", dl))  # type: ignore[arg-type]
+    return 6
+
+
+__all__ = ["BuildResult", "Place", "build_from_aggregates", "build_site", "read_directory"]
+
+
+def read_directory(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The public directory (districts.csv, schools.csv) under ``root/directory``."""
+    from site_builder import schema
+    from site_builder.errors import ReportcardError
+    from site_builder.extract import find_file, scan_file
+
+    frames = []
+    for spec in (schema.DISTRICTS, schema.SCHOOLS):
+        path = find_file(root / "directory", spec.name)
+        if path is None:
+            raise ReportcardError(
+                f"{root / 'directory' / spec.name}.csv: file is missing.\n  Hint: the site "
+                "reads only the public directory of the extract (districts.csv, schools.csv)")
+        frames.append(scan_file(path, spec).collect())
+    return frames[0], frames[1]
+
+
+def build_from_aggregates(aggregates: Path, out: Path, *, specs: Path = Path("report_specs"),
+                          extract: Path = Path("data/extract"), policy: Path | None = None,
+                          progress: bool = False) -> BuildResult:
+    """``reportcard build``: ``<aggregates>/published.parquet`` + the public directory.
+
+    The directory is read from ``<aggregates>/directory`` when compute copied it there,
+    otherwise from ``<extract>/directory`` (public data; nothing else of the extract is read).
+    """
+    from site_builder.disclosure.policy import load_policy
+    from site_builder.errors import ReportcardError
+    from site_builder.specs import load_specs
+
+    path = Path(aggregates) / "published.parquet"
+    if not path.exists():
+        raise ReportcardError(
+            f"{path}: no published cells.\n  Hint: run `reportcard compute` first; the site is "
+            "built from the protected aggregates only")
+    published = pl.read_parquet(path)
+    src = Path(aggregates) if (Path(aggregates) / "directory").is_dir() else Path(extract)
+    districts, schools = read_directory(src)
+    return build_site(published, districts, schools, load_specs(specs),
+                      load_policy(policy or Path(specs) / "policy.yaml"), Path(out),
+                      progress=progress)

@@ -1,0 +1,150 @@
+"""Vega-Lite chart specs (built with altair) for the tables of a page.
+
+A spec is built once per (section, columns shown) with altair, without data; each page then
+gets a copy with ``data.values`` set to the chart rows of its own table
+(:attr:`site_builder.site.tables.Table.chart_rows`). Building one altair chart per page would
+cost seconds per thousand pages; a copy costs microseconds.
+
+Specs load nothing remotely: the data is inline, there is no URL, and the page renders them
+with the site's own copy of vega-embed (``assets/vega-bundle.js``) using Vega's expression
+interpreter (``ast: true``), so the Content-Security-Policy needs no ``'unsafe-eval'``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import altair as alt
+
+from site_builder.schema import GRADES
+from site_builder.site.sections import SiteMeasure, SiteSection, Topic
+from site_builder.site.tables import Place, Table
+
+PLACE_COLORS = {"school": "#1b4f8a", "district": "#2f7fc1", "state": "#9aa5b1"}
+LEVEL_COLORS = ["#b2452e", "#e59a5b", "#6aa5d8", "#1b4f8a"]
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+CONFIG: dict[str, Any] = {
+    "font": FONT,
+    "view": {"stroke": None},
+    "axis": {"labelFontSize": 12, "titleFontSize": 12, "labelLimit": 180},
+    "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
+    "header": {"labelFontSize": 13, "labelFontWeight": "bold"},
+}
+
+
+def _label_expr(labels: dict[str, str]) -> str:
+    """A Vega expression mapping codes to labels: c1 ? l1 : c2 ? l2 : datum.label."""
+    expr = "datum.label"
+    for code, label in reversed(list(labels.items())):
+        expr = f"datum.value === {json.dumps(code)} ? {json.dumps(label)} : {expr}"
+    return expr
+
+
+def _place_color(places: tuple[Place, ...]) -> alt.Color:
+    levels = [p.entity[0] for p in places]
+    return alt.Color(
+        "level:N", title=None,
+        scale=alt.Scale(domain=levels, range=[PLACE_COLORS[lv] for lv in levels]),
+        legend=alt.Legend(labelExpr=_label_expr({p.entity[0]: p.label for p in places})),
+    )
+
+
+def _value_axis(value: str) -> alt.X:
+    if value == "rate":
+        return alt.X("rate:Q", title="Percent of students", scale=alt.Scale(domain=[0, 100]))
+    return alt.X("n_students:Q", title="Students")
+
+
+def _facet(chart: alt.Chart, field: str | None, order: list[str],
+           labels: dict[str, str] | None = None) -> alt.TopLevelMixin:
+    if not field:
+        return chart
+    header = alt.Header(labelExpr=_label_expr(labels)) if labels else alt.Header()
+    return chart.facet(facet=alt.Facet(f"{field}:N", sort=order, title=None, header=header),
+                       columns=2)
+
+
+def _to_template(chart: alt.TopLevelMixin, description: str) -> dict[str, Any]:
+    spec = chart.properties(description=description).configure(**CONFIG).to_dict(
+        validate=False)
+    spec.pop("datasets", None)
+    spec["data"] = {"name": "table"}
+    return spec
+
+
+def section_template(section: SiteSection, places: tuple[Place, ...],
+                     description: str) -> dict[str, Any]:
+    """A Vega-Lite spec (no data) for one section's chart."""
+    base = alt.Chart(alt.Data(name="table"))
+    measures = {m.id: m.label for m in section.measures}
+    chart_places = places[:1] if section.chart_kind == "stacked_bar" else places
+    value = section.value if section.value in ("rate", "n_students") else "rate"
+    if section.rows == "year":
+        chart = base.mark_line(point=True).encode(
+            x=alt.X("year:O", title="School year (ending)"),
+            y=alt.Y(f"{value}:Q", title="Students" if value == "n_students" else "Percent"),
+            color=_place_color(chart_places),
+        ).properties(width=320, height=180)
+        return _to_template(_facet(chart, "subject" if section.subjects else None,
+                                   list(section.subjects)), description)
+    cat = "grade" if section.rows == "grade" else "student_group"
+    order = list(GRADES) if cat == "grade" else None
+    y = alt.Y(f"{cat}:N", title="Grade" if cat == "grade" else None, sort=order,
+              axis=alt.Axis(labelLimit=200))
+    if section.chart_kind == "stacked_bar":
+        ids = [m.id for m in section.measures]
+        chart = base.mark_bar().transform_calculate(
+            order=f"indexof({json.dumps(ids)}, datum.measure)",
+        ).encode(
+            y=y, x=alt.X("rate:Q", title="Percent of students tested", stack="zero"),
+            color=alt.Color("measure:N", title=None,
+                            scale=alt.Scale(domain=ids, range=LEVEL_COLORS[:len(ids)]),
+                            legend=alt.Legend(labelExpr=_label_expr(measures))),
+            order=alt.Order("order:Q"),
+        ).properties(width=260, height=alt.Step(16))
+    else:
+        chart = base.mark_bar().encode(
+            y=y, x=_value_axis(value), yOffset=alt.YOffset("level:N",
+                                                           sort=[p.entity[0] for p in places]),
+            color=_place_color(chart_places),
+        ).properties(width=260, height=alt.Step(9 * len(chart_places) + 4))
+    return _to_template(_facet(chart, "subject" if section.subjects else None,
+                               list(section.subjects)), description)
+
+
+def trend_template(topic: Topic, places: tuple[Place, ...], description: str,
+                   measures: dict[str, SiteMeasure]) -> dict[str, Any]:
+    """A line chart (no data) of a topic's five-year trend."""
+    value = "n_students" if all(m.kind == "count" for m in topic.headline) else "rate"
+    chart = alt.Chart(alt.Data(name="table")).mark_line(point=True).encode(
+        x=alt.X("year:O", title="School year (ending)"),
+        y=alt.Y(f"{value}:Q", title="Percent" if value == "rate" else "Students",
+                scale=alt.Scale(domain=[0, 100]) if value == "rate" else alt.Undefined),
+        color=_place_color(places),
+    ).properties(width=220 if (topic.subjects or len(topic.headline) > 1) else 320,
+                 height=150)
+    if topic.subjects:
+        faceted = _facet(chart, "subject", list(topic.subjects))
+    elif len(topic.headline) > 1:
+        faceted = _facet(chart, "measure", [m.id for m in topic.headline],
+                         {m.id: m.label for m in topic.headline})
+    else:
+        faceted = chart
+    return _to_template(faceted, description)
+
+
+def with_data(template: dict[str, Any], table: Table) -> dict[str, Any] | None:
+    """A copy of ``template`` holding exactly the chart rows of ``table``; None if none."""
+    if not table.chart_rows:
+        return None
+    spec = copy.copy(template)
+    spec["data"] = {"values": [dict(r) for r in table.chart_rows]}
+    return spec
+
+
+def spec_json(spec: dict[str, Any]) -> str:
+    """Deterministic JSON, safe inside <script type="application/json">."""
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

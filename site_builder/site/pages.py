@@ -1,0 +1,155 @@
+"""Page contexts for the state, a district and a school (the ~3,000 entity pages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from site_builder.cells import ALL_GRADES, ALL_STUDENTS
+from site_builder.disclosure.policy import Policy
+from site_builder.site import charts
+from site_builder.site.contexts import Chart, Fact, Link, SectionBlock, TopicBlock
+from site_builder.site.data import STATE, CellIndex, Entity
+from site_builder.site.sections import SiteSection, SiteSpecs, Topic
+from site_builder.site.tables import (
+    Place,
+    Table,
+    grades_served,
+    school_year,
+    section_table,
+    trend_table,
+)
+
+LEA_KINDS = {"district": "Public school district", "charter": "Charter school (its own LEA)",
+             "special": "Special district"}
+SCHOOL_KINDS = {"elementary": "Elementary school", "middle": "Middle school",
+                "high": "High school", "k12": "K-12 school", "other": "Other school"}
+STATE_NAME = "Missouri"
+CHART_WORDS = {"bar": "Bar chart", "line": "Line chart", "stacked_bar": "Stacked bar chart"}
+
+
+def rel_root(depth: int) -> str:
+    return "../" * depth
+
+
+@dataclass
+class PageKit:
+    """What every entity page is rendered from, plus the per-build chart template cache."""
+
+    specs: SiteSpecs
+    index: CellIndex
+    policy: Policy
+    templates: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = field(default_factory=dict)
+
+    def _template(self, key: str, places: tuple[Place, ...], make: Any) -> dict[str, Any]:
+        k = (key, tuple(p.entity[0] for p in places))
+        if k not in self.templates:
+            self.templates[k] = make()
+        return self.templates[k]
+
+    def _chart(self, cid: str, table: Table, template: dict[str, Any], alt: str) -> Chart | None:
+        spec = charts.with_data(template, table)
+        if spec is None:
+            return None
+        return Chart(cid, charts.spec_json(spec), alt)
+
+    def topics(self, places: tuple[Place, ...], root: str) -> tuple[TopicBlock, ...]:
+        out = []
+        who = " and ".join(p.name for p in places)
+        for topic in self.specs.topics:
+            blocks = []
+            if not topic.has_trend_section:
+                blocks.append(self._trend_block(topic, places, who))
+            for s in (s for s in self.specs.sections if s.topic == topic.id):
+                blocks.append(self._section_block(s, places, root, who))
+            out.append(TopicBlock(topic.id, topic.title, _topic_description(topic), tuple(blocks)))
+        return tuple(out)
+
+    def _trend_block(self, topic: Topic, places: tuple[Place, ...], who: str) -> SectionBlock:
+        table = trend_table(topic, places, self.index, self.policy)
+        first, last = school_year(self.index.years[0]), school_year(self.index.years[-1])
+        alt = (f"Line chart of {topic.title.lower()} from {first} to {last}, all students, "
+               f"for {who}. Hidden values are not drawn.")
+        template = self._template(f"trend-{topic.id}", places, lambda: charts.trend_template(
+            topic, places, alt, self.specs.measures))
+        measures = ", ".join(m.label.lower() for m in topic.headline)
+        return SectionBlock(
+            f"trend-{topic.id}", f"{topic.title}: five-year trend",
+            f"{measures[0].upper() + measures[1:]} for all students, each year from {first} "
+            f"to {last}.", table, self._chart(f"c-trend-{topic.id}", table, template, alt), ())
+
+    def _section_block(self, s: SiteSection, places: tuple[Place, ...], root: str,
+                       who: str) -> SectionBlock:
+        table = section_table(s, self.specs, places, self.index, self.policy)
+        drawn = places[:1] if s.chart_kind == "stacked_bar" else places
+        what = {"year": "by school year", "grade": "by grade",
+                "group": "by student group"}[s.rows]
+        alt = (f"{CHART_WORDS.get(s.chart_kind, 'Chart')} of {s.title.lower()}, {what}"
+               f"{', one panel per subject' if s.subjects else ''}, for "
+               f"{' and '.join(p.name for p in drawn)}. Hidden values are not drawn.")
+        template = self._template(s.id, places,
+                                  lambda: charts.section_template(s, places, alt))
+        terms = tuple(Link(self.specs.term(t).term, f"{root}glossary/#{t}")
+                      for t in s.glossary if any(x.id == t for x in self.specs.glossary))
+        return SectionBlock(s.id, s.title, s.description, table,
+                            self._chart(f"c-{s.id}", table, template, alt), terms)
+
+    def enrollment(self, entity: Entity) -> str:
+        shown = self.index.get(entity, (self.index.latest, "enrollment", "", ALL_GRADES,
+                                        ALL_STUDENTS))
+        return shown.display if shown is not None else "Not reported"
+
+
+def _topic_description(topic: Topic) -> str:
+    return topic.description
+
+
+def state_places() -> tuple[Place, ...]:
+    return (Place(STATE, STATE_NAME, STATE_NAME),)
+
+
+def district_places(code: str, name: str) -> tuple[Place, ...]:
+    return (Place(("district", code, ""), name, "This district"),
+            Place(STATE, STATE_NAME, STATE_NAME))
+
+
+def school_places(dcode: str, scode: str, sname: str, dname: str) -> tuple[Place, ...]:
+    return (Place(("school", dcode, scode), sname, "This school"),
+            Place(("district", dcode, ""), dname, "District"),
+            Place(STATE, STATE_NAME, STATE_NAME))
+
+
+def district_facts(kit: PageKit, d: dict[str, str], n_schools: int) -> tuple[Fact, ...]:
+    year = school_year(kit.index.latest)
+    return (
+        Fact(f"Students enrolled, {year}", kit.enrollment(("district", d["district_code"], ""))),
+        Fact("Grades served", grades_served(d["low_grade"], d["high_grade"])),
+        Fact("County", d["county_name"]),
+        Fact("Kind", LEA_KINDS.get(d["lea_kind"], d["lea_kind"])),
+        Fact("Schools", str(n_schools)),
+        Fact("District code", d["district_code"]),
+    )
+
+
+def school_facts(kit: PageKit, s: dict[str, str], d: dict[str, str],
+                 district_href: str) -> tuple[Fact, ...]:
+    year = school_year(kit.index.latest)
+    ent = ("school", s["district_code"], s["school_code"])
+    return (
+        Fact(f"Students enrolled, {year}", kit.enrollment(ent)),
+        Fact("Grades served", grades_served(s["low_grade"], s["high_grade"])),
+        Fact("Kind", SCHOOL_KINDS.get(s["school_kind"], s["school_kind"])),
+        Fact("District", d.get("district_name", s["district_code"]), district_href),
+        Fact("County", d.get("county_name", "")),
+        Fact("School code", f"{s['district_code']}-{s['school_code']}"),
+    )
+
+
+def state_facts(kit: PageKit, n_districts: int, n_schools: int) -> tuple[Fact, ...]:
+    year = school_year(kit.index.latest)
+    return (
+        Fact(f"Students enrolled, {year}", kit.enrollment(STATE)),
+        Fact("Districts and charter LEAs", f"{n_districts:,}"),
+        Fact("Schools", f"{n_schools:,}"),
+        Fact("School years shown", f"{school_year(kit.index.years[0])} to {year}"),
+    )

@@ -1,0 +1,262 @@
+"""Accessible tables (and the rows their charts may plot) for one entity's page.
+
+A table cell shows a published cell's ``display`` exactly; a withheld value shows the policy's
+symbol and a footnote letter. The chart beside a table gets one data row per table cell that
+holds a published number, and nothing else, so a chart can never show more than its table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from site_builder.cells import ALL_GRADES, ALL_STUDENTS
+from site_builder.disclosure.policy import Policy
+from site_builder.schema import GRADE_ORDER, GRADES
+from site_builder.site.data import CellIndex, Entity, Shown
+from site_builder.site.sections import SiteMeasure, SiteSection, SiteSpecs, Topic
+
+NOTE_MARKS = {"primary": "a", "complementary": "b", "top_coded": "c", "bottom_coded": "c"}
+"""Footnote letter per reason (letters, not digits, so no stray number sits in a cell)."""
+NO_CELL = "–"
+NO_CELL_NOTE = "Not reported for this place (for example, the grade or test is not offered)."
+
+
+def school_year(year: int) -> str:
+    """2025 -> '2024-25'."""
+    return f"{year - 1}-{str(year)[-2:]}"
+
+
+def grade_label(grade: str) -> str:
+    return {"PK": "Pre-K", "K": "Kindergarten", "All": "All grades"}.get(
+        grade, f"Grade {int(grade)}" if grade.isdigit() else grade)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A column of numbers: the page's own entity, its district, or the state."""
+
+    entity: Entity
+    name: str
+    label: str
+    """Column header, e.g. 'This district' or 'Missouri'."""
+
+
+@dataclass(frozen=True)
+class TableCell:
+    text: str
+    note: str = ""
+    """Footnote letter, or ''."""
+    withheld: bool = False
+
+
+@dataclass(frozen=True)
+class TableRow:
+    header: str
+    cells: tuple[TableCell, ...]
+
+
+@dataclass(frozen=True)
+class RowGroup:
+    header: str
+    rows: tuple[TableRow, ...]
+
+
+@dataclass(frozen=True)
+class ColumnGroup:
+    label: str
+    span: int
+
+
+@dataclass(frozen=True)
+class Footnote:
+    mark: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str
+    caption: str
+    corner: str
+    column_groups: tuple[ColumnGroup, ...]
+    columns: tuple[str, ...]
+    row_groups: tuple[RowGroup, ...]
+    footnotes: tuple[Footnote, ...]
+    chart_rows: tuple[dict[str, object], ...]
+    """Data rows for the chart: one per table cell with a published number."""
+
+    @property
+    def n_cells(self) -> int:
+        return sum(len(r.cells) for g in self.row_groups for r in g.rows)
+
+    @property
+    def empty(self) -> bool:
+        return not self.row_groups
+
+
+class _Notes:
+    """Collects the footnotes a table needs, in a fixed order."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.used: set[str] = set()
+
+    def cell(self, shown: Shown | None) -> TableCell:
+        if shown is None:
+            self.used.add("none")
+            return TableCell(NO_CELL, "", False)
+        if shown.reason:
+            mark = NOTE_MARKS.get(shown.reason, "a")
+            self.used.add(shown.reason)
+            return TableCell(shown.display, mark, True)
+        if shown.display == self.policy.display.no_students:
+            self.used.add("no_students")
+        return TableCell(shown.display)
+
+    def footnotes(self) -> tuple[Footnote, ...]:
+        sym = self.policy.display.symbol
+        out = []
+        for reason in ("primary", "complementary", "top_coded", "bottom_coded"):
+            if reason in self.used:
+                mark = NOTE_MARKS[reason]
+                label = f"{sym} {mark}" if reason in ("primary", "complementary") else mark
+                text = self.policy.footnote(reason)
+                if not any(f.text == text and f.mark == label for f in out):
+                    out.append(Footnote(label, text))
+        if "no_students" in self.used:
+            out.append(Footnote(self.policy.display.no_students, "No students in this group."))
+        if "none" in self.used:
+            out.append(Footnote(NO_CELL, NO_CELL_NOTE))
+        return tuple(out)
+
+
+def _chart_row(place: Place, shown: Shown | None, value_field: str,
+               **fields: object) -> dict[str, object] | None:
+    if shown is None or shown.withheld or shown.value is None:
+        return None
+    row: dict[str, object] = {"level": place.entity[0], **fields}
+    row[value_field] = shown.value
+    return row
+
+
+def _value_field(measures: tuple[SiteMeasure, ...]) -> str:
+    return "n_students" if all(m.kind == "count" for m in measures) else "rate"
+
+
+def section_table(section: SiteSection, specs: SiteSpecs, places: tuple[Place, ...],
+                  index: CellIndex, policy: Policy) -> Table:
+    """The table (and chart rows) of one spec section for the page of ``places[0]``."""
+    notes = _Notes(policy)
+    local = places[0]
+    value_field = _value_field(section.measures)
+    chart_places = places[:1] if section.chart_kind == "stacked_bar" else places
+    multi = len(section.measures) > 1
+    chart_rows: list[dict[str, object]] = []
+    groups: list[RowGroup] = []
+    latest = index.latest
+
+    def build_row(header: str, year: int, subject: str, grade: str, group: str,
+                  chart_fields: dict[str, object]) -> TableRow | None:
+        keys = [(year, m.id, subject, grade, group) for m in section.measures]
+        if all(index.get(local.entity, k) is None for k in keys):
+            return None
+        cells = []
+        for m, key in zip(section.measures, keys, strict=True):
+            for p in places:
+                shown = index.get(p.entity, key)
+                cells.append(notes.cell(shown))
+                if p in chart_places:
+                    extra = {"measure": m.id} if multi else {}
+                    r = _chart_row(p, shown, value_field, **chart_fields, **extra)
+                    if r is not None:
+                        chart_rows.append(r)
+        return TableRow(header, tuple(cells))
+
+    subjects = section.subjects or ("",)
+    for subject in subjects:
+        sfields: dict[str, object] = {"subject": subject} if subject else {}
+        if section.rows == "year":
+            rows = [build_row(school_year(y), y, subject, ALL_GRADES, ALL_STUDENTS,
+                              {**sfields, "year": y}) for y in index.years]
+            kept = tuple(r for r in rows if r is not None)
+            if kept:
+                groups.append(RowGroup(subject, kept))
+        elif section.rows == "grade":
+            rows = [build_row(grade_label(g), latest, subject, g, ALL_STUDENTS,
+                              {**sfields, "grade": g}) for g in GRADES]
+            kept = tuple(r for r in rows if r is not None)
+            if kept:
+                groups.append(RowGroup(subject, kept))
+        else:
+            fam_rows: list[tuple[str, tuple[TableRow, ...]]] = []
+            for fam_id in section.families:
+                fam = specs.family(fam_id)
+                rows = [build_row(g, latest, subject, ALL_GRADES, g,
+                                  {**sfields, "student_group": g}) for g in fam.groups]
+                kept = tuple(r for r in rows if r is not None)
+                if kept:
+                    fam_rows.append((fam.title, kept))
+            if subject:
+                flat = tuple(r for _t, rs in fam_rows for r in rs)
+                if flat:
+                    groups.append(RowGroup(subject, flat))
+            else:
+                for title, rs in fam_rows:
+                    groups.append(RowGroup("" if title == "All students" else title, rs))
+
+    if multi:
+        col_groups = tuple(ColumnGroup(m.label, len(places)) for m in section.measures)
+        columns = tuple(p.label for _m in section.measures for p in places)
+    else:
+        col_groups = ()
+        columns = tuple(p.label for p in places)
+    corner = {"year": "School year", "grade": "Grade", "group": "Student group"}[section.rows]
+    when = "" if section.rows == "year" else f", {school_year(latest)}"
+    caption = f"{section.title}: {local.name}{when}"
+    return Table(f"t-{section.id}", caption, corner, col_groups, columns, tuple(groups),
+                 notes.footnotes(), tuple(chart_rows))
+
+
+def trend_table(topic: Topic, places: tuple[Place, ...], index: CellIndex,
+                policy: Policy) -> Table:
+    """Five-year trend of a topic's headline measures (all students, all grades)."""
+    notes = _Notes(policy)
+    local = places[0]
+    chart_rows: list[dict[str, object]] = []
+    groups: list[RowGroup] = []
+    series = [(m, s) for m in topic.headline for s in (topic.subjects or ("",))]
+    value_field = _value_field(topic.headline)
+    for m, subject in series:
+        rows = []
+        for y in index.years:
+            key = (y, m.id, subject, ALL_GRADES, ALL_STUDENTS)
+            if index.get(local.entity, key) is None:
+                continue
+            cells = []
+            for p in places:
+                shown = index.get(p.entity, key)
+                cells.append(notes.cell(shown))
+                fields: dict[str, object] = {"year": y, "measure": m.id}
+                if subject:
+                    fields["subject"] = subject
+                r = _chart_row(p, shown, value_field, **fields)
+                if r is not None:
+                    chart_rows.append(r)
+            rows.append(TableRow(school_year(y), tuple(cells)))
+        if rows:
+            header = subject if subject else (m.label if len(series) > 1 else "")
+            groups.append(RowGroup(header, tuple(rows)))
+    what = topic.headline[0].label if len(topic.headline) == 1 and not topic.subjects \
+        else topic.title
+    caption = f"{what}, all students, {school_year(index.years[0])} to " \
+              f"{school_year(index.years[-1])}: {local.name}"
+    return Table(f"t-trend-{topic.id}", caption, "School year", (),
+                 tuple(p.label for p in places), tuple(groups), notes.footnotes(),
+                 tuple(chart_rows))
+
+
+def grades_served(low: str, high: str) -> str:
+    if low not in GRADE_ORDER or high not in GRADE_ORDER:
+        return "Not listed"
+    return f"{grade_label(low)} to {grade_label(high).lower()}" if low != high \
+        else grade_label(low)

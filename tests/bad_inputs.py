@@ -168,6 +168,15 @@ def wrong_delimiter(root: Path) -> Expected:
 
 
 @case
+def repeated_header(root: Path) -> Expected:
+    p = path_of(root, "districts")
+    lines = p.read_text().splitlines(keepends=True)
+    p.write_text("".join(line.rstrip("\n") + ",x\n" if i else line.rstrip("\n") +
+                         ",county_name\n" for i, line in enumerate(lines)))
+    return Expected((f"{shown(p, root)}: the header names county_name more than once",))
+
+
+@case
 def latin1_directory(root: Path) -> Expected:
     p = path_of(root, "schools")
     df = set_cell(read(p), 3, "school_name", "École Sainte-Thérèse")

@@ -12,6 +12,7 @@ not UTF-8 are an error naming the byte offset, line, row and column.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from dataclasses import dataclass, field
@@ -65,12 +66,23 @@ def read_file(path: Path | None, spec: schema.FileSpec, display: str) -> ReadRes
             hint=f"{where} needs {spec.name}.parquet or {spec.name}.csv; export it again, "
                  "or remove the incomplete year directory"))
         return result
+    if not path.is_file():
+        result.problems.append(Problem(
+            file=display, rule="is not a regular file",
+            hint=f"replace it with the {spec.name} file of the extract"))
+        return result
     if path.stat().st_size == 0:
         result.problems.append(Problem(
             file=display, rule="file is empty (0 bytes)",
             hint="the export was probably interrupted; export the file again"))
         return result
-    raw = _read_csv(path, result) if path.suffix == ".csv" else _read_parquet(path, result)
+    try:
+        raw = _read_csv(path, result) if path.suffix == ".csv" else _read_parquet(path, result)
+    except OSError as err:
+        result.problems.append(Problem(
+            file=display, rule=f"file cannot be read ({err.strerror or err})",
+            hint="check the file's permissions and that the disk is readable"))
+        return result
     if raw is None:
         return result
     if raw.height == 0:
@@ -152,6 +164,16 @@ def _read_csv(path: Path, result: ReadResult) -> pl.DataFrame | None:
                 return None
     if bad_byte is not None:
         _report_bad_utf8(raw, bad_byte, result)
+    end = data.find(b"\n")
+    first_line = data[: end if end >= 0 else len(data)]
+    names = next(csv.reader([first_line.decode("utf-8", "replace").strip()]))
+    repeated = sorted({h for h in names if names.count(h) > 1})
+    if repeated:
+        result.problems.append(Problem(
+            file=display, rule=f"the header names {', '.join(repeated)} more than once",
+            hint="each column must appear once; remove the repeated columns from the export"))
+        # polars renamed the repeats to NAME_duplicated_N; they are not reported again
+        raw = raw.drop([c for c in raw.columns if c not in names])
     return raw
 
 
@@ -206,8 +228,9 @@ def _typed(raw: pl.DataFrame, spec: schema.FileSpec, result: ReadResult) -> pl.D
                  "may be PII: remove them from the export, or declare them in "
                  "site_builder/schema.py if they are really needed"))
     frame = raw.select([c for c in declared if c in raw.columns]).with_row_index(ROW, offset=1)
-    result.nulls = frame.select(
-        [pl.col(c).null_count() for c in declared if c in frame.columns]).row(0, named=True)
+    present = [c for c in declared if c in frame.columns]
+    result.nulls = frame.select([pl.col(c).null_count() for c in present]).row(
+        0, named=True) if present else {}
     result.problems.extend(_missing_values(frame, spec, result))
     casts = []
     for c in declared:

@@ -1,0 +1,273 @@
+"""Protect the whole set of tables as one system: primary suppression, coding of extreme
+rates, complementary suppression, then an LP audit of the result, fixing what it finds.
+
+The unit of decision is a *variable* (one distinct number, see :mod:`relations`):
+
+* a head count / denominator (``DENOMINATOR_KEY``): withheld in every row it appears in;
+  all rates over a withheld denominator are withheld too;
+* a numerator (``KEY`` of a rate row): withheld alone (its row shows the symbol and blanks
+  its n_students; the denominator stays published in the rows that show it) or coded.
+
+Complementary suppression is greedy and vectorized over every relation at once: a relation
+with exactly one withheld member, or whose withheld head-count parts add up to 1..29, or
+whose withheld numerators are all pinned at 0, gets one more withheld member, the cheapest:
+never a zero count, the smallest value, All-students rows last, ties by key. This runs to a
+fixpoint; then the independent LP audit checks the result and each value it can narrow too
+far gets one more complement in one of its relations, until the audit passes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from site_builder.cells import KEY, PUBLISHED_EXTRA, RAW_SCHEMA
+from site_builder.disclosure import audit as _audit
+from site_builder.disclosure.policy import Policy
+from site_builder.disclosure.relations import System, build_system, with_population
+from site_builder.errors import ReportcardError
+
+NONE, PRIMARY, COMPLEMENTARY, TOP, BOTTOM = range(5)
+REASON_NAMES = ("", "primary", "complementary", "top_coded", "bottom_coded")
+MAX_AUDIT_ROUNDS = 50
+
+
+class ProtectionError(ReportcardError):
+    """The tables could not be protected (the audit still fails after every fix)."""
+
+
+class _State:
+    """Arrays over variables and relation edges, mutated by the suppression rounds."""
+
+    def __init__(self, cells: pl.DataFrame, system: System, policy: Policy) -> None:
+        self.system = system
+        self.policy = policy
+        v = system.vars
+        nv = v.height
+        self.is_den = v["is_den"].to_numpy()
+        self.den_id = v["den_id"].to_numpy()
+        value = np.zeros(nv, np.int64)
+        value[system.den_of_row.to_numpy()] = cells["n_students"].to_numpy()
+        num = system.num_of_row.to_numpy()
+        rate_rows = ~np.isnan(num.astype(float)) if num.dtype.kind == "f" else num >= 0
+        num_idx = system.num_of_row.drop_nulls().to_numpy()
+        value[num_idx] = cells.filter(system.num_of_row.is_not_null())["n_meeting"].to_numpy()
+        del rate_rows
+        self.value = value
+        self.dval = value[self.den_id]
+        # Complements: never a zero; never a numerator of an empty group.
+        self.eligible = np.where(self.is_den, value > 0, self.dval > 0)
+        allg = (v["student_group"] == policy.all_students.student_group).to_numpy() & (
+            v["grade"] == policy.grade_partition.total).to_numpy()
+        # Cost order: All-students/all-grades rows last, then by value, ties by key (var_id).
+        self.rank = np.empty(nv, np.int64)
+        self.rank[np.lexsort((np.arange(nv), value, allg))] = np.arange(nv)
+
+        e = system.edges
+        self.e_rel = e["rel_id"].to_numpy()
+        self.e_var = e["var_id"].to_numpy()
+        self.e_tot = e["is_total"].to_numpy()
+        self.n_rel = int(self.e_rel.max()) + 1 if len(self.e_rel) else 0
+        self.rel_count = np.zeros(self.n_rel, bool)
+        self.rel_count[self.e_rel] = e["is_count"].to_numpy()
+        self.rel_total = np.zeros(self.n_rel, np.int64)
+        self.rel_total[self.e_rel[self.e_tot]] = self.e_var[self.e_tot]
+        # Edges ordered by (relation, cost) so the first candidate per relation is cheapest.
+        self.order = np.lexsort((self.rank[self.e_var], self.e_rel))
+        self.reason = np.zeros(nv, np.int8)
+        # Rate rows that show n_students when published or coded; count rows always do.
+        self.den_has_count_row = np.zeros(nv, bool)
+        cnt = system.num_of_row.is_null().to_numpy()
+        self.den_has_count_row[system.den_of_row.to_numpy()[cnt]] = True
+
+    @property
+    def hidden(self) -> np.ndarray:
+        return self.reason != NONE
+
+    def primary_and_coding(self) -> None:
+        m = self.policy.min_cell_size
+        r = self.reason
+        r[self.is_den & (self.value >= 1) & (self.value < m)] = PRIMARY
+        nums = ~self.is_den
+        r[nums & (r[self.den_id] == PRIMARY)] = PRIMARY
+        bands = sorted(self.policy.coding_bands, key=lambda b: b.min_n)
+        starts = np.array([b.min_n for b in bands])
+        bi = np.clip(np.searchsorted(starts, self.dval, side="right") - 1, 0, len(bands) - 1)
+        bottom = np.array([b.bottom for b in bands])[bi]
+        top = np.array([b.top for b in bands])[bi]
+        codable = nums & (self.dval >= m) & (r == NONE)
+        r[codable & (100 * self.value >= top * self.dval)] = TOP
+        r[codable & (100 * self.value <= bottom * self.dval)] = BOTTOM
+
+    def hide(self, idx: np.ndarray) -> int:
+        idx = idx[self.reason[idx] == NONE]
+        self.reason[idx] = COMPLEMENTARY
+        return len(idx)
+
+    def propagate(self) -> int:
+        """Withheld denominator -> its numerators withheld (coded ones too); a denominator
+        that no published row would show any more is withheld."""
+        changed = 0
+        r = self.reason
+        nums = np.flatnonzero(~self.is_den)
+        dh = r[self.den_id[nums]]
+        sel = nums[(dh != NONE) & ((r[nums] == NONE) | (r[nums] >= TOP))]
+        if len(sel):
+            r[sel] = np.where(dh[np.searchsorted(nums, sel)] == PRIMARY, PRIMARY, COMPLEMENTARY)
+            changed += len(sel)
+        shown = self.den_has_count_row.copy()
+        vis = nums[(r[nums] == NONE) | (r[nums] >= TOP)]
+        shown[self.den_id[vis]] = True
+        dens = np.flatnonzero(self.is_den & ~shown & (r == NONE))
+        changed += self.hide(dens)
+        return changed
+
+    def needs_more(self) -> np.ndarray:
+        """Relations that need one more withheld member."""
+        m = self.policy.min_cell_size
+        h = self.hidden
+        e_h = h[self.e_var]
+        n_h = np.bincount(self.e_rel, weights=e_h, minlength=self.n_rel)
+        s = np.bincount(self.e_rel, weights=np.where(e_h & ~self.e_tot, self.value[self.e_var],
+                                                     0), minlength=self.n_rel)
+        tot_pub = ~h[self.rel_total]
+        return ((n_h == 1)
+                | (tot_pub & self.rel_count & (s >= 1) & (s < m))
+                | (tot_pub & ~self.rel_count & (n_h >= 1) & (s == 0)))
+
+    def cheapest(self, rel_mask: np.ndarray) -> np.ndarray:
+        """For each relation in ``rel_mask``: its cheapest published eligible member."""
+        o = self.order
+        ev = self.e_var[o]
+        ok = rel_mask[self.e_rel[o]] & ~self.hidden[ev] & self.eligible[ev]
+        rels = self.e_rel[o][ok]
+        if not len(rels):
+            return np.zeros(0, np.int64)
+        _, first = np.unique(rels, return_index=True)
+        return np.unique(ev[ok][first])
+
+    def greedy(self) -> int:
+        total = 0
+        while True:
+            changed = self.propagate()
+            need = self.needs_more()
+            if need.any():
+                changed += self.hide(self.cheapest(need))
+            total += changed
+            if not changed:
+                return total
+
+    def fix(self, report: _audit.AuditReport) -> int:
+        """One more complement for each value the audit could narrow too far."""
+        rel_mask = np.zeros(self.n_rel, bool)
+        fvars = [f.var_id for f in report.failures if f.var_id is not None]
+        rels = [f.rel_id for f in report.failures if f.rel_id is not None]
+        rel_mask[np.array(rels, np.int64)] = True
+        if fvars:
+            is_f = np.zeros(len(self.reason), bool)
+            is_f[np.array(fvars, np.int64)] = True
+            # The cheapest candidate over all relations of each failing value.
+            sel = is_f[self.e_var]
+            cand = pl.DataFrame({"f": self.e_var[sel], "rel": self.e_rel[sel]}).join(
+                pl.DataFrame({"rel": self.e_rel, "c": self.e_var}), on="rel")
+            c = cand["c"].to_numpy()
+            ok = ~self.hidden[c] & self.eligible[c]
+            cand = cand.filter(pl.Series(ok)).with_columns(
+                pl.Series("rank", self.rank[c[ok]]))
+            picks = cand.sort("f", "rank").group_by("f", maintain_order=True).first()
+            picked = picks["c"].to_numpy()
+            stuck = np.setdiff1d(np.array(fvars), picks["f"].to_numpy())
+            # No published member left around it: widen step by step through its relations
+            # until there is a candidate.
+            if len(stuck):
+                near = np.zeros(len(self.reason), bool)
+                near[stuck] = True
+                for _ in range(4):
+                    rm = np.zeros(self.n_rel, bool)
+                    rm[self.e_rel[near[self.e_var]]] = True
+                    near[self.e_var[rm[self.e_rel]]] = True
+                    if len(self.cheapest(rm)):
+                        rel_mask |= rm
+                        break
+            n = self.hide(picked)
+        else:
+            n = 0
+        if rel_mask.any():
+            n += self.hide(self.cheapest(rel_mask))
+        return n
+
+
+def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True) -> pl.DataFrame:
+    """Published cells (raw columns + ``cells.PUBLISHED_EXTRA``) from raw cells.
+
+    Every number that discloses a group of fewer than ``policy.min_cell_size`` students,
+    directly or by derivation across all the tables, is withheld. Deterministic.
+    """
+    cells = with_population(raw, policy).sort(list(KEY))
+    if cells.select(KEY).is_duplicated().any():
+        raise ProtectionError("raw cells: the same cell key appears twice")
+    system = build_system(cells, policy)
+    st = _State(cells, system, policy)
+    st.primary_and_coding()
+    st.greedy()
+    if audit:
+        for _ in range(MAX_AUDIT_ROUNDS):
+            published = render(cells, system, st.reason, policy)
+            report = _audit.audit_cells(published, policy)
+            bad = [f for f in report.failures if f.kind != "inconsistent"]
+            if not bad:
+                break
+            report.failures = bad
+            if not st.fix(report):
+                raise ProtectionError("could not protect:\n" + report.render(limit=10))
+            st.greedy()
+        else:
+            raise ProtectionError(f"still failing after {MAX_AUDIT_ROUNDS} audit rounds:\n"
+                                  + report.render(limit=10))
+    return render(cells, system, st.reason, policy)
+
+
+def render(cells: pl.DataFrame, system: System, reason: np.ndarray,
+           policy: Policy) -> pl.DataFrame:
+    """Published rows for a suppression pattern (reason per variable)."""
+    sym = policy.display.symbol
+    names = np.array(REASON_NAMES)
+    den = system.den_of_row.to_numpy()
+    num = system.num_of_row.fill_null(-1).to_numpy()
+    is_rate = num >= 0
+    r_den = reason[den]
+    r_num = np.where(is_rate, reason[np.maximum(num, 0)], NONE)
+    row_r = np.where(is_rate, r_num, r_den)
+    bands = sorted(policy.coding_bands, key=lambda b: b.min_n)
+    starts = np.array([b.min_n for b in bands])
+    d = cells["n_students"].to_numpy()
+    n = cells["n_meeting"].fill_null(0).to_numpy()
+    bi = np.clip(np.searchsorted(starts, d, side="right") - 1, 0, len(bands) - 1)
+    # Percent with one decimal, rounded half up, in integer arithmetic.
+    tenths = (2000 * n + np.maximum(d, 1)) // (2 * np.maximum(d, 1))
+    out = cells.with_columns(
+        pl.Series("_r", row_r), pl.Series("_rate", is_rate),
+        pl.Series("_tenths", tenths), pl.Series("_bottom", np.array([b.bottom for b in bands])[bi]),
+        pl.Series("_top", np.array([b.top for b in bands])[bi]))
+    withheld = pl.col("_r").is_in([PRIMARY, COMPLEMENTARY])
+    coded = pl.col("_r").is_in([TOP, BOTTOM])
+    zero_d = pl.col("_rate") & (pl.col("n_students") == 0)
+    out = out.with_columns(
+        pl.when(withheld).then(None).otherwise(pl.col("n_students")).alias("n_students"),
+        pl.when(withheld | coded).then(None).otherwise(pl.col("n_meeting")).alias("n_meeting"),
+        pl.when(pl.col("_rate") & ~withheld & ~coded & ~zero_d)
+        .then(pl.col("_tenths") / 10).otherwise(None).alias("rate"),
+        pl.when(withheld).then(pl.lit(sym))
+        .when(pl.col("_r") == TOP).then("≥" + pl.col("_top").cast(pl.String) + "%")
+        .when(pl.col("_r") == BOTTOM).then("≤" + pl.col("_bottom").cast(pl.String) + "%")
+        .when(zero_d).then(pl.lit(policy.display.no_students))
+        .when(pl.col("_rate")).then(
+            (pl.col("_tenths") // 10).cast(pl.String) + "."
+            + (pl.col("_tenths") % 10).cast(pl.String) + "%")
+        .otherwise(pl.col("n_students").map_elements(lambda x: f"{x:,}", pl.String))
+        .alias("display"),
+        (pl.col("_r") != NONE).alias("suppressed"),
+        pl.Series("reason", names[row_r]),
+    )
+    return out.select([*RAW_SCHEMA, *PUBLISHED_EXTRA]).cast(
+        {**RAW_SCHEMA, **PUBLISHED_EXTRA})  # type: ignore[arg-type]

@@ -267,7 +267,19 @@ def test_scaled_state_has_every_real_lea(small_state_extract: Path) -> None:
     k8 = districts.filter((pl.col("lea_kind") == "district") & (pl.col("high_grade") == "08"))
     assert k8.height == 70
     schools = read(small_state_extract, schema.SCHOOLS)
+    check_contract(schools, schema.SCHOOLS)
     assert 2100 <= schools.height <= 2700
+    order = schema.GRADE_ORDER
+    for table in (schools, districts):
+        lo = table["low_grade"].replace_strict(order)
+        hi = table["high_grade"].replace_strict(order)
+        assert (lo <= hi).all()
+    # Buildings sit inside their LEA's span.
+    span = schools.join(districts, on="district_code", suffix="_d")
+    assert (span["low_grade"].replace_strict(order)
+            >= span["low_grade_d"].replace_strict(order)).all()
+    assert (span["high_grade"].replace_strict(order)
+            <= span["high_grade_d"].replace_strict(order)).all()
     enr = read(small_state_extract, schema.ENROLLMENT, 2024)
     check_contract(enr, schema.ENROLLMENT)
     k12 = dict(enr.filter(pl.col("grade") != "PK").group_by("district_code").len().iter_rows())

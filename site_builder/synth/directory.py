@@ -63,7 +63,7 @@ def _layout(share: np.ndarray, enr: float, kind: str,
         return float(share[a:b + 1].sum() * enr) if a <= b else 0.0
 
     if hi <= g8 or lo >= g9:      # an elementary/middle-only or high-only LEA
-        if enr < 450 or lo >= g9:
+        if enr < 450 or lo >= g6:
             k = "high" if lo >= g9 else ("middle" if lo >= g6 else "elementary")
             return [(k, lo, hi, max(1, round(enr / 700)))]
         if hi <= g5:

@@ -86,8 +86,10 @@ def derive(src: Path) -> None:
                    for c, x in zip(gcols, GRADE_COLS, strict=True)],
                  _num("ENROLLMENT_GRADES_9_12").fill_null(0.0).alias("hs"))
     tot = pl.sum_horizontal([pl.col(f"g_{x}") for x in GRADE_COLS[1:]])
-    g = g.with_columns([(pl.col(f"g_{x}") / tot).round(5).alias(f"g_{x}") for x in GRADE_COLS])
-    g = g.with_columns(k8=(pl.col("hs") < 10) & (tot > 0)).drop("hs")
+    # K-8: fewer than 10 students in grades 9-12 ('*' or 0); only meaningful for districts.
+    g = g.with_columns(k8=pl.col("hs") < 10).drop("hs")
+    g = g.with_columns([pl.when(tot > 0).then((pl.col(f"g_{x}") / tot).round(5)).alias(f"g_{x}")
+                        for x in GRADE_COLS])
 
     # City from the LEA directory, matched on a normalised name.
     leadir = leadir.with_columns(
@@ -100,7 +102,7 @@ def derive(src: Path) -> None:
         .join(enr, left_on="district_code", right_on="COUNTY_DISTRICT_CODE", how="left")
         .join(shares, left_on="district_code", right_on="COUNTY_DISTRICT_CODE", how="left")
         .join(g, left_on="district_code", right_on="COUNTY_DISTRICT_CODE", how="left")
-        .with_columns(pl.col("k8").fill_null(False),
+        .with_columns((pl.col("k8").fill_null(False) & (pl.col("lea_kind") == "district")),
                       pl.col("district_name").map_elements(
                           lambda n: city.get(_norm(n), ""), return_dtype=pl.String).alias("city"))
         .sort("district_code"))

@@ -289,3 +289,23 @@ def test_scaled_state_has_every_real_lea(small_state_extract: Path) -> None:
         assert k12.get(code, 0) == round(e * 0.02), code
     biggest = schools.group_by("district_code").len().sort("len")["len"][-1]
     assert biggest >= 25
+
+
+def test_graduation_cohorts_agree_with_enrollment(tiny_extract: Path) -> None:
+    enr = {y: read(tiny_extract, schema.ENROLLMENT, y) for y in YEARS}
+    for y in YEARS:
+        g = read(tiny_extract, schema.GRADUATION, y)
+        assert set(g["outcome"]) >= {"graduated"}
+        now = g.join(enr[y].select("student_id", "grade"), on="student_id", how="left")
+        # Graduates and continuing students are this year's seniors.
+        seniors = now.filter(pl.col("outcome").is_in(["graduated", "continuing"]))
+        assert (seniors["grade"] == "12").all()
+        # Leavers counted as dropouts are not enrolled any more.
+        left = now.filter(pl.col("grade").is_null())
+        assert left["outcome"].is_in(["dropped_out", "hse"]).all()
+        if y + 1 in enr:
+            nxt = g.join(enr[y + 1].select("student_id", "grade"), on="student_id", how="left")
+            cont = nxt.filter(pl.col("outcome") == "continuing")
+            assert (cont["grade"] == "12").all()
+            done = nxt.filter(pl.col("outcome") != "continuing")
+            assert done["grade"].null_count() == done.height

@@ -23,6 +23,7 @@ from site_builder.synth.students import Panel, People, YearFrame
 
 GENERATOR_VERSION = "1"
 BURN_IN = 3
+G12 = GRADES.index("12")
 _STREAMS = {"directory": 1, "panel": 2, "assessment": 3, "graduation": 4, "canaries": 5,
             "tiny": 6, "ids": 7}
 
@@ -187,7 +188,7 @@ def generate(out: Path | str, *, seed: int = 20240601,
         raise ValueError("scale must be positive")
     if profile == "tiny":
         scale = 1.0
-    steps = Steps(progress, total=len(years) * 2 + BURN_IN + 2)
+    steps = Steps(progress, total=len(years) * 2 + BURN_IN + 3)
 
     leas = load_leas(profile)
     dirx = build_directory(leas, _rng(seed, "directory"))
@@ -196,13 +197,21 @@ def generate(out: Path | str, *, seed: int = 20240601,
     rng_a, rng_g = _rng(seed, "assessment"), _rng(seed, "graduation")
     effect = assessment.lea_effect(leas, rng_a)
     rates = graduation.target_rates(leas, rng_g)
-    sim_years = list(range(years[0] - BURN_IN, years[-1] + 1))
+    # One year past the last: who repeats grade 12 decides who is "continuing" in a cohort.
+    sim_years = list(range(years[0] - BURN_IN, years[-1] + 2))
     kept: dict[int, tuple[YearFrame, assessment.Tests]] = {}
+    repeating: dict[int, np.ndarray] = {}
+    prev: YearFrame | None = None
     for f in panel.run(sim_years):
         tests = assessment.choose_eoc(f, panel.people, rng_a)
         if f.year in years:
             kept[f.year] = (f, tests)
+        if prev is not None and prev.year in years:
+            repeating[prev.year] = np.intersect1d(prev.sid[prev.grade == G12],
+                                                  f.sid[f.grade == G12])
+        prev = f
         steps.done(f"{f.year}: {len(f.sid):,} students simulated")
+    del prev
     exits = panel.exits.arrays()
     people = panel.people
     if profile == "tiny":
@@ -225,7 +234,7 @@ def generate(out: Path | str, *, seed: int = 20240601,
         for y in years:
             f, tests = kept.pop(y)
             scores, levels = assessment.score(tests, f, people, effect, rng_a)
-            coh = graduation.cohort(y, f, exits, people, rates, rng_g)
+            coh = graduation.cohort(y, f, exits, people, rates, repeating[y], rng_g)
             o = _Out(f, tests, scores, levels, coh)
             yd = writer.make_dir(tmp / str(y))
             enr = _enrollment_df(o, ident, leas, dirx)

@@ -4,8 +4,9 @@ The cohort of year Y at an LEA is its grade-12 students of Y plus some of the hi
 students who left public schools with Y as their expected graduation year (the panel records
 them as they leave). Each LEA gets a target rate from a model (lower with more poverty, with
 noise) spread from about 70% to 98%; the cohort is filled with leavers as dropouts/HSE until the
-rate is near target, and grade-12 students with the weakest standing become ``continuing``
-(or drop out) when leavers alone are too few.
+rate is near target. Grade-12 students who are in grade 12 again the next year are
+``continuing``; when leavers alone are too few, the weakest remaining seniors drop out or earn
+an HSE. Graduates and dropouts are not enrolled the next year.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def target_rates(leas: Leas, rng: np.random.Generator) -> np.ndarray:
 
 
 def cohort(year: int, f: YearFrame, exits: dict[str, np.ndarray], people: People,
-           rate: np.ndarray, rng: np.random.Generator) -> Cohort:
+           rate: np.ndarray, repeating: np.ndarray, rng: np.random.Generator) -> Cohort:
+    """The cohort of ``year``; ``repeating`` are the grade-12 students enrolled in grade 12
+    again the next year (they are the ``continuing`` ones)."""
     d = len(rate)
     g12 = np.flatnonzero(f.grade == _G12)
     gd = f.dist[g12]
@@ -55,12 +58,13 @@ def cohort(year: int, f: YearFrame, exits: dict[str, np.ndarray], people: People
 
     size = n12 + m
     grads = np.minimum(n12, np.rint(rate * size).astype(np.int64))
+    again = np.isin(f.sid[g12], repeating)
     standing = (people.ability[f.sid[g12]] - 0.4 * f.ecodis[g12] - 0.3 * f.iep[g12]
-                + 0.8 * rng.standard_normal(len(g12)))
+                + 0.8 * rng.standard_normal(len(g12)) - 100.0 * again)
     r = rank_within(gd, -standing)
-    graduated = r < grads[gd]
+    graduated = (r < grads[gd]) & ~again
     u = rng.random(len(g12))
-    out12 = np.where(graduated, 0, np.where(u < 0.6, 1, np.where(u < 0.85, 2, 3)))
+    out12 = np.where(graduated, 0, np.where(again, 1, np.where(u < 0.7, 2, 3)))
     out_ex = np.where(rng.random(len(ex)) < 0.85, 2, 3)
 
     return Cohort(

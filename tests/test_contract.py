@@ -6,6 +6,7 @@ across cases.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from datetime import date
@@ -257,3 +258,25 @@ def test_full_state_validates_in_under_30_seconds(tmp_path: Path) -> None:
     report = check_extract(root)
     assert sum(per["enrollment"] for per in report.counts.values()) > 4_000_000
     assert report.seconds < 30, f"validation took {report.seconds:.1f}s"
+
+
+def test_synth_canaries_do_not_survive_load_extract(tmp_path: Path) -> None:
+    """The generator's own canary students (canaries.json) pass validation, and none of their
+    PII values (name, SSN, student ID, birth date) is in any frame load_extract returns."""
+    from site_builder.synth import generate
+
+    root = tmp_path / "extract"
+    generate(root, seed=7, profile="tiny", years=(2023, 2024), canaries=3)
+    canaries = json.loads((root / "canaries.json").read_text())["canaries"]
+    assert len(canaries) == 3
+    validate_extract(root)
+    secrets = {str(c[k]) for c in canaries for k in schema.PII_COLUMNS if k in c}
+    assert {"Canary", "9990000001"} <= secrets
+    loaded = load_extract(root)
+    frames = [loaded.districts, loaded.schools, loaded.enrollment.collect(),
+              loaded.assessment.collect(), loaded.graduation.collect()]
+    assert frames[2].height > 0 and frames[3].height > 0
+    for frame in frames:
+        assert not set(frame.columns) & schema.PII_COLUMNS
+        values = set(frame.select(pl.all().cast(pl.String)).unpivot()["value"].drop_nulls())
+        assert not values & secrets

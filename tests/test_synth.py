@@ -13,7 +13,7 @@ import pytest
 from site_builder import schema
 from site_builder.errors import InputError
 from site_builder.extract import find_file, load_extract, scan_file
-from site_builder.synth import generate, writer
+from site_builder.synth import SynthError, generate, writer
 from site_builder.synth.reference import load_leas
 
 pytest_plugins = ["synth_fixtures"]
@@ -309,3 +309,19 @@ def test_graduation_cohorts_agree_with_enrollment(tiny_extract: Path) -> None:
             assert (cont["grade"] == "12").all()
             done = nxt.filter(pl.col("outcome") != "continuing")
             assert done["grade"].null_count() == done.height
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"scale": 0.0}, "scale must be above 0"),
+    ({"canaries": -1}, "canaries must be between 0 and 9999"),
+    ({"profile": "county"}, "profile must be state or tiny"),
+    ({"fmt": "xlsx"}, "format must be parquet or csv"),
+    ({"profile": "tiny", "canaries": 9000, "years": (2024,)}, "to turn into 9000 canaries"),
+])
+def test_bad_arguments_are_explained(tmp_path: Path, kwargs: dict[str, object],
+                                     message: str) -> None:
+    out = tmp_path / "x"
+    with pytest.raises(SynthError, match=message):
+        generate(out, seed=1, **kwargs)  # type: ignore[arg-type]
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []

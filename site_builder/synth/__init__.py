@@ -48,6 +48,6 @@ with 999 and regular SSNs use areas 900-998, so canary values occur nowhere else
 
 from __future__ import annotations
 
-from site_builder.synth.generate import GENERATOR_VERSION, generate
+from site_builder.synth.generate import GENERATOR_VERSION, SynthError, generate
 
-__all__ = ["GENERATOR_VERSION", "generate"]
+__all__ = ["GENERATOR_VERSION", "SynthError", "generate"]

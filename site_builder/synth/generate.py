@@ -10,8 +10,10 @@ import numpy as np
 import polars as pl
 
 from site_builder import schema
+from site_builder.errors import ReportcardError
 from site_builder.synth import assessment, graduation, names, writer
 from site_builder.synth.directory import Directory, build_directory
+from site_builder.synth.progress import Steps
 from site_builder.synth.reference import (
     GRADES,
     RACE_CODES,
@@ -22,6 +24,11 @@ from site_builder.synth.reference import (
 from site_builder.synth.students import Panel, People, YearFrame
 
 GENERATOR_VERSION = "1"
+MAX_CANARIES = 9999
+
+
+class SynthError(ReportcardError):
+    """The generator was asked for something it cannot make."""
 BURN_IN = 3
 G12 = GRADES.index("12")
 _STREAMS = {"directory": 1, "panel": 2, "assessment": 3, "graduation": 4, "canaries": 5,
@@ -52,7 +59,7 @@ def _pick_canaries(n: int, f: YearFrame, rng: np.random.Generator) -> np.ndarray
     if len(pool) < n:
         pool = np.arange(len(f.sid))
     if len(pool) < n:
-        raise ValueError(f"only {len(pool)} students to turn into {n} canaries")
+        raise SynthError(f"only {len(pool)} students to turn into {n} canaries; ask for fewer")
     return np.sort(f.sid[rng.choice(pool, size=n, replace=False)])
 
 
@@ -176,20 +183,34 @@ def generate(out: Path | str, *, seed: int = 20240601,
              profile: str = "state", canaries: int = 0, fmt: str = "parquet",
              progress: bool = False) -> dict[str, object]:
     """Write a synthetic extract to ``out``; returns the contents of ``extract.json``."""
-    from site_builder.synth.progress import Steps
-
     out = Path(out)
     years = tuple(sorted(set(int(y) for y in years)))
-    if not years:
-        raise ValueError("no years to generate")
+    problems = []
+    if not years or years[0] < 2000 or years[-1] > 2100:
+        problems.append("years must be between 2000 and 2100")
     if fmt not in ("parquet", "csv"):
-        raise ValueError(f"unknown format {fmt!r}")
-    if scale <= 0:
-        raise ValueError("scale must be positive")
+        problems.append(f"format must be parquet or csv, not {fmt!r}")
+    if profile not in ("state", "tiny"):
+        problems.append(f"profile must be state or tiny, not {profile!r}")
+    if not 0 < scale <= 10:
+        problems.append(f"scale must be above 0 and at most 10, not {scale}")
+    if not 0 <= canaries <= MAX_CANARIES:
+        problems.append(f"canaries must be between 0 and {MAX_CANARIES}, not {canaries}")
+    if problems:
+        raise SynthError("cannot generate the extract: " + "; ".join(problems))
     if profile == "tiny":
         scale = 1.0
     steps = Steps(progress, total=len(years) * 2 + BURN_IN + 3)
+    try:
+        meta = _build(out, seed, years, scale, profile, canaries, fmt, steps)
+        steps.finish(f"extract written to {out}")
+    finally:
+        steps.stop()
+    return meta
 
+
+def _build(out: Path, seed: int, years: tuple[int, ...], scale: float, profile: str,
+           canaries: int, fmt: str, steps: Steps) -> dict[str, object]:
     leas = load_leas(profile)
     dirx = build_directory(leas, _rng(seed, "directory"))
     steps.done(f"directory: {leas.n} LEAs, {dirx.schools.height} schools")
@@ -257,7 +278,6 @@ def generate(out: Path | str, *, seed: int = 20240601,
             writer.write_json({"canaries": [canary_rows[k] for k in sorted(canary_rows)]},
                               tmp / "canaries.json")
         writer.write_json(meta, tmp / "extract.json")
-    steps.finish(f"extract written to {out}")
     return meta
 
 

@@ -26,4 +26,8 @@ class Steps:
         if self._progress is not None:
             self._progress.update(self._task, completed=self._progress.tasks[0].total,
                                   description=message)
+
+    def stop(self) -> None:
+        if self._progress is not None:
             self._progress.stop()
+            self._progress = None

@@ -60,11 +60,11 @@ def read_file(path: Path | None, spec: schema.FileSpec, display: str) -> ReadRes
     """Read ``path`` against ``spec``; never raises for a bad file, reports it instead."""
     result = ReadResult(spec=spec, path=path, display=display)
     if path is None:
-        where = "the directory/ folder" if not spec.per_year else "this year directory"
-        result.problems.append(Problem(
-            file=display, rule="file is missing",
-            hint=f"{where} needs {spec.name}.parquet or {spec.name}.csv; export it again, "
-                 "or remove the incomplete year directory"))
+        hint = (f"every year directory needs {spec.name}.parquet or {spec.name}.csv; export "
+                "it again, or remove the incomplete year directory") if spec.per_year else (
+                f"the extract needs directory/{spec.name}.csv (or .parquet), the public "
+                "directory of LEAs and schools")
+        result.problems.append(Problem(file=display, rule="file is missing", hint=hint))
         return result
     if not path.is_file():
         result.problems.append(Problem(
@@ -110,8 +110,9 @@ def _read_parquet(path: Path, result: ReadResult) -> pl.DataFrame | None:
         return None
     try:
         return pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as err:
+        # PanicException is a BaseException: polars' reader gave up on a damaged file
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
         result.problems.append(Problem(
             file=result.display,
             rule=f"file is not a readable Parquet file (corrupt: {reason})", hint=hint))

@@ -144,8 +144,8 @@ def _read_csv(path: Path, result: ReadResult) -> pl.DataFrame | None:
             file=display, rule="file is empty (no header)",
             hint="the export was probably interrupted; export the file again"))
         return None
-    except pl.exceptions.PolarsError as err:
-        reason = str(err).strip().splitlines()[0]
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as err:
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
         result.problems.append(Problem(
             file=display, rule=f"file is not a readable CSV file ({reason})",
             hint="check that every line has the same number of comma-separated fields and "

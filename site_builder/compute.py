@@ -120,6 +120,8 @@ class Codes:
         return pl.Enum(self.values[column])
 
     def bits(self, column: str) -> int:
+        if column.startswith("g_"):  # a partition's group column holds student_group codes
+            column = "student_group"
         return max(1, (len(self.values[column]) - 1).bit_length())
 
 
@@ -216,6 +218,21 @@ def _group_code(part: Partition, codes: Codes) -> pl.Expr:
     return expr
 
 
+def micro_cells(encoded: pl.DataFrame, codes: Codes) -> pl.LazyFrame:
+    """Students -> one row per distinct combination of every key and group code, with the
+    head count ``n`` and numerator sums: every cut of the source is a sum over these rows.
+    (About 4 times fewer rows than students, so twenty cuts cost less than one.)"""
+    fields = tuple(c for c in encoded.columns if not c.startswith("m_"))
+    rates = [c for c in encoded.columns if c.startswith("m_")]
+    total = sum(codes.bits(f) for f in fields)
+    if total > 64:  # pragma: no cover - only with far more schools than any state has
+        return encoded.lazy().with_columns(pl.lit(1, dtype=pl.Int64).alias("n"))
+    return (encoded.lazy()
+            .group_by(_pack(codes, fields, {f: pl.col(f) for f in fields}).alias("key"))
+            .agg(pl.len().cast(pl.Int64).alias("n"), *[pl.col(m).sum() for m in rates])
+            .select(*_unpack(codes, fields), "n", *rates))
+
+
 # --- one cut ------------------------------------------------------------------------------
 
 
@@ -254,13 +271,15 @@ def _scaffold(source: pl.DataFrame, cut: Cut, codes: Codes) -> pl.LazyFrame:
 
 
 def school_level(source: pl.DataFrame, cut: Cut, codes: Codes) -> pl.LazyFrame:
-    """A cut at school level, zeros included: ``key`` (packed), ``n`` and ``m_<measure>``."""
+    """A cut at school level, zeros included: ``key`` (packed), ``n`` and ``m_<measure>``.
+
+    ``source`` is the source's :func:`micro_cells` (or any frame with a head count ``n``)."""
     rates = [r.measure for r in cut.requests.values() if r.numerator]
     counts = (source.lazy()
-              .select(_pack(codes, PACKED, _key_exprs(cut, codes)).alias("key"),
+              .select(_pack(codes, PACKED, _key_exprs(cut, codes)).alias("key"), "n",
                       *[f"m_{m}" for m in rates])
               .group_by("key")
-              .agg(pl.len().cast(pl.Int64).alias("n"), *[pl.col(f"m_{m}").sum() for m in rates]))
+              .agg(pl.col("n").sum(), *[pl.col(f"m_{m}").sum() for m in rates]))
     values = ["n", *[f"m_{m}" for m in rates]]
     return (_scaffold(source, cut, codes).join(counts, on="key", how="left")
             .with_columns(pl.col(values).fill_null(0)))
@@ -337,9 +356,10 @@ def compute_cells(extract: Extract, specs: ReportSpecs) -> pl.DataFrame:
     total_bits = sum(codes.bits(f) for f in FINAL)
     if total_bits > 64:  # pragma: no cover - 600+ districts x 10,000 schools x ...
         raise ValueError(f"cell key needs {total_bits} bits; more than 64")
-    sources = {s: _encode(f, codes, [c for c in cuts if c.source == s])
-               for s, f in raw_sources.items()}
-    del raw_sources
+    micro = pl.collect_all([micro_cells(_encode(f, codes, [c for c in cuts if c.source == s]),
+                                        codes) for s, f in raw_sources.items()])
+    sources = dict(zip(raw_sources, micro, strict=True))
+    del raw_sources, micro
     schools = pl.collect_all([school_level(sources[c.source], c, codes) for c in cuts])
     coded = pl.concat([to_cells(roll_up(df, codes), c, codes, extract.years)
                        for df, c in zip(schools, cuts, strict=True)]).sort("sort_key")
@@ -360,7 +380,7 @@ def write_raw_cells(cells: pl.DataFrame, out_dir: Path | str) -> Path:
     tmp = out / ".cells.parquet.tmp"
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     cells.select(list(RAW_SCHEMA)).cast(RAW_SCHEMA).write_parquet(  # type: ignore[arg-type]
-        tmp, compression="zstd", statistics=True)
+        tmp, compression="zstd", statistics=False)  # stats cost ~1 s; readers read it all
     os.chmod(tmp, 0o600)
     os.replace(tmp, target)
     return target

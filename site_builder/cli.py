@@ -169,5 +169,36 @@ def verify(site_dir: Path) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.option("--aggregates", type=click.Path(path_type=Path), default=DEFAULT_AGGREGATES,
+              show_default=True, help="Directory holding published.parquet (protected cells).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("build/staging"),
+              show_default=True, help="Directory to build the site into (replaced).")
+@click.option("--specs", type=click.Path(path_type=Path), default=DEFAULT_SPECS,
+              show_default=True)
+@click.option("--extract", type=click.Path(path_type=Path), default=DEFAULT_EXTRACT,
+              show_default=True,
+              help="Only its public directory/ (district and school names) is read.")
+@friendly_errors
+def build(aggregates: Path, out: Path, specs: Path, extract: Path) -> None:
+    """Build the static site from the protected aggregates (never from the extract)."""
+    from site_builder.site.build import build_from_aggregates
+
+    result = build_from_aggregates(aggregates, out, specs=specs, extract=extract, progress=True)
+    click.echo(result.summary())
+
+
+@main.command()
+@click.option("--site", "site_dir", type=click.Path(path_type=Path), default=Path("site"),
+              show_default=True, help="Directory to serve.")
+@click.option("--port", type=int, default=8000, show_default=True)
+@friendly_errors
+def serve(site_dir: Path, port: int) -> None:
+    """Serve a built site on http://127.0.0.1:PORT/ (static files; sets no cookies)."""
+    from site_builder.site.serve import serve_site
+
+    serve_site(site_dir, port)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

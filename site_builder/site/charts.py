@@ -79,7 +79,7 @@ def section_template(section: SiteSection, places: tuple[Place, ...],
     """A Vega-Lite spec (no data) for one section's chart."""
     base = alt.Chart(alt.Data(name="table"))
     measures = {m.id: m.label for m in section.measures}
-    chart_places = places[:1] if section.chart_kind == "stacked_bar" else places
+    chart_places = places[:1] if section.chart_local_only else places
     value = section.value if section.value in ("rate", "n_students") else "rate"
     if section.rows == "year":
         chart = base.mark_line(point=True).encode(
@@ -106,10 +106,10 @@ def section_template(section: SiteSection, places: tuple[Place, ...],
         ).properties(width=260, height=alt.Step(16))
     else:
         chart = base.mark_bar().encode(
-            y=y, x=_value_axis(value), yOffset=alt.YOffset("level:N",
-                                                           sort=[p.entity[0] for p in places]),
+            y=y, x=_value_axis(value),
+            yOffset=alt.YOffset("level:N", sort=[p.entity[0] for p in chart_places]),
             color=_place_color(chart_places),
-        ).properties(width=260, height=alt.Step(9 * len(chart_places) + 4))
+        ).properties(width=260, height=alt.Step(12))
     return _to_template(_facet(chart, "subject" if section.subjects else None,
                                list(section.subjects)), description)
 

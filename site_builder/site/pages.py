@@ -81,10 +81,13 @@ class PageKit:
     def _section_block(self, s: SiteSection, places: tuple[Place, ...], root: str,
                        who: str) -> SectionBlock:
         table = section_table(s, self.specs, places, self.index, self.policy)
-        drawn = places[:1] if s.chart_kind == "stacked_bar" else places
+        drawn = places[:1] if s.chart_local_only else places
         what = {"year": "by school year", "grade": "by grade",
                 "group": "by student group"}[s.rows]
-        alt = (f"{CHART_WORDS.get(s.chart_kind, 'Chart')} of {s.title.lower()}, {what}"
+        if what.split()[-1] in s.title.lower():
+            what = ""
+        alt = (f"{CHART_WORDS.get(s.chart_kind, 'Chart')} of {s.title.lower()}"
+               f"{', ' + what if what else ''}"
                f"{', one panel per subject' if s.subjects else ''}, for "
                f"{' and '.join(p.name for p in drawn)}. Hidden values are not drawn.")
         template = self._template(s.id, places,

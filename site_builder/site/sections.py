@@ -46,6 +46,12 @@ class SiteSection:
     """``n_students`` (counts) or ``rate``."""
     glossary: tuple[str, ...]
 
+    @property
+    def chart_local_only(self) -> bool:
+        """Charts of counts and of level shares draw the page's own place only: a school's
+        head count beside the state's is not a comparison (the table still has both)."""
+        return self.chart_kind == "stacked_bar" or self.value == "n_students"
+
 
 @dataclass(frozen=True)
 class Family:

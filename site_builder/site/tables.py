@@ -139,6 +139,12 @@ def _chart_row(place: Place, shown: Shown | None, value_field: str,
     return row
 
 
+def _nobody(shown: Shown, policy: Policy) -> bool:
+    """A published zero count, or a percent of no students."""
+    return (not shown.withheld and shown.value == 0 and "%" not in shown.display) \
+        or shown.display == policy.display.no_students
+
+
 def _value_field(measures: tuple[SiteMeasure, ...]) -> str:
     return "n_students" if all(m.kind == "count" for m in measures) else "rate"
 
@@ -149,7 +155,7 @@ def section_table(section: SiteSection, specs: SiteSpecs, places: tuple[Place, .
     notes = _Notes(policy)
     local = places[0]
     value_field = _value_field(section.measures)
-    chart_places = places[:1] if section.chart_kind == "stacked_bar" else places
+    chart_places = places[:1] if section.chart_local_only else places
     multi = len(section.measures) > 1
     chart_rows: list[dict[str, object]] = []
     groups: list[RowGroup] = []
@@ -158,8 +164,11 @@ def section_table(section: SiteSection, specs: SiteSpecs, places: tuple[Place, .
     def build_row(header: str, year: int, subject: str, grade: str, group: str,
                   chart_fields: dict[str, object]) -> TableRow | None:
         keys = [(year, m.id, subject, grade, group) for m in section.measures]
-        if all(index.get(local.entity, k) is None for k in keys):
+        own = [index.get(local.entity, k) for k in keys]
+        if all(c is None for c in own):
             return None
+        if grade != ALL_GRADES and all(c is None or _nobody(c, policy) for c in own):
+            return None  # a grade this place does not serve
         cells = []
         for m, key in zip(section.measures, keys, strict=True):
             for p in places:

@@ -1,0 +1,471 @@
+"""The public site, built from a small fixture state with a real `mkdocs build`.
+
+The fixture: random student records for four districts (one large, one tiny charter, one
+small rural district full of withheld values), aggregated by the real ``compute_cells``, then
+published by a NAIVE rule written here (counts of 1-29 and rates of fewer than 30 students
+withheld, extremes coded). The real ``protect()`` is too slow for a fast test; the site must
+not care which protection made the cells, only that it renders published cells faithfully.
+HTML is checked with CSS selectors (BeautifulSoup/soupsieve), not snapshots.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from bs4 import BeautifulSoup
+
+from site_builder import schema
+from site_builder.cells import CSV_COLUMNS, PUBLISHED_EXTRA, RAW_SCHEMA
+from site_builder.compute import compute_cells
+from site_builder.disclosure.policy import Policy, load_policy
+from site_builder.extract import Extract
+from site_builder.site import build_site
+from site_builder.site.render import SiteTemplateError
+from site_builder.specs import load_specs
+
+ROOT = Path(__file__).resolve().parents[1]
+YEARS = (2022, 2023, 2024, 2025)
+
+DISTRICTS = [
+    ("001091", "Kirksville R-III", "001", "Adair", "district", "PK", "12",
+     [("1020", "Ray Miller Elem.", "elementary", "PK", "05", 700),
+      ("1030", "William Matthew Middle", "middle", "06", "08", 450),
+      ("1050", "Kirksville Sr. High", "high", "09", "12", 600)]),
+    ("001090", "Adair Co. R-I", "001", "Adair", "district", "K", "12",
+     [("1010", "Adair Co. Elem.", "elementary", "K", "06", 70),
+      ("1050", "Adair Co. High", "high", "07", "12", 60)]),
+    ("048078", "Kansas City 33", "048", "Jackson", "district", "K", "12",
+     [("1100", "Central Elem.", "elementary", "K", "05", 900),
+      ("1200", "Central Middle", "middle", "06", "08", 700),
+      ("1300", "Central High", "high", "09", "12", 1100)]),
+    ("048901", "Tiny Charter Academy", "048", "Jackson", "charter", "K", "05",
+     [("1000", "Tiny Charter Academy", "elementary", "K", "05", 45)]),
+]
+SMALL_DISTRICT = "001090"
+
+
+def fixture_extract(seed: int = 7) -> Extract:
+    """Random student records (no PII columns), shaped like the loader's output."""
+    rng = np.random.default_rng(seed)
+    races = list(schema.RACES)
+    rp = np.array([0.003, 0.021, 0.152, 0.084, 0.054, 0.004, 0.682])
+    rp /= rp.sum()
+    enr, ass, grad = [], [], []
+    for y in YEARS:
+        for dcode, *_rest, schools in DISTRICTS:
+            for scode, _name, _kind, lo, hi, size in schools:
+                gi = schema.GRADE_ORDER
+                grades = [g for g in schema.GRADES if gi[lo] <= gi[g] <= gi[hi]]
+                n = int(size * (1 + 0.03 * (y - 2023)))
+                g = rng.choice(grades, n)
+                race = rng.choice(races, n, p=rp)
+                sex = rng.choice(["F", "M"], n)
+                el, iep, eco = rng.random(n) < .06, rng.random(n) < .14, rng.random(n) < .47
+                de = rng.integers(120, 175, n)
+                da = np.minimum(de, (de * rng.beta(18, 1.5, n)).astype(int))
+                base = {"year": [y] * n, "district_code": [dcode] * n,
+                        "school_code": [scode] * n}
+                enr.append(pl.DataFrame({**base, "grade": g, "sex": sex, "race": race,
+                                         "el": el, "iep": iep, "ecodis": eco,
+                                         "days_enrolled": de, "days_attended": da}))
+                for subj, sgrades in schema.SUBJECTS.items():
+                    m = np.isin(g, sgrades) & ~((g == "08") & (subj == "Algebra I"))
+                    k = int(m.sum())
+                    if not k:
+                        continue
+                    ass.append(pl.DataFrame({
+                        "year": [y] * k, "district_code": [dcode] * k,
+                        "school_code": [scode] * k, "grade": g[m], "subject": [subj] * k,
+                        "scale_score": rng.integers(300, 700, k),
+                        "achievement_level": rng.choice(schema.ACHIEVEMENT_LEVELS, k,
+                                                        p=[.2, .38, .3, .12]),
+                        "sex": sex[m], "race": race[m], "el": el[m], "iep": iep[m],
+                        "ecodis": eco[m]}))
+                if hi == "12":
+                    k = max(1, n // 4)
+                    grad.append(pl.DataFrame({
+                        "year": [y] * k, "district_code": [dcode] * k,
+                        "school_code": [scode] * k, "sex": rng.choice(["F", "M"], k),
+                        "race": rng.choice(races, k, p=rp), "el": rng.random(k) < .05,
+                        "iep": rng.random(k) < .13, "ecodis": rng.random(k) < .45,
+                        "outcome": rng.choice(list(schema.GRADUATION_OUTCOMES), k,
+                                              p=[.9, .04, .04, .02])}))
+    districts = pl.DataFrame(
+        [d[:7] for d in DISTRICTS], orient="row",
+        schema=["district_code", "district_name", "county_code", "county_name", "lea_kind",
+                "low_grade", "high_grade"])
+    schools = pl.DataFrame(
+        [(d[0], *s[:5]) for d in DISTRICTS for s in d[7]], orient="row",
+        schema=["district_code", "school_code", "school_name", "school_kind", "low_grade",
+                "high_grade"])
+
+    def lazy(frames: list[pl.DataFrame]) -> pl.LazyFrame:
+        return pl.concat(frames).with_columns(pl.col("year").cast(pl.Int32)).lazy()
+
+    return Extract(root=Path("/nonexistent"), years=YEARS, districts=districts,
+                   schools=schools, enrollment=lazy(enr), assessment=lazy(ass),
+                   graduation=lazy(grad))
+
+
+def naive_publish(raw: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """TEST ONLY: withhold counts 1-29 and rates of fewer than 30 students; code extremes."""
+    rows = []
+    sym = policy.display.symbol
+    for r in raw.iter_rows(named=True):
+        n, k = r["n_students"], r["n_meeting"]
+        out = {**r, "rate": None, "suppressed": False, "reason": ""}
+        if k is None:  # a count
+            if 0 < n < policy.min_cell_size:
+                out.update(n_students=None, display=sym, suppressed=True, reason="primary")
+            else:
+                out["display"] = f"{n:,}"
+        elif n == 0:
+            out["display"] = policy.display.no_students
+        elif n < policy.min_cell_size:
+            out.update(n_students=None, n_meeting=None, display=sym, suppressed=True,
+                       reason="primary")
+        else:
+            tenths = (2000 * k + n) // (2 * n)
+            band = policy.band_for(n)
+            assert band is not None
+            if tenths <= 10 * band.bottom:
+                out.update(n_meeting=None, display=f"≤{band.bottom}%", suppressed=True,
+                           reason="bottom_coded")
+            elif tenths >= 10 * band.top:
+                out.update(n_meeting=None, display=f"≥{band.top}%", suppressed=True,
+                           reason="top_coded")
+            else:
+                out.update(rate=tenths / 10, display=f"{tenths // 10}.{tenths % 10}%")
+        rows.append(out)
+    return pl.DataFrame(rows, schema={**RAW_SCHEMA, **PUBLISHED_EXTRA})
+
+
+@pytest.fixture(scope="session")
+def inputs() -> dict[str, object]:
+    specs = load_specs(ROOT / "report_specs")
+    policy = load_policy(ROOT / "report_specs" / "policy.yaml")
+    extract = fixture_extract()
+    published = naive_publish(compute_cells(extract, specs), policy)
+    return {"published": published, "districts": extract.districts,
+            "schools": extract.schools, "specs": specs, "policy": policy}
+
+
+def _build(inputs: dict[str, object], out: Path, **kw: object):
+    return build_site(inputs["published"], inputs["districts"], inputs["schools"],  # type: ignore[arg-type]
+                      inputs["specs"], inputs["policy"], out, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def site(inputs: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("a") / "site"
+    _build(inputs, out)
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _soup(path: str, mtime: int) -> BeautifulSoup:
+    return BeautifulSoup(Path(path).read_text("utf-8"), "lxml")
+
+
+def soup(path: Path) -> BeautifulSoup:
+    """Parsed page (cached: tests only read)."""
+    return _soup(str(path), path.stat().st_mtime_ns)
+
+
+def entity_pages(site: Path) -> list[Path]:
+    return sorted(site.glob("districts/*/index.html")) + sorted(site.glob("schools/*/index.html"))
+
+
+def all_pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+# --- pages exist and link to each other ----------------------------------------------------
+
+def test_every_district_and_school_has_a_page(site: Path, inputs: dict) -> None:
+    for d in inputs["districts"].iter_rows(named=True):
+        page = site / "districts" / d["district_code"] / "index.html"
+        assert page.is_file(), page
+        assert soup(page).select_one("article h1").get_text(strip=True) == d["district_name"]
+    for s in inputs["schools"].iter_rows(named=True):
+        page = site / "schools" / f"{s['district_code']}-{s['school_code']}" / "index.html"
+        assert page.is_file(), page
+        doc = soup(page)
+        assert doc.select_one("article h1").get_text(strip=True) == s["school_name"]
+        # a school links to its district
+        assert doc.select_one(f'.rc-lede a[href="../../districts/{s["district_code"]}/"]')
+    for page in ("index.html", "state/index.html", "methodology/index.html",
+                 "privacy/index.html", "glossary/index.html", "downloads/index.html"):
+        assert (site / page).is_file(), page
+
+
+def test_district_links_to_its_schools(site: Path, inputs: dict) -> None:
+    doc = soup(site / "districts" / "001091" / "index.html")
+    hrefs = {a["href"] for a in doc.select(".rc-schools a")}
+    assert hrefs == {"../../schools/001091-1020/", "../../schools/001091-1030/",
+                     "../../schools/001091-1050/"}
+
+
+def test_every_spec_section_is_on_every_entity_page(site: Path, inputs: dict) -> None:
+    ids = [s.id for t in inputs["specs"].topics for s in t.sections]
+    for page in [site / "state" / "index.html", *entity_pages(site)]:
+        doc = soup(page)
+        found = [sec["id"] for sec in doc.select("section.rc-section")
+                 if not sec["id"].startswith("trend-")]
+        assert found == ids, page
+
+
+def test_home_lists_districts_by_county_without_javascript(site: Path, inputs: dict) -> None:
+    doc = soup(site / "index.html")
+    county = doc.select_one("#county-001")
+    assert county is not None and "Adair County" in county.get_text()
+    assert {a["href"] for a in county.select("a")} == {"districts/001090/", "districts/001091/"}
+
+
+def test_search_index_is_compact_and_complete(site: Path, inputs: dict) -> None:
+    path = site / "assets" / "search-index.json"
+    rows = json.loads(path.read_text("utf-8"))["rows"]
+    codes = {r[1] for r in rows}
+    assert {d for d in inputs["districts"]["district_code"]} <= codes
+    assert "001091-1050" in codes
+    kirksville = next(r for r in rows if r[1] == "001091")
+    assert kirksville[2:5] == ["Kirksville R-III", "Adair", "districts/001091/"]
+    assert path.stat().st_size < 200 * len(rows)  # bytes per entity: names, codes, county
+    assert not (site / "search" / "search_index.json").exists()  # mkdocs' search is off
+
+
+# --- accessible tables, withheld values ---------------------------------------------------
+
+def test_tables_have_captions_and_scoped_headers(site: Path) -> None:
+    for page in all_pages(site):
+        for table in soup(page).select("article table"):
+            assert table.select_one("caption") and table.caption.get_text(strip=True), page
+            for th in table.select("th"):
+                assert th.get("scope") in ("col", "row", "colgroup", "rowgroup"), (page, th)
+            assert table.find_parent("div", class_="rc-table-wrap"), page
+
+
+def _withheld_text(td) -> tuple[str, str]:
+    mark = td.sup.get_text() if td.sup else ""
+    text = td.get_text()
+    return (text[: -len(mark)] if mark else text), mark
+
+
+def test_withheld_values_show_the_symbol_and_a_footnote(site: Path, inputs: dict) -> None:
+    policy = inputs["policy"]
+    sym = policy.display.symbol
+    bounds = {f"≤{b.bottom}%" for b in policy.coding_bands} | \
+        {f"≥{b.top}%" for b in policy.coding_bands}
+    doc = soup(site / "districts" / SMALL_DISTRICT / "index.html")
+    withheld = doc.select("td.w")
+    assert len(withheld) > 20  # the small district is full of withheld cells
+    for table in doc.select("table.rc-table"):
+        cells = table.select("td.w")
+        if not cells:
+            continue
+        notes = doc.select_one(f"#{table['id']}-notes")
+        assert notes is not None, table["id"]
+        marks = {li.select_one(".rc-note-mark").get_text().split()[-1]
+                 for li in notes.select("li")}
+        for td in cells:
+            shown, mark = _withheld_text(td)
+            assert shown == sym or shown in bounds, shown
+            assert mark in marks, (table["id"], mark, marks)
+    assert policy.footnote("primary") in doc.get_text()
+
+
+def test_no_withheld_number_hides_in_the_page(site: Path, inputs: dict) -> None:
+    """A withheld cell shows only the symbol (or a coding bound) and its note letter."""
+    policy = inputs["policy"]
+    bounds = {f"≤{b.bottom}%" for b in policy.coding_bands} | \
+        {f"≥{b.top}%" for b in policy.coding_bands}
+    for page in entity_pages(site):
+        for td in soup(page).select("td.w"):
+            shown, _mark = _withheld_text(td)
+            assert shown == policy.display.symbol or shown in bounds, (page, shown)
+
+
+# --- charts ------------------------------------------------------------------------------
+
+def _chart_tokens(row: dict) -> set[str]:
+    out = set()
+    if "rate" in row:
+        out.add(f"{row['rate']:.1f}%")
+    if "n_students" in row:
+        out.add(f"{row['n_students']:,}")
+    return out
+
+
+def test_every_chart_number_is_in_its_table(site: Path) -> None:
+    n_charts = 0
+    for page in [site / "state" / "index.html", *entity_pages(site)]:
+        doc = soup(page)
+        for script in doc.select('script[type="application/json"].rc-chart-spec'):
+            spec = json.loads(script.string)
+            table = doc.select_one(f"#{script['data-table']}")
+            cells = [td.get_text() for td in table.select("td")]
+            rows = spec["data"]["values"]
+            assert 0 < len(rows) <= len(cells), (page, script["id"])
+            for row in rows:
+                assert set(row) <= set(CSV_COLUMNS), row
+                for tok in _chart_tokens(row):
+                    assert tok in cells, (page, script["id"], tok)
+            assert "url" not in spec.get("data", {})
+            n_charts += 1
+            fig = script.find_parent("figure")
+            assert fig.select_one("[role=img][aria-label]") and fig.figcaption
+    assert n_charts > 50
+
+
+# --- CSV downloads -------------------------------------------------------------------------
+
+def test_csv_columns_order_and_empty_withheld(site: Path, inputs: dict) -> None:
+    files = sorted((site / "downloads").rglob("*.csv"))
+    names = {p.relative_to(site).as_posix() for p in files}
+    assert "downloads/state.csv" in names and "downloads/data_dictionary.csv" in names
+    for d in inputs["districts"]["district_code"]:
+        assert f"downloads/districts/{d}.csv" in names
+    for p in files:
+        if p.name == "data_dictionary.csv":
+            continue
+        header = p.read_text("utf-8").splitlines()[0]
+        assert header.split(",") == list(CSV_COLUMNS), p
+        df = pl.read_csv(p, infer_schema=False)
+        assert set(df["suppressed"].unique()) <= {"true", "false"}
+        hidden = df.filter(pl.col("suppressed") == "true")
+        assert hidden["n_meeting"].null_count() == hidden.height  # empty, never 0
+        assert hidden.filter(pl.col("reason") == "primary")["n_students"].null_count() == \
+            hidden.filter(pl.col("reason") == "primary").height
+        key = ["district_code", "level", "school_code", "year", "topic", "measure", "subject",
+               "grade", "group_family", "student_group"]
+        assert df.height == df.unique(subset=key).height
+    total = sum(pl.read_csv(p, infer_schema=False).height for p in files
+                if p.parent.name == "districts")
+    published = inputs["published"]
+    assert total == published.filter(pl.col("level") != "state").height
+
+
+def test_data_dictionary_names_every_column_measure_and_group(site: Path, inputs: dict) -> None:
+    dd = pl.read_csv(site / "downloads" / "data_dictionary.csv", infer_schema=False)
+    names = set(dd["name"])
+    assert set(CSV_COLUMNS) <= names
+    assert {m.id for t in inputs["specs"].topics for m in t.measures} <= names
+    assert {"Black", "English learners", "All students"} <= names
+
+
+def _csv_displays(site: Path) -> dict[tuple[str, str, str], set[str]]:
+    out: dict[tuple[str, str, str], set[str]] = {}
+    for p in (site / "downloads").rglob("*.csv"):
+        if p.name == "data_dictionary.csv":
+            continue
+        df = pl.read_csv(p, infer_schema=False).with_columns(
+            pl.col("district_code").fill_null(""), pl.col("school_code").fill_null(""))
+        for lv, d, s, disp in df.select("level", "district_code", "school_code",
+                                        "display").iter_rows():
+            out.setdefault((lv, d, s), set()).add(disp)
+    return out
+
+
+def test_page_numbers_are_csv_cells(site: Path) -> None:
+    """Every table value on a page is the display of a CSV cell of that page's entities."""
+    shown = _csv_displays(site)
+    state = shown[("state", "", "")]
+    for page in entity_pages(site):
+        kind, code = page.parent.parent.name, page.parent.name
+        if kind == "districts":
+            allowed = state | shown.get(("district", code, ""), set())
+        else:
+            d, s = code.split("-")
+            allowed = state | shown.get(("district", d, ""), set()) | \
+                shown.get(("school", d, s), set())
+        for td in soup(page).select("td"):
+            text = td.get_text()
+            if td.sup:
+                text = text[: -len(td.sup.get_text())]
+            assert text in allowed or text == "–", (page, text)
+
+
+# --- privacy: nothing from another host, a CSP, no cookies -----------------------------
+
+def test_nothing_loads_from_another_host(site: Path) -> None:
+    for page in all_pages(site):
+        doc = soup(page)
+        for el in doc.select("script[src], link[href], img[src], iframe[src], form[action]"):
+            url = el.get("src") or el.get("href") or el.get("action")
+            assert not re.match(r"^(https?:)?//", url), (page, url)
+        assert "fonts.googleapis" not in page.read_text("utf-8")
+    for js in (site / "assets").glob("*.js"):
+        assert "document.cookie" not in js.read_text("utf-8")
+
+
+def test_csp_meta_forbids_other_origins(site: Path) -> None:
+    for page in all_pages(site):
+        doc = soup(page)
+        meta = doc.select_one('meta[http-equiv="Content-Security-Policy"]')
+        assert meta is not None, page
+        csp = meta["content"]
+        assert "default-src 'self'" in csp and "script-src 'self'" in csp
+        assert "unsafe-eval" not in csp and "http" not in csp
+        scripts = [s for s in doc.select("script")
+                   if not s.get("src") and "json" not in s.get("type", "")]
+        assert not scripts, (page, "inline script would need 'unsafe-inline'")
+
+
+def test_no_sitemap_with_build_date(site: Path) -> None:
+    assert not (site / "sitemap.xml").exists()
+    assert not (site / "sitemap.xml.gz").exists()
+
+
+def test_pages_are_lean(site: Path) -> None:
+    for page in all_pages(site):
+        assert page.stat().st_size < 300_000, page
+    bundles = list(site.rglob("vega-bundle.js"))
+    assert len(bundles) == 1
+
+
+# --- determinism and failures --------------------------------------------------------------
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_cells_give_byte_identical_sites(site: Path, inputs: dict,
+                                              tmp_path: Path) -> None:
+    again = tmp_path / "site"
+    _build(inputs, again)
+    a, b = _hashes(site), _hashes(again)
+    assert a.keys() == b.keys()
+    assert [k for k in a if a[k] != b[k]] == []
+
+
+def test_undefined_template_variable_fails_clearly(inputs: dict, tmp_path: Path) -> None:
+    bad = tmp_path / "templates"
+    bad.mkdir()
+    (bad / "privacy.html").write_text("<h1>{{ page.title }}</h1>\n<p>{{ page.no_such_field }}</p>\n")
+    with pytest.raises(SiteTemplateError) as err:
+        _build(inputs, tmp_path / "site", template_dir=bad)
+    msg = str(err.value)
+    assert "templates/privacy.html, line 2" in msg
+    assert "no_such_field" in msg and "PrivacyPage" in msg
+
+
+def test_raw_cells_are_refused(inputs: dict, tmp_path: Path) -> None:
+    from site_builder.site.data import PublishedCellsError
+
+    raw = inputs["published"].select(list(RAW_SCHEMA))
+    with pytest.raises(PublishedCellsError, match="missing column"):
+        build_site(raw, inputs["districts"], inputs["schools"], inputs["specs"],
+                   inputs["policy"], tmp_path / "site")
+    leaky = inputs["published"].with_columns(
+        pl.when(pl.col("suppressed")).then(7).otherwise(pl.col("n_meeting")).alias("n_meeting"))
+    with pytest.raises(PublishedCellsError, match="withheld cell"):
+        build_site(leaky, inputs["districts"], inputs["schools"], inputs["specs"],
+                   inputs["policy"], tmp_path / "site")

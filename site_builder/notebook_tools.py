@@ -24,6 +24,17 @@ from site_builder.extract import find_file, scan_file
 
 KERNEL_NAME = "python3"
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+"""The repository root: relative notebook parameters are taken relative to it, so a notebook
+opened in JupyterLab (whose working directory is notebooks/) finds data/, build/ and
+report_specs/ just as ``reportcard`` does."""
+
+
+def project_path(path: Path | str) -> Path:
+    """``path`` if absolute, else the same path under the repository root."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else PROJECT_ROOT / p
+
 
 class NotebookFailed(ReportcardError):
     """A notebook run failed; the message names the notebook, the cell and the error."""

@@ -137,7 +137,8 @@ def check_extract(root: Path, *, progress: bool = False) -> ValidationReport:
     say = _progress() if progress else (lambda _msg: None)
     if not root.is_dir():
         report.problems.append(Problem(
-            file=str(root), rule="extract directory does not exist",
+            file=str(root), rule="extract directory does not exist" if not root.exists()
+            else "is not a directory",
             hint="pass the folder holding directory/ and the year folders, or run "
                  "`reportcard synth --out data/extract` to make a demo extract"))
         return report

@@ -290,3 +290,14 @@ def test_link_check_finds_broken_files_and_anchors(clean_site: Path) -> None:
         ("districts/001091/#nope", "no element with id 'nope'"),
         ("districts/999999/", "no such file"),
     ]
+
+
+def test_code_files_get_exact_checks_but_no_pattern_checks(clean_site: Path,
+                                                           pii_extract: Path) -> None:
+    """Minified libraries carry 10-digit constants and sample dates; IDs are still refused."""
+    bundle = clean_site / "assets" / "vega-bundle.js"
+    bundle.write_text("var a=1717986918,b='2013-04-17';")
+    (clean_site / "assets" / "theme.css").write_text(".x{width:1717986918px}")
+    assert checks(clean_site, pii_extract) == []
+    bundle.write_text("var a='4821937465';")
+    assert checks(clean_site, pii_extract) == [("pii", "a student ID from the extract appears")]

@@ -34,8 +34,9 @@ EXEMPT = {"manifest.json"}
 """Written after the gate by ``publish``; holds the build time and hashes only."""
 
 
-def _is_vendored_script(rel: str) -> bool:
-    return rel.endswith((".js", ".mjs", ".map"))
+def _is_code(rel: str) -> bool:
+    """JavaScript and stylesheets: exact PII checks only (see ``pii.scan_text``)."""
+    return rel.endswith((".js", ".mjs", ".map", ".css"))
 
 
 def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
@@ -83,11 +84,11 @@ def _check_file(rel: str, path: Path, needles: pii.PiiNeedles,
     if suffix == ".gz":
         text = gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
         inner = Path(rel[:-3])
-        return pii.scan_text(rel, text, needles, patterns=not _is_vendored_script(str(inner)))
+        return pii.scan_text(rel, text, needles, patterns=not _is_code(str(inner)))
     if suffix not in TEXT_SUFFIXES:
         return []
     text = path.read_text("utf-8", errors="replace")
-    found = pii.scan_text(rel, text, needles, patterns=not _is_vendored_script(rel))
+    found = pii.scan_text(rel, text, needles, patterns=not _is_code(rel))
     if suffix in (".html", ".htm"):
         found += privacy.check_html(rel, text)
         found += rowlevel.check_page(rel, text, published)

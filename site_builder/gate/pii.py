@@ -9,7 +9,8 @@ Two kinds of check run over every text file of the staged site:
 * **Patterns.** SSN-like numbers (``123-45-6789``), standalone 10-digit numbers (the shape
   of a MOSIS ID) and calendar dates. A report card has no reason to print any of these, so
   they are refused even when they match no student. Vendored JavaScript is exempt from the
-  pattern scan (minified libraries are full of 10-digit constants), not from the exact scan.
+  pattern scan and the date scan (minified libraries and stylesheets are full of 10-digit
+constants and sample dates), not from the exact scan of IDs, SSNs, names and canaries.
 
 A single first or last name cannot be searched for without refusing every "Washington
 Elementary"; full names are. A full name that also appears inside a public directory name
@@ -145,7 +146,11 @@ def _canary_tokens(doc: object) -> Iterator[str]:
 
 
 def scan_text(rel: str, text: str, needles: PiiNeedles, *, patterns: bool) -> list[Finding]:
-    """All PII findings in one file's text."""
+    """All PII findings in one file's text.
+
+    ``patterns=False`` is for code (JavaScript, CSS): PII-shaped numbers and dates are not
+    refused there, but exact IDs, SSNs, names and canaries still are.
+    """
     found: list[Finding] = []
 
     def add(rule: str, value: str, hint: str, where: str = "") -> None:
@@ -179,7 +184,7 @@ def scan_text(rel: str, text: str, needles: PiiNeedles, *, patterns: bool) -> li
         elif len(run) == 9 and run in needles.ssns:
             add("an SSN from the extract appears", run,
                 "no Social Security number may be published")
-    for rx in (ISO_DATE, US_DATE):
+    for rx in (ISO_DATE, US_DATE) if patterns else ():
         for m in rx.finditer(text):
             if m.group() in needles.birth_dates:
                 add("a birth date from the extract appears", m.group(),

@@ -30,6 +30,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -90,9 +91,9 @@ def plan_cuts(specs: ReportSpecs) -> list[Cut]:
 
 
 def _add_request(cut: Cut, topic: TopicSpec, measure_id: str, levels: Iterable[str],
-                 years: object) -> None:
+                 years: str | list[int]) -> None:
     m = topic.measure(measure_id)
-    yrs = None if years == "all" else frozenset(years)  # type: ignore[arg-type]
+    yrs = None if isinstance(years, str) else frozenset(years)
     lv = frozenset(levels)
     old = cut.requests.get(measure_id)
     if old is not None:
@@ -210,12 +211,11 @@ def _encode(frame: pl.DataFrame, codes: Codes, cuts: list[Cut]) -> pl.DataFrame:
 def _group_code(part: Partition, codes: Codes) -> pl.Expr:
     if part.column is None:
         return pl.lit(codes.code("student_group", ALL_STUDENTS), dtype=pl.UInt32)
-    expr = pl.when(pl.col(part.column) == part.groups[0].value).then(
-        pl.lit(codes.code("student_group", part.groups[0].label), dtype=pl.UInt32))
-    for g in part.groups[1:]:
+    expr: Any = pl
+    for g in part.groups:
         expr = expr.when(pl.col(part.column) == g.value).then(
             pl.lit(codes.code("student_group", g.label), dtype=pl.UInt32))
-    return expr
+    return expr  # type: ignore[no-any-return]
 
 
 def micro_cells(encoded: pl.DataFrame, codes: Codes) -> pl.LazyFrame:

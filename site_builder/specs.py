@@ -30,6 +30,7 @@ from site_builder.extract import GROUP_COLUMNS
 from site_builder.measures import NUMERATORS
 
 Level = Literal["state", "district", "school"]
+ALL_LEVELS: tuple[Level, ...] = ("state", "district", "school")
 Topic = Literal["enrollment", "attendance", "assessment", "graduation"]
 Source = Literal["enrollment", "assessment", "graduation"]
 Population = Literal["enrolled", "tested", "cohort"]
@@ -92,7 +93,8 @@ class Partition(_Spec):
 class GroupFamily(_Spec):
     """A family of student groups shown together (e.g. Program); made of one or more partitions."""
 
-    id: str = Field(description="The family name used in cells' group_family, e.g. 'Race/Ethnicity'.")
+    id: str = Field(
+        description="The family name used in cells' group_family, e.g. 'Race/Ethnicity'.")
     title: str = Field(description="Heading shown on the site.")
     description: str = Field(description="Plain-language explanation for the public.")
     partitions: list[Partition] = Field(
@@ -177,7 +179,8 @@ class ChartSpec(_Spec):
     y: Literal["n_students", "rate"] = Field(description="Plotted value: a count or a rate.")
     color: ChartAxis | None = Field(default=None, description="Cell column for colour/series.")
     facet: ChartAxis | None = Field(default=None, description="Cell column for small multiples.")
-    title: str | None = Field(default=None, description="Chart title; the section title if omitted.")
+    title: str | None = Field(default=None,
+                              description="Chart title; the section title if omitted.")
 
 
 class SectionSpec(_Spec):
@@ -186,7 +189,8 @@ class SectionSpec(_Spec):
     id: str = Field(description="Unique id, used in page anchors and CSV names.")
     title: str = Field(description="Heading shown on the page.")
     description: str = Field(description="Plain-language explanation shown under the heading.")
-    measure: str | list[str] = Field(description="Measure id, or a list, from this file's measures.")
+    measure: str | list[str] = Field(
+        description="Measure id, or a list of them, from this file's measures.")
     breakdowns: list[str] = Field(
         default_factory=list,
         description="What the section is broken down by: 'subject', 'grade' and/or student-group "
@@ -194,7 +198,7 @@ class SectionSpec(_Spec):
                     "crossed with each other or with grade. The All students total is always "
                     "included.")
     levels: list[Level] = Field(
-        default_factory=lambda: ["state", "district", "school"],
+        default_factory=lambda: list(ALL_LEVELS),
         description="Levels the section is computed and published for.")
     years: Literal["all"] | list[int] = Field(
         default="all", description="'all' (every year in the extract) or a list of years.")
@@ -228,7 +232,8 @@ class TopicSpec(_Spec):
     title: str = Field(description="Topic heading on the site.")
     description: str = Field(description="Plain-language introduction to the topic.")
     source: Source = Field(description="Extract table the measures are computed from.")
-    population: Population = Field(description="Whom n_students counts: enrolled, tested or cohort.")
+    population: Population = Field(
+        description="Whom n_students counts: enrolled, tested or cohort.")
     subjects: list[str] = Field(
         default_factory=list,
         description="Assessment only: subjects reported, in display order (from the MAP "
@@ -383,9 +388,9 @@ def _check_topic(name: str, t: TopicSpec, groups: GroupsSpec | None,
         if not t.subjects:
             errs.append(f"{name}: subjects: list the subjects to report "
                         f"(known: {', '.join(schema.SUBJECTS)})")
-        for k, s in enumerate(t.subjects):
-            if s not in schema.SUBJECTS:
-                errs.append(f"{name}: subjects[{k}]: unknown subject {s!r} "
+        for k, subj in enumerate(t.subjects):
+            if subj not in schema.SUBJECTS:
+                errs.append(f"{name}: subjects[{k}]: unknown subject {subj!r} "
                             f"(known: {', '.join(schema.SUBJECTS)})")
     families = [f.id for f in groups.families] if groups else None
     terms = [g.id for g in glossary.terms] if glossary else None

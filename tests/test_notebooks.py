@@ -159,3 +159,29 @@ def test_bad_spec_is_reported_from_the_notebook(tmp_path: Path) -> None:
     msg = str(info.value)
     assert '"Check the report specs"' in msg
     assert "graduation.yaml: sections[0].measure: unknown measure 'grad'" in msg
+
+
+def test_run_names() -> None:
+    from datetime import UTC, datetime
+
+    from site_builder.runner import run_path, years_label
+
+    assert years_label((2021, 2022, 2023, 2024, 2025)) == "2021-2025"
+    assert years_label([2024, 2022]) == "2022_2024"
+    assert years_label((2024,)) == "2024"
+    assert years_label(None) == "all"
+    now = datetime(2026, 11, 24, 5, 15, tzinfo=UTC)
+    p = run_path(Path("/nonexistent/runs"), COMPUTE_NOTEBOOK, "2021-2025", now)
+    assert p.name == "20261124T051500Z_compute_aggregates_2021-2025.ipynb"
+
+
+def test_cli_compute_failure_is_one_clear_message(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from site_builder.cli import main
+
+    result = CliRunner().invoke(main, ["compute", "--extract", str(tmp_path / "none"),
+                                       "--out", str(tmp_path / "build" / "aggregates")])
+    assert result.exit_code == 1
+    assert 'compute_aggregates.ipynb failed in cell' in result.output
+    assert "Traceback" not in result.output

@@ -43,6 +43,18 @@ def computed(extract_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tup
     return run, build / "aggregates"
 
 
+def outputs_text(path: Path) -> str:
+    """Everything an executed notebook's cells output (not their source)."""
+    nb = nbformat.read(path, as_version=4)
+    parts = []
+    for c in nb.cells:
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            parts.append(o.get("text", ""))
+            parts.extend(str(v) for v in o.get("data", {}).values())
+            parts.extend(o.get("data", {}).keys())
+    return "\n".join(parts)
+
+
 def test_notebooks_exist() -> None:
     names = {p.name for p in NOTEBOOKS}
     assert {"compute_aggregates.ipynb", "district_profile.ipynb"} <= names
@@ -95,8 +107,8 @@ def test_profile_marks_internal_and_unprotected(extract_dir: Path, computed: tup
     out = execute_notebook(ROOT / "notebooks" / "district_profile.ipynb", tmp_path / "p.ipynb",
                            {"district_code": code, "extract_dir": str(extract_dir),
                             "aggregate_dir": str(aggregates)}, progress=False)
-    text = out.read_text()
-    assert "NOT PROTECTED YET" in text and "INTERNAL" in text
+    text = outputs_text(out)
+    assert "NOT PROTECTED YET" in text and "INTERNAL n_students" in text
     assert text.count("image/svg+xml") >= 3  # the altair charts rendered
 
 
@@ -185,3 +197,34 @@ def test_cli_compute_failure_is_one_clear_message(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert 'compute_aggregates.ipynb failed in cell' in result.output
     assert "Traceback" not in result.output
+
+
+def test_profile_shows_public_view_when_published(computed: tuple[Path, Path],
+                                                  extract_dir: Path, tmp_path: Path) -> None:
+    """With published.parquet present, the profile shows its display and suppression marks."""
+    import shutil
+
+    from site_builder.cells import PUBLISHED_EXTRA
+
+    _, aggregates = computed
+    agg = tmp_path / "aggregates"
+    shutil.copytree(aggregates, agg)
+    raw = pl.read_parquet(agg / "cells.parquet")
+    hidden = pl.col("n_students") < 30
+    published = raw.with_columns(
+        pl.when(hidden).then(None).otherwise(pl.col("n_students")).alias("n_students"),
+        pl.when(hidden).then(None).otherwise(pl.col("n_meeting")).alias("n_meeting"),
+        pl.lit(None, dtype=pl.Float64).alias("rate"),
+        pl.when(hidden).then(pl.lit("*")).otherwise(pl.col("n_students").cast(pl.String))
+        .alias("display"),
+        hidden.alias("suppressed"),
+        pl.when(hidden).then(pl.lit("primary")).otherwise(pl.lit("")).alias("reason"),
+    ).cast(PUBLISHED_EXTRA)  # type: ignore[arg-type]
+    published.write_parquet(agg / "published.parquet")
+    code = load_extract(extract_dir).districts["district_code"].sort().to_list()[0]
+    out = execute_notebook(ROOT / "notebooks" / "district_profile.ipynb", tmp_path / "p.ipynb",
+                           {"district_code": code, "extract_dir": str(extract_dir),
+                            "aggregate_dir": str(agg)}, progress=False)
+    text = outputs_text(out)
+    assert "NOT PROTECTED YET" not in text
+    assert "Public view:" in text and "public suppression" in text and "primary" in text

@@ -155,7 +155,9 @@ def test_students_keep_their_identity_and_move_up(tiny_extract: Path) -> None:
     assert ((ages > 5) & (ages < 6.2)).mean() > 0.85
     # Unique SSNs and IDs; fake SSN areas only.
     per = enr.unique("student_id")
-    assert per["ssn"].n_unique() == per.height
+    held = per["ssn"].drop_nulls()
+    assert held.n_unique() == held.len()
+    assert 0.005 < per["ssn"].null_count() / per.height < 0.08   # some districts hold none
     assert per["ssn"].str.slice(0, 3).cast(pl.Int32).min() >= 900
 
 

@@ -138,7 +138,8 @@ def _enrollment_df(o: _Out, ident: _Identity, leas: Leas, dirx: Directory) -> pl
         "days_enrolled": f.days_enrolled[order], "days_attended": f.days_attended[order],
         "first_name": first, "last_name": last,
         "birth_date": pl.Series(birth.astype(np.int32)).cast(pl.Date),
-        "ssn": pl.Series(ssn).cast(pl.String),
+        "ssn": pl.Series(np.where(ssn < 0, 0, ssn)).cast(pl.String).scatter(
+            np.flatnonzero(ssn < 0), None),
     })
     return writer.typed(df, schema.ENROLLMENT)
 

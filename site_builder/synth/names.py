@@ -520,11 +520,15 @@ def draw_last(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.choice(len(LAST), size=n, p=_zipf_weights(len(LAST))).astype(np.int32)
 
 
+SSN_MISSING = 0.03
+"""Share of students whose district holds no SSN (the column is nullable)."""
+
+
 def draw_ssn(rng: np.random.Generator, n: int) -> np.ndarray:
-    """900-998 area numbers: never issued, and 999 stays free for canaries."""
+    """900-998 area numbers: never issued, and 999 stays free for canaries. -1 = not held."""
     area = rng.integers(900, 999, n)
     rest = rng.integers(0, 1_000_000, n)
-    return area * 1_000_000 + rest
+    return np.where(rng.random(n) < SSN_MISSING, -1, area * 1_000_000 + rest)
 
 
 def first_name_series(first: np.ndarray, male: np.ndarray) -> pl.Series:

@@ -29,6 +29,9 @@ G_PK, G_K, G_08, G_09, G_12 = (GRADES.index(g) for g in ("PK", "K", "08", "09", 
 REPEAT = np.array([0.0, 0.015, 0.012, 0.01, 0.008, 0.006, 0.005, 0.005, 0.005, 0.005,
                    0.04, 0.025, 0.02, 0.03])
 """Share repeating each grade (PK students all move on to K)."""
+YEAR_ABSENCE = {2019: -0.3, 2020: -0.15, 2021: 0.15, 2022: 0.2, 2023: 0.05}
+"""Shift of the absence log-odds by year (default 0): chronic absence rose after 2020 and has
+been falling since 2022 (DESE: 76.6% 90/90 in 2023, 21.8% chronically absent in 2024)."""
 LEAVE_RATE = 0.03
 MOVE_RATE = 0.03
 # Race order: AM AS BL HI MU PI WH
@@ -273,6 +276,23 @@ class Panel:
             gone[np.flatnonzero(keep)[~ok]] = True
             self.exits.record(prev, gone)
             sid, dist, grade, moved = sid[ok], dist[ok], grade[ok], moved[ok]
+            # Families also move away for their own reasons: where a race is over-represented
+            # by more than 1% of the LEA (or half a student), that many more leave, and
+            # their places go to newcomers below. This keeps small LEAs on their published mix.
+            # (K-12 only: the published shares are K-12 shares.)
+            race = self.people.race[sid].astype(np.int64)
+            total = t[:, 1:].sum(axis=1)
+            k12 = grade > G_PK
+            group = np.where(k12, dist.astype(np.int64) * 7 + race, d * 7)
+            have = np.bincount(group, minlength=d * 7 + 1)[:-1].reshape(d, 7)
+            excess = have - self.leas.race_share * total[:, None]
+            tol = np.maximum(0.5, 0.01 * total)[:, None]
+            extra = np.append(np.ceil(np.maximum(excess - tol, 0.0)).astype(np.int64), 0)
+            stay2 = rank_within(group, rng.random(len(group))) >= extra.reshape(-1)[group]
+            gone = np.zeros(n, bool)
+            gone[np.flatnonzero(keep)[ok][~stay2]] = True
+            self.exits.record(prev, gone)
+            sid, dist, grade, moved = sid[stay2], dist[stay2], grade[stay2], moved[stay2]
         # Fill each cell up to its target with new students.
         cell = dist.astype(np.int64) * N_GRADES + grade
         have = np.bincount(cell, minlength=d * N_GRADES)
@@ -280,7 +300,12 @@ class Panel:
         new_cell = np.repeat(np.arange(d * N_GRADES), need)
         new_dist = (new_cell // N_GRADES).astype(np.int32)
         new_grade = (new_cell % N_GRADES).astype(np.int8)
-        race = self._new_races(dist, sid, new_dist, t.sum(axis=1))
+        race = np.empty(len(new_dist), np.int8)
+        pk = new_grade == G_PK
+        k12_now = grade > G_PK
+        race[~pk] = self._new_races(dist[k12_now], sid[k12_now], new_dist[~pk],
+                                    t[:, 1:].sum(axis=1))
+        race[pk] = self._new_races(dist[:0], sid[:0], new_dist[pk], t[:, 0])
         new_sid = self.people.add(rng, race, new_grade, year)
         partial_new = (new_grade > G_K) & (prev is not None)
         sid = np.concatenate([sid, new_sid])
@@ -358,7 +383,8 @@ class Panel:
         frac = np.where(f.partial, rng.uniform(0.2, 1.0, n), 1.0)
         days = np.maximum(1, np.rint(cal * frac)).astype(np.int32)
         hs = (f.grade >= G_09).astype(np.float32)
-        logit = (-3.16 + 0.62 * p.z_att[f.sid] + 0.35 * f.ecodis + 0.3 * f.iep
+        logit = (-3.16 + YEAR_ABSENCE.get(f.year, 0.0)
+                 + 0.62 * p.z_att[f.sid] + 0.35 * f.ecodis + 0.3 * f.iep
                  + self.dist_att[f.dist] + 0.3 * hs + 0.12 * (f.grade == G_K)
                  + 0.3 * rng.standard_normal(n))
         rate = 1.0 / (1.0 + np.exp(-logit))

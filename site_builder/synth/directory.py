@@ -96,7 +96,19 @@ def _school_codes(layout: list[tuple[str, int, int, int]]) -> list[str]:
 
 def build_directory(leas: Leas, rng: np.random.Generator) -> Directory:
     names = load_school_names()
-    pool = {k: names.filter(pl.col("kind") == k)["school_name"].to_list()
+    # Random draws use only names that belong to no place: "John Weldon Elem." fits any
+    # district, "Osage Co. Elem." or "Delta C-7 Elem." would not.
+    places = {_stem(n).lower() for n in leas.name} | {c.lower() for c in leas.city if c}
+    places |= {re.sub(r"\s+co\.$", "", p) for p in places}
+
+    def generic(name: str) -> bool:
+        words = name.lower().split()
+        if any(" ".join(words[:i]) in places for i in range(1, len(words))):
+            return False
+        return not re.search(r"\bco\.|\d|\bcounty\b|-\s*\w+$", name.lower())
+
+    pool = {k: [n for n in names.filter(pl.col("kind") == k)["school_name"].to_list()
+                if generic(n)]
             for k in ("elementary", "middle", "high", "other")}
     pool["k12"] = pool["high"]
     # Names by their leading words ("kirksville", "adair co.", ...), to find a district's own.

@@ -1,0 +1,55 @@
+"""The aggregate store under ``build/aggregates``: what compute hands to the site builder.
+
+* ``cells.parquet``: raw cells, exact, restricted (written by ``compute.write_raw_cells``).
+* ``published.parquet``: protected cells, the only numbers the site may render.
+* ``directory/``: a copy of the extract's public LEA and school directory, so that the site
+  builder never has to open the extract directory at all.
+
+Everything is written beside its final name and renamed into place, so a reader (or a killed
+run) never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from site_builder import schema
+from site_builder.cells import PUBLISHED_EXTRA, RAW_SCHEMA
+from site_builder.extract import find_file
+
+PUBLISHED_SCHEMA = {**RAW_SCHEMA, **PUBLISHED_EXTRA}
+
+
+def write_published_cells(published: pl.DataFrame, out_dir: Path | str) -> Path:
+    """Write protected cells to ``<out_dir>/published.parquet``; same cells, same bytes."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    os.chmod(out, 0o700)
+    target = out / "published.parquet"
+    tmp = out / ".published.parquet.tmp"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    published.select(list(PUBLISHED_SCHEMA)).cast(PUBLISHED_SCHEMA).write_parquet(  # type: ignore[arg-type]
+        tmp, compression="zstd", statistics=False)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, target)
+    return target
+
+
+def copy_directory(extract_dir: Path | str, out_dir: Path | str) -> Path:
+    """Copy the public directory files (districts, schools) into the aggregate store."""
+    src = Path(extract_dir) / "directory"
+    dst = Path(out_dir) / "directory"
+    tmp = Path(out_dir) / ".directory.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for spec in schema.DIRECTORY_FILES:
+        path = find_file(src, spec.name)
+        if path is not None:
+            shutil.copyfile(path, tmp / path.name)
+    shutil.rmtree(dst, ignore_errors=True)
+    os.replace(tmp, dst)
+    return dst

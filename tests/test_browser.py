@@ -1,0 +1,264 @@
+"""The demo site as a visitor gets it: real Chromium, served on 127.0.0.1.
+
+Covers search, charts, downloads, privacy during a walk through the site, pages without
+JavaScript, WCAG 2.1 AA (axe-core) at desktop and phone widths, keyboard access, internal
+links, and screenshots for a reviewer in build/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from browser_support import (
+    SCREENSHOTS,
+    WIDTHS,
+    axe_violations,
+    chart_marks,
+    chromium,
+    numbers_in,
+    serve,
+)
+from demo_site import demo_site
+from playwright.sync_api import Browser, Page
+
+from site_builder.cells import CSV_COLUMNS
+from site_builder.gate.links import check_links
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    return demo_site()
+
+
+@pytest.fixture(scope="module")
+def base(site: Path) -> Iterator[str]:
+    with serve(site) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture()
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  accept_downloads=True)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def pages(site: Path) -> dict[str, str]:
+    """The pages the issue names, chosen from what the site publishes."""
+    state = pl.read_csv(site / "downloads" / "state.csv", infer_schema=False)
+    latest = state["year"].max()
+    sizes = state.filter(
+        (pl.col("level") == "district") & (pl.col("measure") == "enrollment")
+        & (pl.col("grade") == "All") & (pl.col("student_group") == "All students")
+        & (pl.col("year") == latest) & pl.col("n_students").is_not_null()
+    ).with_columns(pl.col("n_students").cast(pl.Int64)).sort("n_students", "district_code")
+    large = sizes["district_code"][-1]
+    small = sizes["district_code"][0]
+    district_csv = pl.read_csv(site / "downloads" / "districts" / f"{large}.csv",
+                               infer_schema=False)
+    school = district_csv.filter(pl.col("level") == "school")["school_code"].sort()[0]
+    return {
+        "home": "",
+        "state": "state/",
+        "large-district": f"districts/{large}/",
+        "small-district": f"districts/{small}/",
+        "school": f"schools/{large}-{school}/",
+        "methodology": "methodology/",
+        "downloads": "downloads/",
+    }
+
+
+# --- search -----------------------------------------------------------------------
+
+def _search(page: Page, base: str, query: str) -> list[tuple[str, str]]:
+    page.goto(base)
+    page.fill("#rc-q", query)
+    page.wait_for_selector("#rc-results a", timeout=5000)
+    return page.eval_on_selector_all("#rc-results a",
+                                     "as => as.map(a => [a.textContent, a.href])")
+
+
+def test_search_finds_a_district_by_name_and_by_code(page: Page, base: str) -> None:
+    for query in ("Kirksville", "001091"):
+        hits = _search(page, base, query)
+        assert any("Kirksville" in name for name, _ in hits), (query, hits)
+        page.click("#rc-results a >> text=Kirksville R-III")
+        page.wait_for_url(re.compile(r".*/districts/001091/$"))
+        assert "Kirksville R-III" in page.inner_text("h1")
+
+
+def test_search_finds_a_school_and_lands_on_its_page(page: Page, base: str, site: Path) -> None:
+    csv = pl.read_csv(site / "downloads" / "districts" / "001091.csv", infer_schema=False)
+    school = csv.filter(pl.col("level") == "school").sort("school_code").row(0, named=True)
+    hits = _search(page, base, school["school_name"])
+    target = f"/schools/001091-{school['school_code']}/"
+    assert any(href.endswith(target) for _, href in hits), hits
+    page.click(f"#rc-results a[href$='{target}']")
+    page.wait_for_url(re.compile(".*" + re.escape(target) + "$"))
+    assert school["school_name"] in page.inner_text("h1")
+
+
+# --- charts -----------------------------------------------------------------------
+
+def test_every_chart_on_a_district_page_renders_and_matches_its_table(
+        page: Page, base: str, pages: dict[str, str]) -> None:
+    page.goto(base + pages["large-district"])
+    n_figures = page.locator("figure.rc-chart").count()
+    assert n_figures > 0
+    page.wait_for_function(
+        f"document.querySelectorAll('figure.rc-chart svg, figure.rc-chart canvas').length "
+        f">= {n_figures}", timeout=15000)
+    marks = chart_marks(page)
+    assert all(m > 0 for m in marks), marks
+    for spec_el in page.query_selector_all("script.rc-chart-spec"):
+        spec = json.loads(spec_el.text_content() or "{}")
+        table_id = spec_el.get_attribute("data-table")
+        table_text = page.inner_text(f"#{table_id}")
+        shown = numbers_in(table_text)
+        rows = spec.get("data", {}).get("values", [])
+        for row in rows:
+            for field in ("rate", "n_students", "n_meeting"):
+                value = row.get(field)
+                if value is None:
+                    continue
+                text = f"{value:.1f}" if isinstance(value, float) else str(value)
+                assert text in shown, (table_id, field, value, sorted(shown)[:20])
+
+
+# --- downloads --------------------------------------------------------------------
+
+def test_district_csv_downloads_and_parses_with_the_documented_schema(
+        page: Page, base: str, pages: dict[str, str], tmp_path: Path) -> None:
+    page.goto(base + pages["large-district"])
+    code = pages["large-district"].split("/")[1]
+    with page.expect_download() as info:
+        page.click(f"a[href$='downloads/districts/{code}.csv']")
+    path = tmp_path / "d.csv"
+    info.value.save_as(path)
+    df = pl.read_csv(path, infer_schema=False)
+    assert tuple(df.columns) == CSV_COLUMNS
+    assert df.height > 0
+    assert set(df["district_code"].unique()) == {code}
+    assert set(df["level"].unique()) == {"district", "school"}
+    withheld = df.filter(pl.col("suppressed") == "true")
+    assert withheld["n_students"].null_count() == withheld.height  # empty, never 0
+
+
+# --- privacy ----------------------------------------------------------------------
+
+def test_a_walk_through_the_site_stays_on_127_0_0_1_and_sets_nothing(
+        browser: Browser, base: str, pages: dict[str, str]) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    requests: list[str] = []
+    set_cookies: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("response", lambda r: set_cookies.extend(
+        v for k, v in r.all_headers().items() if k.lower() == "set-cookie"))
+    for name in ("home", "large-district", "school", "methodology", "downloads"):
+        page.goto(base + pages[name])
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.cookie") == "", name
+    page.goto(base)
+    page.fill("#rc-q", "Kirk")
+    page.wait_for_selector("#rc-results a")
+    storage = page.evaluate("JSON.stringify(Object.assign({}, localStorage, sessionStorage))")
+    context_cookies = context.cookies()
+    context.close()
+    assert requests and all(u.startswith(base) for u in requests), [
+        u for u in requests if not u.startswith(base)]
+    assert set_cookies == []
+    assert context_cookies == []
+    stored = json.loads(storage)
+    identifying = {k: v for k, v in stored.items()
+                   if re.search(r"[0-9a-f]{8}-[0-9a-f]{4}|[A-Za-z0-9_-]{20,}", f"{k}{v}")}
+    assert identifying == {}, stored
+
+
+# --- without JavaScript ----------------------------------------------------------
+
+def test_tables_and_downloads_are_there_without_javascript(
+        browser: Browser, base: str, pages: dict[str, str]) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(base + pages["large-district"])
+    assert page.locator("table").count() >= 5
+    assert page.locator("a[href$='.csv']").count() >= 1
+    page.goto(base + pages["downloads"])
+    assert page.locator("a[href$='state.csv']").count() == 1
+    page.goto(base)
+    assert page.locator("a[href*='districts/']").count() >= 4  # the county lists
+    context.close()
+
+
+# --- accessibility ------------------------------------------------------------------
+
+@pytest.mark.parametrize("width_name", sorted(WIDTHS))
+def test_axe_finds_no_wcag_21_aa_violations_and_screenshots_are_written(
+        browser: Browser, base: str, pages: dict[str, str], width_name: str) -> None:
+    width = WIDTHS[width_name]
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems = {}
+    for name, rel in pages.items():
+        page.goto(base + rel)
+        page.wait_for_load_state("networkidle")
+        violations = axe_violations(page)
+        if violations:
+            problems[name] = violations
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width_name}.png"), full_page=True)
+    context.close()
+    assert problems == {}, json.dumps(problems, indent=1)
+
+
+def _tab_until(page: Page, predicate: str, limit: int = 200) -> dict[str, str]:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        found = page.evaluate(f"""() => {{
+            const el = document.activeElement;
+            if (!el || !({predicate})) return null;
+            const s = getComputedStyle(el);
+            return {{tag: el.tagName, outline: s.outlineStyle + ' ' + s.outlineWidth,
+                     shadow: s.boxShadow}};
+        }}""")
+        if found:
+            return found
+    raise AssertionError(f"keyboard focus never reached: {predicate}")
+
+
+def _visible_focus(style: dict[str, str]) -> bool:
+    return not style["outline"].startswith("none") or style["shadow"] not in ("", "none")
+
+
+def test_keyboard_reaches_search_tables_and_downloads_with_visible_focus(
+        page: Page, base: str, pages: dict[str, str]) -> None:
+    page.goto(base)
+    assert _visible_focus(_tab_until(page, "el.id === 'rc-q'"))
+    page.goto(base + pages["large-district"])
+    assert _visible_focus(_tab_until(page, "el.querySelector && el.querySelector('table')"))
+    assert _visible_focus(_tab_until(page, "el.tagName === 'A' && /\\.csv$/.test(el.href)"))
+
+
+# --- links --------------------------------------------------------------------------
+
+def test_no_broken_internal_link_or_anchor(site: Path) -> None:
+    checked, broken = check_links(site)
+    assert checked > 1000 or checked > 100 and "tiny" in str(site)
+    assert broken == [], "\n".join(b.render() for b in broken[:30])

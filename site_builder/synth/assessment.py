@@ -6,11 +6,12 @@ each high-school student takes each end-of-course (EOC) test once: Algebra I in 
 stragglers in grades 11-12. :func:`choose_eoc` runs every simulated year (including burn-in years)
 so nobody takes an EOC twice.
 
-Scores: a test-day latent ``z = 0.8 ability + LEA effect - 0.35 ecodis - 0.85 iep - 0.55 el +
-noise``. Nothing fixes a group's rate: gaps come out of the model. Cut points on ``z`` are set so
-the statewide share at or above Proficient is about 41% ELA / 40% Math (a small wobble by
-year); ``z`` is then mapped piecewise-linearly onto the scale so the published cut scores fall
-exactly on those points, and the achievement level is read from the scale score.
+Scores: a test-day latent ``z = 0.8 ability + LEA and school effects - 0.35 ecodis
+- 0.85 iep - 0.55 el + noise``. Nothing fixes a group's rate: gaps come out of the model.
+Cut points on ``z`` are set so the statewide share at or above Proficient is about 41% ELA
+and 40% Math (a small wobble by year); ``z`` is then mapped piecewise-linearly onto the scale
+so the published cut scores fall exactly on those points, and the achievement level is read
+from the scale score.
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ def lea_effect(leas: Leas, rng: np.random.Generator) -> np.ndarray:
     return (-0.7 * (leas.frl - 0.47) + 0.22 * rng.standard_normal(leas.n)).astype(np.float32)
 
 
+def school_effect(n_schools: int, rng: np.random.Generator) -> np.ndarray:
+    """Buildings within an LEA differ too, less than LEAs do."""
+    return (0.12 * rng.standard_normal(n_schools)).astype(np.float32)
+
+
 def choose_eoc(f: YearFrame, people: People, rng: np.random.Generator) -> Tests:
     """Pick this year's test takers (and mark EOCs as taken)."""
     n = len(f.sid)
@@ -96,13 +102,14 @@ def choose_eoc(f: YearFrame, people: People, rng: np.random.Generator) -> Tests:
                  subject=s, frame_row=r)
 
 
-def score(t: Tests, f: YearFrame, people: People, effect: np.ndarray,
+def score(t: Tests, f: YearFrame, people: People, effect: np.ndarray, school: np.ndarray,
           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Scale scores (int32) and achievement level index (0-3) for each test in ``t``."""
     n = len(t.sid)
     r = t.frame_row
-    z = (0.8 * people.ability[t.sid] + effect[t.dist] - 0.35 * f.ecodis[r] - 0.85 * f.iep[r]
-         - 0.55 * f.el[r] + 0.55 * rng.standard_normal(n)).astype(np.float64)
+    z = (0.8 * people.ability[t.sid] + effect[t.dist] + school[t.school]
+         - 0.35 * f.ecodis[r] - 0.85 * f.iep[r] - 0.55 * f.el[r]
+         + 0.55 * rng.standard_normal(n)).astype(np.float64)
     scores = np.zeros(n, np.int32)
     levels = np.zeros(n, np.int8)
     wobble = rng.normal(0.0, 0.006, len(SUBJECTS))

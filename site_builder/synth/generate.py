@@ -218,6 +218,7 @@ def _build(out: Path, seed: int, years: tuple[int, ...], scale: float, profile: 
     panel = Panel(leas, dirx, scale, _rng(seed, "panel"))
     rng_a, rng_g = _rng(seed, "assessment"), _rng(seed, "graduation")
     effect = assessment.lea_effect(leas, rng_a)
+    school_eff = assessment.school_effect(dirx.schools.height, rng_a)
     rates = graduation.target_rates(leas, rng_g)
     # One year past the last: who repeats grade 12 decides who is "continuing" in a cohort.
     sim_years = list(range(years[0] - BURN_IN, years[-1] + 2))
@@ -255,7 +256,7 @@ def _build(out: Path, seed: int, years: tuple[int, ...], scale: float, profile: 
         writer.write_frame(writer.typed(dirx.schools, schema.SCHOOLS), d / "schools", "csv")
         for y in years:
             f, tests = kept.pop(y)
-            scores, levels = assessment.score(tests, f, people, effect, rng_a)
+            scores, levels = assessment.score(tests, f, people, effect, school_eff, rng_a)
             coh = graduation.cohort(y, f, exits, people, rates, repeating[y], rng_g)
             o = _Out(f, tests, scores, levels, coh)
             yd = writer.make_dir(tmp / str(y))

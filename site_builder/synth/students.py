@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import ndtr
 
 from site_builder.synth import names
 from site_builder.synth.directory import Directory
@@ -101,7 +102,10 @@ class People:
         self.z_el[idx] = rng.standard_normal(k) + RACE_EL[race]
         self.z_iep[idx] = rng.standard_normal(k) + 0.45 * male - 0.2 * self.ability[idx]
         self.z_att[idx] = rng.standard_normal(k) + 0.25 * (z_eco - 0.2)
-        self.u_school[idx] = rng.random(k)
+        # Which of the LEA's buildings: a uniform draw tied to the poverty latent, so buildings
+        # in one LEA differ in poverty and race mix (as real attendance zones do).
+        mix = 0.6 * (z_eco - 0.2) / 1.05 + 0.8 * rng.standard_normal(k)
+        self.u_school[idx] = ndtr(mix)
         # Entering above the usual EOC grade: the EOC was taken before (elsewhere).
         self.eoc_done[idx, 0] = grade >= G_12 - 1                      # English II
         self.eoc_done[idx, 1] = grade >= G_09 + 1                      # Algebra I

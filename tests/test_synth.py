@@ -172,6 +172,13 @@ def test_tiny_profile_has_its_edge_cases(tiny_extract: Path) -> None:
     per = dict(schools.group_by("district_code").len().iter_rows())
     assert per["001092"] == 1
     assert per["001091"] >= 4
+    # Buildings of one district differ (attendance zones), not just by chance.
+    elem = (enr.filter(pl.col("district_code") == "001091")
+            .join(schools.filter(pl.col("school_kind") == "elementary"),
+                  on=["district_code", "school_code"])
+            .group_by("school_code").agg(pl.col("ecodis").mean()))
+    assert elem.height >= 3
+    assert elem["ecodis"].max() - elem["ecodis"].min() > 0.15
     k8 = districts.filter(pl.col("high_grade") == "08")["district_code"].to_list()
     assert k8 == ["002090"]
     for y in YEARS:

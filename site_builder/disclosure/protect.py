@@ -30,6 +30,7 @@ from site_builder.errors import ReportcardError
 NONE, PRIMARY, COMPLEMENTARY, TOP, BOTTOM = range(5)
 REASON_NAMES = ("", "primary", "complementary", "top_coded", "bottom_coded")
 MAX_AUDIT_ROUNDS = 50
+BIG = 1.0e9
 
 
 class ProtectionError(ReportcardError):
@@ -59,9 +60,11 @@ class _State:
         self.eligible = np.where(self.is_den, value > 0, self.dval > 0)
         allg = (v["student_group"] == policy.all_students.student_group).to_numpy() & (
             v["grade"] == policy.grade_partition.total).to_numpy()
-        # Cost order: All-students/all-grades rows last, then by value, ties by key (var_id).
+        # Cost order: a numerator before a denominator (withholding a denominator withholds
+        # its whole unit: the count and every rate over it), All-students/all-grades rows
+        # last, then by value, ties by key (var_id).
         self.rank = np.empty(nv, np.int64)
-        self.rank[np.lexsort((np.arange(nv), value, allg))] = np.arange(nv)
+        self.rank[np.lexsort((np.arange(nv), value, allg, self.is_den))] = np.arange(nv)
 
         e = system.edges
         self.e_rel = e["rel_id"].to_numpy()
@@ -95,6 +98,7 @@ class _State:
         bi = np.clip(np.searchsorted(starts, self.dval, side="right") - 1, 0, len(bands) - 1)
         bottom = np.array([b.bottom for b in bands])[bi]
         top = np.array([b.top for b in bands])[bi]
+        self.bottom, self.top = bottom.astype(float), top.astype(float)
         codable = nums & (self.dval >= m) & (r == NONE)
         r[codable & (100 * self.value >= top * self.dval)] = TOP
         r[codable & (100 * self.value <= bottom * self.dval)] = BOTTOM
@@ -135,27 +139,106 @@ class _State:
                 | (tot_pub & self.rel_count & (s >= 1) & (s < m))
                 | (tot_pub & ~self.rel_count & (n_h >= 1) & (s == 0)))
 
-    def cheapest(self, rel_mask: np.ndarray) -> np.ndarray:
-        """For each relation in ``rel_mask``: its cheapest published eligible member."""
+    def cheapest(self, rel_mask: np.ndarray, by_rel: bool = False) -> np.ndarray:
+        """For each relation in ``rel_mask``: its cheapest published eligible member
+        (``by_rel``: as an array over relations, -1 where there is none)."""
         o = self.order
         ev = self.e_var[o]
         ok = rel_mask[self.e_rel[o]] & ~self.hidden[ev] & self.eligible[ev]
         rels = self.e_rel[o][ok]
+        if by_rel:
+            out = np.full(self.n_rel, -1, np.int64)
+            if len(rels):
+                r, first = np.unique(rels, return_index=True)
+                out[r] = ev[ok][first]
+            return out
         if not len(rels):
             return np.zeros(0, np.int64)
         _, first = np.unique(rels, return_index=True)
         return np.unique(ev[ok][first])
 
     def greedy(self) -> int:
+        """Complements until no relation needs one. A relation whose need another
+        relation's pick also meets waits a round, so two relations do not each withhold a
+        different cell where one would do."""
         total = 0
         while True:
             changed = self.propagate()
             need = self.needs_more()
             if need.any():
-                changed += self.hide(self.cheapest(need))
+                pick = self.cheapest(need, by_rel=True)
+                picked = np.zeros(len(self.reason), bool)
+                picked[pick[pick >= 0]] = True
+                landing = np.bincount(self.e_rel, weights=picked[self.e_var],
+                                      minlength=self.n_rel)
+                sure = (pick >= 0) & (landing == 1)
+                chosen = pick[sure] if sure.any() else pick[pick >= 0]
+                changed += self.hide(np.unique(chosen))
             total += changed
             if not changed:
                 return total
+
+    def attacker_bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What the published pattern alone says about each value (as the audit reads it):
+        bounds and the width each withheld value needs."""
+        m = self.policy.min_cell_size
+        w = self.policy.protection.min_range_primary
+        r = self.reason
+        v = self.value.astype(float)
+        lo, hi = v.copy(), v.copy()
+        req = np.zeros(len(r), np.int64)
+        den, num = self.is_den, ~self.is_den
+        prim_d = den & (r == PRIMARY)
+        comp_d = den & (r == COMPLEMENTARY)
+        lo[prim_d], hi[prim_d], req[prim_d] = 1, m - 1, w
+        lo[comp_d], hi[comp_d], req[comp_d] = m, BIG, 1
+        d = self.dval.astype(float)
+        bottom, top = self.bottom, self.top
+        dh = r[self.den_id] != NONE
+        hn = num & dh
+        lo[hn], hi[hn], req[hn] = 0, BIG, 1
+        t = num & ~dh & (r == TOP)
+        b = num & ~dh & (r == BOTTOM)
+        lo[t], hi[t] = np.ceil(top[t] * d[t] / 100 - 1e-6), d[t]
+        lo[b], hi[b] = 0, np.floor(bottom[b] * d[b] / 100 + 1e-6)
+        req[t | b] = np.minimum(w, hi[t | b] - lo[t | b])
+        c = num & ~dh & (r == COMPLEMENTARY)
+        lo[c] = np.floor(bottom[c] * d[c] / 100 + 1e-6) + 1
+        hi[c] = np.ceil(top[c] * d[c] / 100 - 1e-6) - 1
+        req[c] = 1
+        return lo, hi, req
+
+    def narrow(self, sweeps: int = 30) -> np.ndarray:
+        """Withheld values that bound propagation over the relations already pins or
+        narrows too far (propagated bounds contain the true range, so these are real)."""
+        lo, hi, req = self.attacker_bounds()
+        er, ev, et = self.e_rel, self.e_var, self.e_tot
+        nums = np.flatnonzero(~self.is_den)
+        for _ in range(sweeps):
+            plo = np.where(et, 0.0, lo[ev])
+            phi = np.where(et, 0.0, hi[ev])
+            slo = np.bincount(er, weights=plo, minlength=self.n_rel)
+            shi = np.bincount(er, weights=phi, minlength=self.n_rel)
+            tlo, thi = lo[self.rel_total], hi[self.rel_total]
+            # Each part: total minus the other parts; the total: the sum of the parts.
+            new_lo = np.where(et, slo[er], tlo[er] - (shi[er] - phi))
+            new_hi = np.where(et, shi[er], thi[er] - (slo[er] - plo))
+            lo2, hi2 = lo.copy(), hi.copy()
+            np.maximum.at(lo2, ev, new_lo)
+            np.minimum.at(hi2, ev, new_hi)
+            hi2[nums] = np.minimum(hi2[nums], hi2[self.den_id[nums]])
+            np.maximum.at(lo2, self.den_id[nums], lo2[nums])
+            hi2 = np.minimum(hi2, BIG)
+            if np.array_equal(lo2, lo) and np.array_equal(hi2, hi):
+                break
+            lo, hi = lo2, hi2
+        width = np.floor(hi + 1e-6) - np.ceil(lo - 1e-6)
+        return np.flatnonzero(self.hidden & (width < req))
+
+    def fix_vars(self, fvars: np.ndarray) -> int:
+        report = _audit.AuditReport(failures=[_audit.Failure("approximate", "", var_id=int(v))
+                                              for v in fvars])
+        return self.fix(report)
 
     def fix(self, report: _audit.AuditReport) -> int:
         """One more complement for each value the audit could narrow too far."""
@@ -210,6 +293,11 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True) -> pl.Data
     st = _State(cells, system, policy)
     st.primary_and_coding()
     st.greedy()
+    for _ in range(200):
+        bad = st.narrow()
+        if not len(bad) or not st.fix_vars(bad):
+            break
+        st.greedy()
     if audit:
         for _ in range(MAX_AUDIT_ROUNDS):
             published = render(cells, system, st.reason, policy)
@@ -256,7 +344,7 @@ def render(cells: pl.DataFrame, system: System, reason: np.ndarray,
         pl.when(withheld).then(None).otherwise(pl.col("n_students")).alias("n_students"),
         pl.when(withheld | coded).then(None).otherwise(pl.col("n_meeting")).alias("n_meeting"),
         pl.when(pl.col("_rate") & ~withheld & ~coded & ~zero_d)
-        .then(pl.col("_tenths") / 10).otherwise(None).alias("rate"),
+        .then((pl.col("_tenths") / 10).round(1)).otherwise(None).alias("rate"),
         pl.when(withheld).then(pl.lit(sym))
         .when(pl.col("_r") == TOP).then("≥" + pl.col("_top").cast(pl.String) + "%")
         .when(pl.col("_r") == BOTTOM).then("≤" + pl.col("_bottom").cast(pl.String) + "%")

@@ -127,11 +127,11 @@ def _relations(v: pl.DataFrame, policy: Policy) -> pl.DataFrame:
                             on, f"{h.part_level}s in {h.total_level}", pl.col("is_den")))
 
     nums = v.filter(~pl.col("is_den"))
-    for lp in policy.level_partitions:
+    for i, lp in enumerate(policy.level_partitions):
         parts = nums.filter((pl.col("topic") == lp.topic) & pl.col("measure").is_in(lp.measures))
         pairs.append(parts.select(pl.col("den_id").alias("total_id"),
                                   pl.col("var_id").alias("part_id"),
-                                  pl.lit(f"levels {lp.topic}").alias("rel_type"),
+                                  pl.lit(f"levels {lp.topic} #{i}").alias("rel_type"),
                                   pl.lit(False).alias("is_count")))
     for ms in policy.measure_sums:
         sel = nums.filter(pl.col("topic") == ms.topic)

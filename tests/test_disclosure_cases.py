@@ -1,0 +1,198 @@
+"""Hand-built tables with known answers: protect() must withhold what discloses, and the
+independent audit (reading CSVs back from disk) must catch each leak when it is planted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from site_builder.cells import CSV_COLUMNS, KEY, RAW_SCHEMA
+from site_builder.disclosure import audit_published, load_policy, protect
+from site_builder.disclosure.protect import render
+from site_builder.disclosure.relations import build_system, with_population
+
+POLICY = load_policy()
+
+
+def cell(n: int, group: str = "All students", family: str | None = None, *,
+         level: str = "school", district: str = "000001", school: str = "0101",
+         topic: str = "enrollment", measure: str = "enrollment", meeting: int | None = None,
+         subject: str = "", grade: str = "All") -> dict[str, object]:
+    fam = family or {"All students": "All", "Female": "Sex", "Male": "Sex"}.get(group, "Program")
+    pop = {"enrollment": "enrolled", "attendance": "enrolled", "assessment": "tested",
+           "graduation": "cohort"}[topic]
+    return {"year": 2024, "level": level, "district_code": "" if level == "state" else district,
+            "school_code": school if level == "school" else "", "topic": topic,
+            "measure": measure, "population": pop, "subject": subject, "grade": grade,
+            "group_family": fam, "student_group": group, "n_students": n, "n_meeting": meeting}
+
+
+def frame(rows: list[dict[str, object]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=RAW_SCHEMA)
+
+
+def write_csv(published: pl.DataFrame, path: Path) -> Path:
+    published.with_columns(pl.lit("").alias("district_name"), pl.lit("").alias("school_name")
+                           ).select(list(CSV_COLUMNS)).write_csv(path)
+    return path
+
+
+def audit(published: pl.DataFrame, tmp_path: Path, name: str = "t.csv"):
+    return audit_published([write_csv(published, tmp_path / name)], POLICY)
+
+
+def row(pub: pl.DataFrame, **where: str) -> dict[str, object]:
+    out = pub.filter(pl.all_horizontal([pl.col(k) == v for k, v in where.items()]))
+    assert out.height == 1, where
+    return out.row(0, named=True)
+
+
+def only_primary(raw: pl.DataFrame) -> pl.DataFrame:
+    """What a tool with primary suppression only (ACRO-like) would publish."""
+    cells = with_population(raw, POLICY).sort(list(KEY))
+    system = build_system(cells, POLICY)
+    import numpy as np
+    value = np.zeros(system.vars.height, np.int64)
+    value[system.den_of_row.to_numpy()] = cells["n_students"].to_numpy()
+    reason = np.where(system.vars["is_den"].to_numpy() & (value >= 1) & (value < 30), 1, 0)
+    reason = np.where(reason[system.vars["den_id"].to_numpy()] == 1, 1, reason).astype(np.int8)
+    return render(cells, system, reason, POLICY)
+
+
+def test_single_suppressed_cell_gains_a_complement(tmp_path: Path) -> None:
+    raw = frame([cell(100), cell(10, "Female"), cell(90, "Male")])
+    pub = protect(raw, POLICY)
+    assert row(pub, student_group="Female")["reason"] == "primary"
+    male = row(pub, student_group="Male")
+    assert male["reason"] == "complementary" and male["n_students"] is None
+    assert male["display"] == "*"
+    assert row(pub, student_group="All students")["display"] == "100"
+    assert audit(pub, tmp_path).ok
+    # Primary suppression alone: 100 - 90 gives the hidden 10 back, and the audit says so.
+    rep = audit(only_primary(raw), tmp_path, "p.csv")
+    assert not rep.ok
+    f = next(f for f in rep.failures if f.kind == "exact")
+    assert "Female" in f.cell and f.low == f.high == 10
+    assert "Female" in rep.render() and "= 90" in rep.render()
+
+
+def test_two_tables_sharing_a_denominator(tmp_path: Path) -> None:
+    rows = [cell(100), cell(12, "Female"), cell(88, "Male")]
+    rows += [cell(n, g, topic="attendance", measure="attendance_90_90", meeting=k)
+             for n, g, k in [(100, "All students", 70), (12, "Female", 9), (88, "Male", 61)]]
+    pub = protect(frame(rows), POLICY)
+    for g in ("Female", "Male"):
+        for topic in ("enrollment", "attendance"):
+            r = row(pub, student_group=g, topic=topic)
+            assert r["suppressed"] and r["n_students"] is None and r["display"] == "*"
+    att = row(pub, student_group="Female", topic="attendance")
+    assert att["reason"] == "primary" and att["n_meeting"] is None and att["rate"] is None
+    assert audit(pub, tmp_path).ok
+    # Publishing the shared denominator in the attendance table leaks the enrollment cell.
+    leak = pub.with_columns(pl.when((pl.col("topic") == "attendance")
+                                    & (pl.col("student_group") == "Male"))
+                            .then(88).otherwise(pl.col("n_students")).alias("n_students"))
+    rep = audit(leak, tmp_path, "leak.csv")
+    assert not rep.ok and any("Female" in f.cell for f in rep.failures)
+
+
+def test_district_with_a_single_school(tmp_path: Path) -> None:
+    rows = []
+    for level in ("school", "district"):
+        rows += [cell(50, level=level), cell(20, "Female", level=level),
+                 cell(30, "Male", level=level)]
+    pub = protect(frame(rows), POLICY)
+    for level in ("school", "district"):
+        assert row(pub, level=level, student_group="Female")["reason"] == "primary"
+        assert row(pub, level=level, student_group="Male")["suppressed"]
+    assert audit(pub, tmp_path).ok
+    # Hide the school but publish the district (equal to it): the audit finds the school.
+    leak = pub.with_columns(
+        pl.when((pl.col("level") == "district") & (pl.col("student_group") != "All students"))
+        .then(pl.when(pl.col("student_group") == "Female").then(20).otherwise(30))
+        .otherwise(pl.col("n_students")).alias("n_students"))
+    rep = audit(leak, tmp_path, "leak.csv")
+    assert not rep.ok
+    assert any(f.kind == "exact" and "school 000001/0101" in f.cell and "Female" in f.cell
+               for f in rep.failures)
+
+
+def test_small_non_iep_group_is_not_derivable(tmp_path: Path) -> None:
+    rows = [cell(412, level="district"),
+            cell(398, "Students with disabilities", level="district"),
+            cell(14, "Students without disabilities", level="district")]
+    pub = protect(frame(rows), POLICY)
+    assert row(pub, student_group="Students without disabilities")["reason"] == "primary"
+    assert row(pub, student_group="Students with disabilities")["n_students"] is None
+    assert row(pub, student_group="All students")["n_students"] == 412
+    rep = audit(pub, tmp_path)
+    assert rep.ok, rep.render()
+    rep = audit(only_primary(frame(rows)), tmp_path, "p.csv")
+    assert any(f.kind == "exact" and f.low == 14 for f in rep.failures)
+
+
+def test_derived_group_of_hidden_parts_is_caught_and_avoided(tmp_path: Path) -> None:
+    races = {"American Indian or Alaska Native": 0, "Asian": 5, "Black": 60, "Hispanic": 40,
+             "Multiracial": 35, "Pacific Islander": 3, "White": 257}
+    rows = [cell(400)] + [cell(n, g, "Race/Ethnicity") for g, n in races.items()]
+    rep = audit(only_primary(frame(rows)), tmp_path, "p.csv")
+    assert [f.kind for f in rep.failures] == ["derived_group"] and rep.failures[0].low == 8
+    pub = protect(frame(rows), POLICY)
+    assert audit(pub, tmp_path).ok
+    hidden = pub.filter(pl.col("suppressed"))["student_group"].to_list()
+    assert "Multiracial" in hidden  # the smallest group of 30+: cheapest complement
+
+
+def assessment_rows(levels: dict[str, int], group: str, fam: str) -> list[dict[str, object]]:
+    d = sum(levels.values())
+    rows = [cell(d, group, fam, topic="assessment", measure=m, meeting=k, subject="Math")
+            for m, k in levels.items()]
+    rows.append(cell(d, group, fam, topic="assessment", measure="proficient_or_advanced",
+                     meeting=levels["level_proficient"] + levels["level_advanced"],
+                     subject="Math"))
+    return rows
+
+
+def test_group_of_40_all_proficient_is_coded_and_not_recoverable(tmp_path: Path) -> None:
+    female = {"level_below_basic": 0, "level_basic": 0, "level_proficient": 10,
+              "level_advanced": 30}
+    male = {"level_below_basic": 40, "level_basic": 50, "level_proficient": 50,
+            "level_advanced": 20}
+    total = {k: female[k] + male[k] for k in female}
+    rows = (assessment_rows(total, "All students", "All") + assessment_rows(female, "Female",
+                                                                            "Sex")
+            + assessment_rows(male, "Male", "Sex"))
+    pub = protect(frame(rows), POLICY)
+    poa = row(pub, student_group="Female", measure="proficient_or_advanced")
+    assert poa["display"] == "≥95%" and poa["reason"] == "top_coded"
+    assert poa["n_meeting"] is None and poa["rate"] is None and poa["n_students"] == 40
+    assert row(pub, student_group="Female", measure="level_basic")["display"] == "≤5%"
+    rep = audit(pub, tmp_path)
+    assert rep.ok, rep.render()
+    # Coding alone is not enough: with proficient and advanced published, 10 + 30 = 40.
+    leak = pub.with_columns(
+        pl.when((pl.col("student_group") == "Female")
+                & pl.col("measure").is_in(["level_proficient", "level_advanced"]))
+        .then(pl.when(pl.col("measure") == "level_proficient").then(10).otherwise(30))
+        .otherwise(pl.col("n_meeting")).alias("n_meeting"))
+    rep = audit(leak, tmp_path, "leak.csv")
+    assert any("Female" in f.cell and "proficient_or_advanced" in f.cell
+               for f in rep.failures), rep.render()
+
+
+def test_rates_are_rounded_half_up_and_displayed() -> None:
+    rows = [cell(400, topic="attendance", measure="attendance_90_90", meeting=229),
+            cell(400, topic="attendance", measure="chronic_absence", meeting=1)]
+    pub = protect(frame(rows), POLICY)
+    r = row(pub, measure="attendance_90_90")
+    assert r["rate"] == 57.3 and r["display"] == "57.3%"  # 57.25 -> 57.3
+    c = row(pub, measure="chronic_absence")
+    assert c["display"] == "≤1%" and c["reason"] == "bottom_coded" and c["n_meeting"] is None
+
+
+@pytest.mark.parametrize("n", [0, 30])
+def test_zero_counts_published_and_30_is_not_small(n: int) -> None:
+    pub = protect(frame([cell(n)]), POLICY)
+    assert pub["display"].to_list() == [str(n)] and pub["reason"].to_list() == [""]

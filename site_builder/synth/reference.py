@@ -31,6 +31,16 @@ TINY_SINGLE_SCHOOL = "001092"
 
 
 @dataclass
+class Shares:
+    """One year's target mix per LEA (filled where DESE printed '*')."""
+
+    race: np.ndarray   # (D, 7), rows sum to 1
+    frl: np.ndarray
+    el: np.ndarray
+    iep: np.ndarray
+
+
+@dataclass
 class Leas:
     """One row per LEA, as numpy arrays (index = LEA number in code order)."""
 
@@ -48,10 +58,15 @@ class Leas:
     iep: np.ndarray
     grade_share: np.ndarray   # (D, 14) relative to K-12 total (PK may add to >1)
     single_school: np.ndarray  # bool
+    by_year: dict[int, Shares]
 
     @property
     def n(self) -> int:
         return len(self.code)
+
+    def shares_for(self, year: int) -> Shares:
+        """The published mix of ``year`` (2017-2024; nearest year outside that range)."""
+        return self.by_year[min(max(year, FIRST_DATA_YEAR), LAST_DATA_YEAR)]
 
     def enrollment_for(self, year: int) -> np.ndarray:
         """Real (or extrapolated) K-12 enrollment for any year."""
@@ -146,6 +161,8 @@ def load_leas(profile: str = "state") -> Leas:
     gs = gs / gs[:, 1:].sum(axis=1, keepdims=True)
 
     codes = df["district_code"].to_numpy().astype(str)
+    by_year = _shares_by_year(codes, enrollment,
+                              Shares(race=race_share, frl=frl, el=el, iep=iep))
     return Leas(
         code=codes,
         name=df["district_name"].to_numpy().astype(str),
@@ -160,7 +177,40 @@ def load_leas(profile: str = "state") -> Leas:
         grade_share=gs,
         single_school=(codes == TINY_SINGLE_SCHOOL) if profile == "tiny"
         else np.zeros(len(codes), bool),
+        by_year=by_year,
     )
+
+
+def _shares_by_year(codes: np.ndarray, enrollment: dict[int, np.ndarray],
+                    latest: Shares) -> dict[int, Shares]:
+    """Filled shares for 2017-2024; an LEA missing in a year (not open yet) uses 2024's."""
+    long = pl.read_csv(DATA / "lea_shares.csv", schema_overrides={"district_code": pl.String})
+    index = {c: i for i, c in enumerate(codes)}
+    out: dict[int, Shares] = {}
+    for year in range(FIRST_DATA_YEAR, LAST_DATA_YEAR + 1):
+        if year == LAST_DATA_YEAR:
+            out[year] = latest
+            continue
+        rows = long.filter(pl.col("year") == year, pl.col("district_code").is_in(list(codes)))
+        pos = np.array([index[c] for c in rows["district_code"]], dtype=np.int64)
+        d = len(codes)
+
+        def col(name: str, rows: pl.DataFrame = rows, pos: np.ndarray = pos,
+                d: int = d) -> np.ndarray:
+            a = np.full(d, np.nan)
+            a[pos] = rows[name].to_numpy().astype(float) / 100.0
+            return a
+
+        e = np.maximum(enrollment[year], 1.0)
+        present = np.zeros(d, bool)
+        present[pos] = True
+        pub = np.column_stack([col(r) for r in RACE_CODES])
+        race = np.where(present[:, None], _fill_races(pub, e), latest.race)
+        frl = np.where(present, _fill_rate(col("frl"), e, 0.467), latest.frl)
+        el = np.where(present, _fill_rate(col("el"), e, 0.046), latest.el)
+        iep = np.where(present, _fill_rate(col("iep"), e, 0.138), latest.iep)
+        out[year] = Shares(race=race, frl=frl, el=el, iep=iep)
+    return out
 
 
 def load_school_names() -> pl.DataFrame:

@@ -7,7 +7,8 @@ One vectorized step per school year (no Python loop per student or per district)
    same county (and 8th graders of K-8 districts move on to a high-school district);
 3. each (LEA, grade) cell is brought to its target (real DESE enrollment x ``scale``): surplus
    students leave at random, missing ones enter as new students (new kindergartners, or
-   move-ins) with a race drawn so the LEA's mix tracks the published shares;
+   move-ins) with a race drawn so the LEA's mix tracks that year's published shares (DESE
+   2017-2024; the nearest year outside that range);
 4. yearly flags: free/reduced lunch, EL and IEP are the top-k of persistent latent scores
    within each LEA, so each LEA's shares match the published ones while flags stay mostly
    stable for a student and correlate with race and with each other;
@@ -207,6 +208,7 @@ class Panel:
         est = int(leas.enrollment_for(2024).sum() * scale * 1.25) + 1000
         self.people = People(est)
         self.exits = Exits()
+        self.sh = leas.shares_for(2024)
         self.calendar = rng.integers(162, 177, d).astype(np.int32)
         self.dist_att = (rng.standard_normal(d) * 0.25 + 0.6 * (leas.frl - 0.47)).astype(np.float32)
         # Mover destinations: same county, weighted by size.
@@ -237,6 +239,7 @@ class Panel:
 
     def _step(self, prev: YearFrame | None, year: int) -> YearFrame:
         rng, leas = self.rng, self.leas
+        self.sh = leas.shares_for(year)   # this year's published mix
         d = leas.n
         t = targets(leas, year, self.scale, rng)
         if prev is None:
@@ -259,7 +262,7 @@ class Panel:
             # A voluntary move goes ahead with probability share(dest)/share(origin) of the
             # student's race (capped at 1): moves then keep each LEA's mix in balance.
             race = self.people.race[prev.sid[move]]
-            share = self.leas.race_share
+            share = self.sh.race
             ratio = share[dest, race] / np.maximum(share[dist[move], race], 1e-9)
             go = unserved[move] | (rng.random(len(dest)) < ratio)
             move[np.flatnonzero(move)[~go]] = False
@@ -289,7 +292,7 @@ class Panel:
             k12 = grade > G_PK
             group = np.where(k12, dist.astype(np.int64) * 7 + race, d * 7)
             have = np.bincount(group, minlength=d * 7 + 1)[:-1].reshape(d, 7)
-            excess = have - self.leas.race_share * total[:, None]
+            excess = have - self.sh.race * total[:, None]
             tol = np.maximum(0.5, 0.01 * total)[:, None]
             extra = np.append(np.ceil(np.maximum(excess - tol, 0.0)).astype(np.int64), 0)
             stay2 = rank_within(group, rng.random(len(group))) >= extra.reshape(-1)[group]
@@ -330,7 +333,7 @@ class Panel:
         d = self.leas.n
         have = np.bincount(dist.astype(np.int64) * 7 + self.people.race[sid],
                            minlength=d * 7).reshape(d, 7)
-        return have / np.maximum(have.sum(axis=1, keepdims=True), 1) - self.leas.race_share
+        return have / np.maximum(have.sum(axis=1, keepdims=True), 1) - self.sh.race
 
     def _new_races(self, dist: np.ndarray, sid: np.ndarray, new_dist: np.ndarray,
                    total: np.ndarray) -> np.ndarray:
@@ -340,8 +343,8 @@ class Panel:
         d = self.leas.n
         have = np.bincount(dist.astype(np.int64) * 7 + self.people.race[sid],
                            minlength=d * 7).reshape(d, 7)
-        want = self.leas.race_share * total[:, None]
-        gap = np.maximum(want - have, 0.0) + 1e-6 * self.leas.race_share
+        want = self.sh.race * total[:, None]
+        gap = np.maximum(want - have, 0.0) + 1e-6 * self.sh.race
         n_new = np.bincount(new_dist, minlength=d)
         raw = gap / gap.sum(axis=1, keepdims=True) * n_new[:, None]
         alloc = np.floor(raw).astype(np.int64)
@@ -368,9 +371,9 @@ class Panel:
             k = np.rint(np.repeat(rate, 2) * size).astype(np.int64)
             return rank_within(group, -score) < k[group]
 
-        f.ecodis = top(p.z_eco[f.sid] + 0.35 * rng.standard_normal(n), leas.frl)
-        f.el = top(p.z_el[f.sid] - 0.12 * f.grade + 0.2 * rng.standard_normal(n), leas.el)
-        f.iep = top(p.z_iep[f.sid] + 0.15 * rng.standard_normal(n), leas.iep)
+        f.ecodis = top(p.z_eco[f.sid] + 0.35 * rng.standard_normal(n), self.sh.frl)
+        f.el = top(p.z_el[f.sid] - 0.12 * f.grade + 0.2 * rng.standard_normal(n), self.sh.el)
+        f.iep = top(p.z_iep[f.sid] + 0.15 * rng.standard_normal(n), self.sh.iep)
 
     def _school(self, f: YearFrame) -> None:
         start = self.dirx.band_start[f.dist, f.grade]

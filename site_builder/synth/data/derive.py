@@ -9,6 +9,8 @@ Writes, beside this script:
 * ``leas.csv``: one row per 2024 LEA: code, name, county, kind, K-8 flag, city, K-12
   enrollment 2017-2024 (blank where DESE suppressed it), the 2024 published shares (blank for
   ``*``) and grade shares PK..12 from the latest year of the enrollment-by-grade file.
+* ``lea_shares.csv``: the same published shares for every year 2017-2024 (percent; blank for
+  ``*``), so other years follow the real trends.
 * ``school_names.csv``: the real building names, each with a kind guessed from its words.
 
 Deterministic: no randomness, rows sorted.
@@ -76,6 +78,11 @@ def derive(src: Path) -> None:
 
     shares = demo.filter(pl.col("YEAR") == 2024).select(
         "COUNTY_DISTRICT_CODE", *[_num(c).alias(a) for c, a in SHARE_COLS.items()])
+    by_year = (demo.select(pl.col("COUNTY_DISTRICT_CODE").alias("district_code"),
+                           pl.col("YEAR").alias("year"),
+                           *[_num(c).round(2).alias(a) for c, a in SHARE_COLS.items()])
+               .sort("district_code", "year"))
+    by_year.write_csv(HERE / "lea_shares.csv")
 
     # Grade shares from the latest year each LEA appears in the by-grade file.
     g = grades.with_columns(pl.col("YEAR").cast(pl.Int32))
@@ -113,7 +120,8 @@ def derive(src: Path) -> None:
                            .alias("kind"))
              .sort("school_name"))
     names.write_csv(HERE / "school_names.csv")
-    print(f"leas.csv: {out.height} rows; school_names.csv: {names.height} rows; "
+    print(f"leas.csv: {out.height} rows; lea_shares.csv: {by_year.height} rows; "
+          f"school_names.csv: {names.height} rows; "
           f"K-8 districts: {out.filter(pl.col('k8') & (pl.col('lea_kind') == 'district')).height}")
 
 

@@ -124,12 +124,15 @@ def compute(extract: Path, out: Path, specs: Path, years: str | None) -> None:
               show_default=True,
               help="The extract whose restricted values must appear nowhere in the site.")
 @click.option("--no-extract", is_flag=True, help="Pattern scans only (no extract at hand).")
+@click.option("--specs", type=click.Path(path_type=Path), default=DEFAULT_SPECS,
+              show_default=True, help="Where policy.yaml (the disclosure policy) lives.")
 @friendly_errors
-def audit(site_dir: Path, extract: Path, no_extract: bool) -> None:
+def audit(site_dir: Path, extract: Path, no_extract: bool, specs: Path) -> None:
     """Run the publication gate on SITE_DIR: disclosure, PII, row-level data, privacy."""
     from site_builder.gate import require_pass
 
-    report = require_pass(site_dir, extract=None if no_extract else extract, progress=True)
+    report = require_pass(site_dir, extract=None if no_extract else extract,
+                          policy=specs / "policy.yaml", progress=True)
     click.echo(report.render())
 
 

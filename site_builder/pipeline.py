@@ -81,7 +81,8 @@ def publish(opts: PublishOptions) -> PublishResult:
                 opts.aggregates, staging, specs=opts.specs, progress=opts.progress))
 
             def gate(path: Path) -> str:
-                report = require_pass(path, extract=opts.extract, progress=opts.progress)
+                report = require_pass(path, extract=opts.extract,
+                                      policy=opts.specs / "policy.yaml", progress=opts.progress)
                 return report.render()
 
             result = _step("gate and swap", opts, console, lambda: publish_staged(

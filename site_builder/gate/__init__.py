@@ -40,8 +40,13 @@ def _is_code(rel: str) -> bool:
 
 
 def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
+             policy: Path = Path("report_specs/policy.yaml"),
              progress: bool = False) -> GateReport:
-    """Check every file of ``site``; return the report (see :func:`require_pass`)."""
+    """Check every file of ``site``; return the report (see :func:`require_pass`).
+
+    ``extract`` is the extract whose restricted values must appear nowhere; ``policy`` the
+    disclosure policy the CSV downloads are audited against.
+    """
     site = Path(site)
     report = GateReport(site=str(site))
     if not site.is_dir():
@@ -70,7 +75,7 @@ def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
             report.findings += _check_file(rel, path, needles, published)
 
     if audit:
-        report.findings += _disclosure_audit(site, report)
+        report.findings += _disclosure_audit(site, policy, report)
     return report
 
 
@@ -101,11 +106,11 @@ def _check_file(rel: str, path: Path, needles: pii.PiiNeedles,
     return found
 
 
-def _disclosure_audit(site: Path, report: GateReport) -> list[Finding]:
+def _disclosure_audit(site: Path, policy: Path, report: GateReport) -> list[Finding]:
     """The LP audit of what the CSV downloads publish."""
     from site_builder.disclosure import audit_site, load_policy
 
-    result = audit_site(site, load_policy())
+    result = audit_site(site, load_policy(policy))
     report.notes.append("Disclosure audit: " + result.render().splitlines()[0])
     return [Finding("disclosure", "downloads/", f.render(),
                     hint="protect() and the audit disagree: report this as a bug in "

@@ -318,6 +318,11 @@ def test_every_chart_number_is_in_its_table(site: Path) -> None:
                 for tok in _chart_tokens(row):
                     assert tok in cells, (page, script["id"], tok)
             assert "url" not in spec.get("data", {})
+            # the shared template carries the encoding and no data at all
+            template = json.loads((site / "assets" / "charts" /
+                                   f"{spec['usermeta']['template']}.json").read_text("utf-8"))
+            assert "values" not in json.dumps(template.get("data", {}))
+            assert "datasets" not in template and ("facet" in template or "mark" in template)
             n_charts += 1
             fig = script.find_parent("figure")
             assert fig.select_one("[role=img][aria-label]") and fig.figcaption

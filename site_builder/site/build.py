@@ -24,7 +24,7 @@ from rich.progress import Progress
 
 from site_builder.cells import ALL_GRADES, ALL_STUDENTS, CSV_COLUMNS
 from site_builder.disclosure.policy import Policy
-from site_builder.site import mkdocs_site
+from site_builder.site import charts, mkdocs_site
 from site_builder.site.contexts import (
     CodingBandText,
     County,
@@ -182,7 +182,8 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
             dhref = f"{root2}districts/{dcode}/"
             page = SchoolPage(
                 title=s["school_name"], root=root2, code=f"{dcode}-{scode}",
-                facts=school_facts(kit, s, d, dhref), topics=kit.topics(places, root2),
+                facts=school_facts(kit, s, d, dhref),
+                topics=kit.topics(places, root2, (places[0], places[2])),
                 district=Link(d["district_name"], dhref), symbol=policy.display.symbol,
                 download=Link(f"{dcode}.csv", f"{root2}downloads/districts/{dcode}.csv"))
             _write_page(docs, f"schools/{dcode}-{scode}.md", page.title,
@@ -190,6 +191,10 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
             n_pages += 1
             bar.advance(task)
         n_pages += _general_pages(env, docs, kit, dirs, schs, written, policy)
+    (docs / "assets" / "charts").mkdir()
+    for name, template in sorted(kit.templates.items()):
+        (docs / "assets" / "charts" / f"{name}.json").write_text(
+            charts.spec_json(template), "utf-8")
     result.timings["render"] = time.perf_counter() - t
 
     t = time.perf_counter()

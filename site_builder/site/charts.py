@@ -1,9 +1,12 @@
 """Vega-Lite chart specs (built with altair) for the tables of a page.
 
-A spec is built once per (section, columns shown) with altair, without data; each page then
-gets a copy with ``data.values`` set to the chart rows of its own table
-(:attr:`site_builder.site.tables.Table.chart_rows`). Building one altair chart per page would
-cost seconds per thousand pages; a copy costs microseconds.
+A spec is built once per (section, columns shown) with altair, without data, and served as
+one file (``assets/charts/<name>.json``). A page embeds only its own data, in a minimal
+Vega-Lite spec naming its template: ``{"$schema": ..., "data": {"values": [...]},
+"usermeta": {"template": name}}``, where the values are exactly the chart rows of the table
+beside it (:attr:`site_builder.site.tables.Table.chart_rows`). ``assets/charts.js`` merges the
+two. Building one altair chart per page would cost seconds per thousand pages, and repeating
+the encoding on every page would add about 25 KB to each.
 
 Specs load nothing remotely: the data is inline, there is no URL, and the page renders them
 with the site's own copy of vega-embed (``assets/vega-bundle.js``) using Vega's expression
@@ -12,7 +15,6 @@ interpreter (``ast: true``), so the Content-Security-Policy needs no ``'unsafe-e
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -24,6 +26,8 @@ from site_builder.site.tables import Place, Table
 
 PLACE_COLORS = {"school": "#1b4f8a", "district": "#2f7fc1", "state": "#9aa5b1"}
 LEVEL_COLORS = ["#b2452e", "#e59a5b", "#6aa5d8", "#1b4f8a"]
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+"""Names the format; never fetched (vega-embed does not load $schema)."""
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 CONFIG: dict[str, Any] = {
     "font": FONT,
@@ -58,17 +62,20 @@ def _value_axis(value: str) -> alt.X:
 
 
 def _facet(chart: alt.Chart, field: str | None, order: list[str],
-           labels: dict[str, str] | None = None) -> alt.TopLevelMixin:
+           labels: dict[str, str] | None = None, *,
+           independent_y: bool = False) -> alt.TopLevelMixin:
     if not field:
         return chart
     header = alt.Header(labelExpr=_label_expr(labels)) if labels else alt.Header()
-    return chart.facet(facet=alt.Facet(f"{field}:N", sort=order, title=None, header=header),
-                       columns=2)
+    faceted = chart.facet(facet=alt.Facet(f"{field}:N", sort=order, title=None, header=header),
+                          columns=2)
+    # Each panel lists only its own categories (Science is tested in grades 5 and 8 only).
+    return faceted.resolve_scale(y="independent") if independent_y else faceted
 
 
-def _to_template(chart: alt.TopLevelMixin, description: str) -> dict[str, Any]:
-    spec = chart.properties(description=description).configure(**CONFIG).to_dict(
-        validate=False)
+def _to_template(chart: alt.TopLevelMixin, _description: str = "") -> dict[str, Any]:
+    """The shared part of a chart: no data and nothing about a particular page."""
+    spec = chart.configure(**CONFIG).to_dict(validate=False)
     spec.pop("datasets", None)
     spec["data"] = {"name": "table"}
     return spec
@@ -111,7 +118,7 @@ def section_template(section: SiteSection, places: tuple[Place, ...],
             color=_place_color(chart_places),
         ).properties(width=260, height=alt.Step(12))
     return _to_template(_facet(chart, "subject" if section.subjects else None,
-                               list(section.subjects)), description)
+                               list(section.subjects), independent_y=True), description)
 
 
 def trend_template(topic: Topic, places: tuple[Place, ...], description: str,
@@ -135,13 +142,12 @@ def trend_template(topic: Topic, places: tuple[Place, ...], description: str,
     return _to_template(faceted, description)
 
 
-def with_data(template: dict[str, Any], table: Table) -> dict[str, Any] | None:
-    """A copy of ``template`` holding exactly the chart rows of ``table``; None if none."""
+def with_data(template_name: str, table: Table) -> dict[str, Any] | None:
+    """The page's part of a chart: exactly the chart rows of ``table``; None if none."""
     if not table.chart_rows:
         return None
-    spec = copy.copy(template)
-    spec["data"] = {"values": [dict(r) for r in table.chart_rows]}
-    return spec
+    return {"$schema": VEGA_LITE_SCHEMA, "data": {"values": [dict(r) for r in table.chart_rows]},
+            "usermeta": {"template": template_name}}
 
 
 def spec_json(spec: dict[str, Any]) -> str:

@@ -39,36 +39,43 @@ class PageKit:
     specs: SiteSpecs
     index: CellIndex
     policy: Policy
-    templates: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = field(default_factory=dict)
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Chart templates by name, written to ``assets/charts/<name>.json``."""
 
-    def _template(self, key: str, places: tuple[Place, ...], make: Any) -> dict[str, Any]:
-        k = (key, tuple(p.entity[0] for p in places))
-        if k not in self.templates:
-            self.templates[k] = make()
-        return self.templates[k]
+    def _template(self, key: str, places: tuple[Place, ...], make: Any) -> str:
+        """Name of the shared chart template (built on first use)."""
+        name = f"{key}--{'-'.join(p.entity[0] for p in places)}"
+        if name not in self.templates:
+            self.templates[name] = make()
+        return name
 
-    def _chart(self, cid: str, table: Table, template: dict[str, Any], alt: str) -> Chart | None:
+    def _chart(self, cid: str, table: Table, template: str, alt: str) -> Chart | None:
         spec = charts.with_data(template, table)
         if spec is None:
             return None
         return Chart(cid, charts.spec_json(spec), alt)
 
-    def topics(self, places: tuple[Place, ...], root: str) -> tuple[TopicBlock, ...]:
+    def topics(self, places: tuple[Place, ...], root: str,
+               breakdown_places: tuple[Place, ...] | None = None) -> tuple[TopicBlock, ...]:
+        """Every topic's blocks. Trends compare all ``places``; breakdowns (the big tables)
+        compare ``breakdown_places`` (a school page: the school and the state)."""
         out = []
         who = " and ".join(p.name for p in places)
+        narrow = breakdown_places or places
         for topic in self.specs.topics:
             blocks = []
             if not topic.has_trend_section:
                 blocks.append(self._trend_block(topic, places, who))
             for s in (s for s in self.specs.sections if s.topic == topic.id):
-                blocks.append(self._section_block(s, places, root, who))
+                blocks.append(self._section_block(s, places if s.rows == "year" else narrow,
+                                                  root, who))
             out.append(TopicBlock(topic.id, topic.title, _topic_description(topic), tuple(blocks)))
         return tuple(out)
 
     def _trend_block(self, topic: Topic, places: tuple[Place, ...], who: str) -> SectionBlock:
         table = trend_table(topic, places, self.index, self.policy)
         first, last = school_year(self.index.years[0]), school_year(self.index.years[-1])
-        alt = (f"Line chart of {topic.title.lower()} from {first} to {last}, all students, "
+        alt = (f"Line chart of {topic.title} from {first} to {last}, all students, "
                f"for {who}. Hidden values are not drawn.")
         template = self._template(f"trend-{topic.id}", places, lambda: charts.trend_template(
             topic, places, alt, self.specs.measures))
@@ -79,7 +86,7 @@ class PageKit:
             f"to {last}.", table, self._chart(f"c-trend-{topic.id}", table, template, alt), ())
 
     def _section_block(self, s: SiteSection, places: tuple[Place, ...], root: str,
-                       who: str) -> SectionBlock:
+                       _who: str) -> SectionBlock:
         table = section_table(s, self.specs, places, self.index, self.policy)
         drawn = places[:1] if s.chart_local_only else places
         what = {"year": "by school year", "grade": "by grade",

@@ -84,6 +84,9 @@ class Table:
     footnotes: tuple[Footnote, ...]
     chart_rows: tuple[dict[str, object], ...]
     """Data rows for the chart: one per table cell with a published number."""
+    omitted: tuple[str, ...] = ()
+    """Plain-words notes on rows left out (every value of this place hidden, or no students);
+    their cells are in the CSV downloads."""
 
     @property
     def n_cells(self) -> int:
@@ -160,6 +163,8 @@ def section_table(section: SiteSection, specs: SiteSpecs, places: tuple[Place, .
     chart_rows: list[dict[str, object]] = []
     groups: list[RowGroup] = []
     latest = index.latest
+    hidden: list[str] = []
+    nobody: list[str] = []
 
     def build_row(header: str, year: int, subject: str, grade: str, group: str,
                   chart_fields: dict[str, object]) -> TableRow | None:
@@ -169,6 +174,16 @@ def section_table(section: SiteSection, specs: SiteSpecs, places: tuple[Place, .
             return None
         if grade != ALL_GRADES and all(c is None or _nobody(c, policy) for c in own):
             return None  # a grade this place does not serve
+        label = f"{header} ({subject})" if subject else header
+        if section.rows != "year" and (grade, group) != (ALL_GRADES, ALL_STUDENTS):
+            # Rows with nothing to show for this place are named in a note, not printed as
+            # a line of symbols: on small schools that is most of the page.
+            if all(c is None or c.withheld for c in own):
+                hidden.append(label)
+                return None
+            if all(c is None or _nobody(c, policy) for c in own):
+                nobody.append(label)
+                return None
         cells = []
         for m, key in zip(section.measures, keys, strict=True):
             for p in places:
@@ -222,8 +237,16 @@ def section_table(section: SiteSection, specs: SiteSpecs, places: tuple[Place, .
     corner = {"year": "School year", "grade": "Grade", "group": "Student group"}[section.rows]
     when = "" if section.rows == "year" else f", {school_year(latest)}"
     caption = f"{section.title}: {local.name}{when}"
+    omitted = []
+    if hidden:
+        omitted.append(f"Not listed because every value for {local.name} is hidden to protect "
+                       f"students' privacy (fewer than {policy.min_cell_size} students, or it "
+                       f"could be used to work out another hidden number): {'; '.join(hidden)}.")
+    if nobody:
+        omitted.append(f"Not listed because {local.name} has no students in: "
+                       f"{'; '.join(nobody)}.")
     return Table(f"t-{section.id}", caption, corner, col_groups, columns, tuple(groups),
-                 notes.footnotes(), tuple(chart_rows))
+                 notes.footnotes(), tuple(chart_rows), tuple(omitted))
 
 
 def trend_table(topic: Topic, places: tuple[Place, ...], index: CellIndex,

@@ -13,7 +13,7 @@ import pytest
 from site_builder import schema
 from site_builder.errors import InputError
 from site_builder.extract import find_file, load_extract, scan_file
-from site_builder.synth import SynthError, generate, writer
+from site_builder.synth import SynthError, generate, names, writer
 from site_builder.synth.reference import load_leas
 
 pytest_plugins = ["synth_fixtures"]
@@ -296,6 +296,13 @@ def test_scaled_state_has_every_real_lea(small_state_extract: Path) -> None:
     # Every LEA's K-12 head count is its real enrollment x 0.02, rounded.
     for code, e in real.items():
         assert k12.get(code, 0) == round(e * 0.02), code
+    # Identities are unique state-wide; names go with the population.
+    people = enr.unique("student_id")
+    held = people["ssn"].drop_nulls()
+    assert held.n_unique() == held.len()
+    spanish = people.with_columns(sp=pl.col("last_name").is_in(names.HISPANIC_LAST))
+    by_race = dict(spanish.group_by("race").agg(pl.col("sp").mean()).iter_rows())
+    assert by_race["HI"] > 0.5 and by_race["WH"] < 0.1
     biggest = schools.group_by("district_code").len().sort("len")["len"][-1]
     assert biggest >= 25
 

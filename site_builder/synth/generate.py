@@ -113,7 +113,7 @@ def _enrollment_df(o: _Out, ident: _Identity, leas: Leas, dirx: Directory) -> pl
     can = ident.canary_no(sid)
     male = p.male[sid]
     birth = p.birth[sid].astype(np.int64)
-    first = names.first_name_series(p.first[sid], male)
+    first = names.first_name_series(p.first[sid])
     last = names.last_name_series(p.last[sid])
     ssn = p.ssn[sid].copy()
     if can.any():

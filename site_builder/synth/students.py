@@ -48,8 +48,9 @@ class People:
     FIELDS = ("male", "race", "birth", "first", "last", "ssn", "ability", "z_eco", "z_el",
               "z_iep", "z_att", "u_school", "eoc_done")
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, ssn_salt: int = 0) -> None:
         self.n = 0
+        self.ssn_salt = ssn_salt
         self.male = np.zeros(capacity, bool)
         self.race = np.zeros(capacity, np.int8)
         self.birth = np.zeros(capacity, np.int32)   # days since 1970-01-01
@@ -93,9 +94,9 @@ class People:
         base = born_from[np.clip(k_fall - 1990, 0, 49)]
         late = (rng.random(k) < 0.06).astype(np.int64) * 365   # some start K a year late
         self.birth[idx] = base + rng.integers(0, 365, k) - late
-        self.first[idx] = names.draw_first(rng, male)
-        self.last[idx] = names.draw_last(rng, k)
-        self.ssn[idx] = names.draw_ssn(rng, k)
+        self.first[idx] = names.draw_first(rng, male, race)
+        self.last[idx] = names.draw_last(rng, race)
+        self.ssn[idx] = names.draw_ssn(rng, idx, self.ssn_salt)
         z_eco = rng.standard_normal(k) + RACE_ECO[race]
         self.z_eco[idx] = z_eco
         self.ability[idx] = (rng.standard_normal(k) * 0.9 - 0.12 * (z_eco - 0.2)
@@ -206,7 +207,7 @@ class Panel:
         self.rng = rng
         d = leas.n
         est = int(leas.enrollment_for(2024).sum() * scale * 1.25) + 1000
-        self.people = People(est)
+        self.people = People(est, ssn_salt=int(rng.integers(0, names.SSN_SPAN)))
         self.exits = Exits()
         self.sh = leas.shares_for(2024)
         self.calendar = rng.integers(162, 177, d).astype(np.int32)

@@ -143,8 +143,9 @@ def trend_template(topic: Topic, places: tuple[Place, ...], description: str,
 
 
 def with_data(template_name: str, table: Table) -> dict[str, Any] | None:
-    """The page's part of a chart: exactly the chart rows of ``table``; None if none."""
-    if not table.chart_rows:
+    """The page's part of a chart: exactly the chart rows of ``table``; None when fewer than
+    two (one bar is not a chart; the table says it)."""
+    if len(table.chart_rows) < 2:
         return None
     return {"$schema": VEGA_LITE_SCHEMA, "data": {"values": [dict(r) for r in table.chart_rows]},
             "usermeta": {"template": template_name}}

@@ -138,7 +138,8 @@ def _chart_row(place: Place, shown: Shown | None, value_field: str,
     if shown is None or shown.withheld or shown.value is None:
         return None
     row: dict[str, object] = {"level": place.entity[0], **fields}
-    row[value_field] = shown.value
+    # The published rate has one decimal; round away binary noise (30.400000000000002).
+    row[value_field] = round(shown.value, 1) if isinstance(shown.value, float) else shown.value
     return row
 
 

@@ -40,6 +40,7 @@ BIG = 1.0e7
 EPS = 1e-6
 N_DIRECTIONS = 2
 MAX_FOCUSED_ROUNDS = 8
+BATCH_COLUMNS = 150
 """Pairs of random objective directions solved over all hidden values at once; every var
 whose spread over those feasible points is already wide enough needs no LP of its own."""
 
@@ -364,6 +365,7 @@ def _model(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
            rhi: np.ndarray) -> highspy.Highs:
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
     lp.col_cost_ = np.zeros(A.shape[1])
@@ -390,47 +392,66 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
             required: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Range [min, max] of every column subject to rlo <= A x <= rhi, lo <= x <= hi.
 
-    First a few LPs over everything with random directions give feasible points: a column
-    whose spread over those points is already wide enough needs nothing more (the true range
-    contains the spread). Each remaining column gets its own min and max LP, solved on its
-    connected component only (warm-started from the previous solve of that component).
+    Columns split into connected components (withheld values linked through relations);
+    components are solved in batches of about BATCH_COLUMNS columns (small LPs are much
+    faster than one big one). In each batch a few LPs with random directions give feasible
+    points: a column whose spread over those points is already wide enough needs nothing
+    more (its true range contains the spread). Each remaining column gets its own min and
+    max LP, warm-started from the previous solve of its batch.
     """
     n = A.shape[1]
     n_rows = A.shape[0]
-    # Components over columns linked through rows.
-    B = coo_matrix((np.ones(A.nnz), (A.indices, np.repeat(np.arange(n), np.diff(A.indptr)))),
-                   shape=(n_rows, n)).tocsr()
+    B = A.tocsr().tocoo()
     graph = coo_matrix(
-        (np.ones(2 * B.nnz), (np.concatenate([B.tocoo().row + n, B.tocoo().col]),
-                              np.concatenate([B.tocoo().col, B.tocoo().row + n]))),
+        (np.ones(2 * B.nnz), (np.concatenate([B.row + n, B.col]),
+                              np.concatenate([B.col, B.row + n]))),
         shape=(n + n_rows, n + n_rows))
-    n_comp_all, labels = connected_components(graph, directed=False)
+    _, labels = connected_components(graph, directed=False)
     comp = labels[:n]
+    rows_comp = labels[n:]
     n_comp = len(np.unique(comp))
-    solves = 0
     mn = np.full(n, np.inf)
     mx = np.full(n, -np.inf)
-    h = _model(A, lo, hi, rlo, rhi)
+    solves = 0
     rng = np.random.default_rng(12345)
+    A_csr = A.tocsr()
+    # Batches of whole components, in label order (deterministic).
+    col_order = np.argsort(comp, kind="stable")
+    row_order = np.argsort(rows_comp, kind="stable")
+    sizes = np.bincount(comp, minlength=labels.max() + 1)
+    batch_of_label = np.cumsum(sizes) // BATCH_COLUMNS
+    col_batch = batch_of_label[comp[col_order]]
+    row_batch = batch_of_label[rows_comp[row_order]]
+    col_cuts = np.flatnonzero(np.r_[True, col_batch[1:] != col_batch[:-1], True])
+    for a, b in zip(col_cuts[:-1], col_cuts[1:], strict=True):
+        cols = col_order[a:b]
+        bid = col_batch[a]
+        rws = row_order[row_batch == bid]
+        sub = A_csr[rws][:, cols].tocsc()
+        m_lo, m_hi, s = _batch_ranges(sub, lo[cols], hi[cols], rlo[rws], rhi[rws],
+                                      required[cols], comp[cols], rng)
+        mn[cols], mx[cols] = m_lo, m_hi
+        solves += s
+    return mn, mx, n_comp, solves
+
+
+def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
+                  rhi: np.ndarray, required: np.ndarray, comp: np.ndarray,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+    n = A.shape[1]
+    h = _model(A, lo, hi, rlo, rhi)
+    solves = 1
     x = _solve(h, np.zeros(n), highspy.ObjSense.kMinimize)
-    solves += 1
-    if x is None:  # published numbers contradict each other; report every value as unknown
-        return lo.copy(), hi.copy(), n_comp, solves
-    mn, mx = np.minimum(mn, x), np.maximum(mx, x)
-    for _ in range(N_DIRECTIONS):
-        c = rng.choice([-1.0, 1.0], n)
-        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
-            x = _solve(h, c, sense)
-            solves += 1
-            if x is not None:
-                mn, mx = np.minimum(mn, x), np.maximum(mx, x)
+    if x is None:  # published numbers contradict each other: nothing is proven
+        return lo.copy(), lo.copy(), solves
+    mn, mx = x.copy(), x.copy()
+
     def short() -> np.ndarray:
         return np.flatnonzero(np.floor(mx + EPS) - np.ceil(mn - EPS) < required)
 
-    # Directions over the still-unresolved values only, while that keeps resolving many.
     todo = short()
-    for _ in range(MAX_FOCUSED_ROUNDS):
-        if len(todo) < 50:
+    for i in range(N_DIRECTIONS + MAX_FOCUSED_ROUNDS):
+        if not len(todo) or (i >= N_DIRECTIONS and len(todo) < 20):
             break
         c = np.zeros(n)
         c[todo] = rng.choice([-1.0, 1.0], len(todo))
@@ -440,29 +461,29 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
             if x is not None:
                 mn, mx = np.minimum(mn, x), np.maximum(mx, x)
         before, todo = len(todo), short()
-        if len(todo) > 0.8 * before:
+        if i >= N_DIRECTIONS and len(todo) > 0.8 * before:
             break
-    if len(todo):
-        rows_of_comp = labels[n:]
-        order = np.argsort(comp[todo], kind="stable")
-        todo = todo[order]
-        A_csr = A.tocsr()
-        for c_id in np.unique(comp[todo]):
-            cols = np.flatnonzero(comp == c_id)
-            rws = np.flatnonzero(rows_of_comp == c_id)
-            sub = A_csr[rws][:, cols].tocsc()
-            hc = _model(sub, lo[cols], hi[cols], rlo[rws], rhi[rws])
-            local = {int(cc): i for i, cc in enumerate(cols)}
-            for j in todo[comp[todo] == c_id]:
-                cost = np.zeros(len(cols))
-                cost[local[int(j)]] = 1.0
-                for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
-                    x = _solve(hc, cost, sense)
-                    solves += 1
-                    if x is not None:
-                        mn[cols] = np.minimum(mn[cols], x)
-                        mx[cols] = np.maximum(mx[cols], x)
-    return mn, mx, n_comp, solves
+    # Exact min and max of the rest. Components are independent, so one LP gives the
+    # min (max) of one column of every component at once: round k takes the k-th
+    # unresolved column of each component.
+    while len(todo):
+        order = np.lexsort((todo, comp[todo]))
+        t = todo[order]
+        first = np.r_[True, comp[t][1:] != comp[t][:-1]]
+        pick = t[first]
+        cost = np.zeros(n)
+        cost[pick] = 1.0
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            x = _solve(h, cost, sense)
+            solves += 1
+            if x is None:  # cannot happen for a feasible, bounded model; stay safe
+                mn[pick], mx[pick] = lo[pick], lo[pick]
+                continue
+            mn, mx = np.minimum(mn, x), np.maximum(mx, x)
+        todo = np.setdiff1d(todo, pick)
+        rest = short()
+        todo = np.intersect1d(todo, rest)
+    return mn, mx, solves
 
 
 def audit_cells(published: pl.DataFrame, policy: Policy) -> AuditReport:

@@ -31,6 +31,7 @@ NONE, PRIMARY, COMPLEMENTARY, TOP, BOTTOM = range(5)
 REASON_NAMES = ("", "primary", "complementary", "top_coded", "bottom_coded")
 MAX_AUDIT_ROUNDS = 50
 BIG = 1.0e9
+MAX_NARROW_ROUNDS = 200
 
 
 class ProtectionError(ReportcardError):
@@ -208,6 +209,18 @@ class _State:
         req[c] = 1
         return lo, hi, req
 
+    def _per_var(self, ufunc: np.ufunc, edge_values: np.ndarray, empty: float) -> np.ndarray:
+        """Reduce per-edge values to one per variable (sorted reduceat, not ufunc.at)."""
+        if not hasattr(self, "_by_var"):
+            self._by_var = np.argsort(self.e_var, kind="stable")
+            sv = self.e_var[self._by_var]
+            self._var_start = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])
+            self._var_ids = sv[self._var_start]
+        out = np.full(len(self.reason), empty)
+        if len(self._by_var):
+            out[self._var_ids] = ufunc.reduceat(edge_values[self._by_var], self._var_start)
+        return out
+
     def narrow(self, sweeps: int = 30) -> np.ndarray:
         """Withheld values that bound propagation over the relations already pins or
         narrows too far (propagated bounds contain the true range, so these are real)."""
@@ -223,9 +236,8 @@ class _State:
             # Each part: total minus the other parts; the total: the sum of the parts.
             new_lo = np.where(et, slo[er], tlo[er] - (shi[er] - phi))
             new_hi = np.where(et, shi[er], thi[er] - (slo[er] - plo))
-            lo2, hi2 = lo.copy(), hi.copy()
-            np.maximum.at(lo2, ev, new_lo)
-            np.minimum.at(hi2, ev, new_hi)
+            lo2 = np.maximum(lo, self._per_var(np.maximum, new_lo, -BIG))
+            hi2 = np.minimum(hi, self._per_var(np.minimum, new_hi, BIG))
             hi2[nums] = np.minimum(hi2[nums], hi2[self.den_id[nums]])
             np.maximum.at(lo2, self.den_id[nums], lo2[nums])
             hi2 = np.minimum(hi2, BIG)
@@ -293,7 +305,7 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True) -> pl.Data
     st = _State(cells, system, policy)
     st.primary_and_coding()
     st.greedy()
-    for _ in range(200):
+    for _ in range(MAX_NARROW_ROUNDS):
         bad = st.narrow()
         if not len(bad) or not st.fix_vars(bad):
             break

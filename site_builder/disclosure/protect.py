@@ -214,7 +214,7 @@ class _State:
         if not hasattr(self, "_by_var"):
             self._by_var = np.argsort(self.e_var, kind="stable")
             sv = self.e_var[self._by_var]
-            self._var_start = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])
+            self._var_start = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])[:len(sv)]
             self._var_ids = sv[self._var_start]
         out = np.full(len(self.reason), empty)
         if len(self._by_var):

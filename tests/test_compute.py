@@ -235,3 +235,17 @@ def test_sections_limit_levels_and_years(tmp_path: Path) -> None:
     cells = compute_cells(load_extract(HANDMADE), load_specs(spec_dir))
     assert cells.filter(topic="graduation").height == 0  # 2024 only in the extract
     assert cells.filter(topic="enrollment").height == 180
+
+
+@pytest.mark.slow
+def test_full_state_invariants(specs: ReportSpecs, tmp_path: Path) -> None:
+    """The whole synthetic state (~880k students a year, 5 years): invariants hold at scale
+    (e.g. the packed keys have room for every district and school)."""
+    synth = pytest.importorskip("site_builder.synth")
+    out = tmp_path / "extract"
+    synth.generate(out, seed=20240601, years=(2021, 2022, 2023, 2024, 2025), scale=1.0,
+                   profile="state", canaries=0, fmt="parquet", progress=False)
+    cells = compute_cells(load_extract(out), specs)
+    assert cells.filter(level="school")["school_code"].n_unique() > 1000
+    assert cells.equals(cells.sort(list(KEY)))
+    _invariants(cells, specs)

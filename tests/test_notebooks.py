@@ -103,10 +103,13 @@ def test_compute_notebook_matches_library(extract_dir: Path, computed: tuple[Pat
 def test_profile_marks_internal_and_unprotected(extract_dir: Path, computed: tuple[Path, Path],
                                                 tmp_path: Path) -> None:
     _, aggregates = computed
+    raw_only = tmp_path / "aggregates"  # raw cells only: disclosure control has not run
+    raw_only.mkdir()
+    (raw_only / "cells.parquet").write_bytes((aggregates / "cells.parquet").read_bytes())
     code = load_extract(extract_dir).districts["district_code"].sort().to_list()[0]
     out = execute_notebook(ROOT / "notebooks" / "district_profile.ipynb", tmp_path / "p.ipynb",
                            {"district_code": code, "extract_dir": str(extract_dir),
-                            "aggregate_dir": str(aggregates)}, progress=False)
+                            "aggregate_dir": str(raw_only)}, progress=False)
     text = outputs_text(out)
     assert "NOT PROTECTED YET" in text and "INTERNAL n_students" in text
     assert text.count("image/svg+xml") >= 3  # the altair charts rendered

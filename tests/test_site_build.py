@@ -454,7 +454,8 @@ def test_same_cells_give_byte_identical_sites(site: Path, inputs: dict,
 def test_undefined_template_variable_fails_clearly(inputs: dict, tmp_path: Path) -> None:
     bad = tmp_path / "templates"
     bad.mkdir()
-    (bad / "privacy.html").write_text("<h1>{{ page.title }}</h1>\n<p>{{ page.no_such_field }}</p>\n")
+    (bad / "privacy.html").write_text(
+        "<h1>{{ page.title }}</h1>\n<p>{{ page.no_such_field }}</p>\n")
     with pytest.raises(SiteTemplateError) as err:
         _build(inputs, tmp_path / "site", template_dir=bad)
     msg = str(err.value)

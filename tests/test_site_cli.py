@@ -9,13 +9,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from test_site_build import ROOT, fixture_extract, naive_publish
 
 from site_builder.cli import main
 from site_builder.compute import compute_cells
 from site_builder.disclosure.policy import load_policy
 from site_builder.site.serve import make_server
 from site_builder.specs import load_specs
-from test_site_build import ROOT, fixture_extract, naive_publish
 
 
 @pytest.fixture(scope="module")

@@ -130,7 +130,8 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
         shutil.rmtree(work)
     docs.mkdir(parents=True)
     mkdocs_site.copy_assets(ASSETS, docs / "assets")
-    (docs / "assets" / "vega-bundle.js").write_text(vl_convert.javascript_bundle(), "utf-8")
+    bundle = vl_convert.javascript_bundle()  # type: ignore[call-arg]
+    (docs / "assets" / "vega-bundle.js").write_text(bundle, "utf-8")
 
     dirs = sorted(_dir_rows(districts), key=lambda r: r["district_code"])
     schs = sorted(_dir_rows(schools), key=lambda r: (r["district_code"], r["school_code"]))
@@ -152,11 +153,11 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
         root2 = "../../"
         # State
         sp = state_places()
-        page = StatePage(title=f"{STATE_NAME} (whole state)", root="../",
+        state = StatePage(title=f"{STATE_NAME} (whole state)", root="../",
                          facts=state_facts(kit, len(dirs), len(schs)),
                          topics=kit.topics(sp, "../"), symbol=policy.display.symbol,
                          download=Link("state.csv", "../downloads/state.csv"))
-        _write_page(docs, "state.md", page.title, render(env, "state.html", page))
+        _write_page(docs, "state.md", state.title, render(env, "state.html", state))
         n_pages += 1
         for d in dirs:
             code = d["district_code"]
@@ -165,14 +166,14 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                                f"{root2}schools/{code}-{s['school_code']}/")
                           for s in sorted(schools_of.get(code, []),
                                           key=lambda s: (s["school_name"], s["school_code"])))
-            page = DistrictPage(
+            dpage = DistrictPage(
                 title=d["district_name"], root=root2, code=code,
                 facts=district_facts(kit, d, len(links)), topics=kit.topics(places, root2),
                 schools=links, symbol=policy.display.symbol,
                 download=Link(f"{code}.csv", f"{root2}downloads/districts/{code}.csv"),
                 county=f"{d['county_name']} County")
-            _write_page(docs, f"districts/{code}.md", page.title,
-                        render(env, "district.html", page))
+            _write_page(docs, f"districts/{code}.md", dpage.title,
+                        render(env, "district.html", dpage))
             n_pages += 1
             bar.advance(task)
         for s in schs:
@@ -180,14 +181,14 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
             d = d_by_code.get(dcode, {"district_name": dcode, "county_name": ""})
             places = school_places(dcode, scode, s["school_name"], d["district_name"])
             dhref = f"{root2}districts/{dcode}/"
-            page = SchoolPage(
+            spage = SchoolPage(
                 title=s["school_name"], root=root2, code=f"{dcode}-{scode}",
                 facts=school_facts(kit, s, d, dhref),
                 topics=kit.topics(places, root2, (places[0], places[2])),
                 district=Link(d["district_name"], dhref), symbol=policy.display.symbol,
                 download=Link(f"{dcode}.csv", f"{root2}downloads/districts/{dcode}.csv"))
-            _write_page(docs, f"schools/{dcode}-{scode}.md", page.title,
-                        render(env, "school.html", page))
+            _write_page(docs, f"schools/{dcode}-{scode}.md", spage.title,
+                        render(env, "school.html", spage))
             n_pages += 1
             bar.advance(task)
         n_pages += _general_pages(env, docs, kit, dirs, schs, written, policy)

@@ -118,7 +118,7 @@ class _Notes:
 
     def footnotes(self) -> tuple[Footnote, ...]:
         sym = self.policy.display.symbol
-        out = []
+        out: list[Footnote] = []
         for reason in ("primary", "complementary", "top_coded", "bottom_coded"):
             if reason in self.used:
                 mark = NOTE_MARKS[reason]

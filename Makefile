@@ -12,7 +12,7 @@ SEED ?= 20240601
 EXTRACT ?= data/extract
 PORT ?= 8000
 
-.PHONY: help setup demo test test-fast lab bench lint clean
+.PHONY: help setup chromium demo publish serve test test-fast lab bench lint clean
 
 help:
 	@echo "make demo   set up, make the demo extract, compute, build, check, publish, serve :$(PORT)"
@@ -40,11 +40,21 @@ chromium:
 $(EXTRACT)/extract.json: | setup
 	$(RC) synth --out $(EXTRACT) --seed $(SEED) --canaries 5
 
+# The demo: make the extract if it is missing, check it, then publish through the gate
+# (compute -> protect -> build -> gate -> atomic swap), verify, and serve.
 demo: setup $(EXTRACT)/extract.json
 	$(RC) validate $(EXTRACT)
-	$(RC) compute --extract $(EXTRACT)
+	$(RC) publish --extract $(EXTRACT) --site site
+	$(RC) verify site
+	$(RC) serve --site site --port $(PORT)
 
-test: setup
+publish: setup $(EXTRACT)/extract.json
+	$(RC) publish --extract $(EXTRACT) --site site
+
+serve: setup
+	$(RC) serve --site site --port $(PORT)
+
+test: setup chromium
 	$(BIN)/python -m pytest -n 2 -q
 
 test-fast: setup

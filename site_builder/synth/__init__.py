@@ -8,9 +8,14 @@ How it works (one vectorized step per year; see the modules):
 
 * :mod:`.directory`: every 2024 LEA and its buildings (real building names);
 * :mod:`.students`: the enrollment panel, run from three years before the first requested year
-  (burn-in, so IDs, grade progressions and graduation cohorts have history), with targets equal to
-  real K-12 enrollment x ``scale`` (2025 extrapolates the 2022-24 trend);
-* :mod:`.assessment`: MAP results from a latent-ability model; :mod:`.graduation`: cohorts.
+  (burn-in, so IDs, grade progressions and graduation cohorts have history) to one year after
+  the last (to know who repeats grade 12), with targets equal to real K-12 enrollment x
+  ``scale`` (2025 extrapolates the 2022-24 trend) and each year's published race, free/reduced
+  lunch, EL and IEP shares (2017-2024; the nearest year outside);
+* :mod:`.assessment`: MAP results from a latent-ability model; :mod:`.graduation`: cohorts;
+* :mod:`.names`: IDs, names, birth dates, SSNs (fake areas 900-998; 3% not held).
+
+Bad arguments raise :class:`SynthError` (a ``ReportcardError``: the CLI prints it plainly).
 
 Same seed, same arguments -> byte-identical files (sub-streams of ``PCG64(seed)``, sorted rows,
 no timestamps).

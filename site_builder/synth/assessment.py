@@ -112,7 +112,7 @@ def score(t: Tests, f: YearFrame, people: People, effect: np.ndarray, school: np
          + 0.55 * rng.standard_normal(n)).astype(np.float64)
     scores = np.zeros(n, np.int32)
     levels = np.zeros(n, np.int8)
-    wobble = rng.normal(0.0, 0.006, len(SUBJECTS))
+    wobble = rng.normal(0.0, 0.004, len(SUBJECTS))
     # Grade-level tests have cuts per grade; an EOC has one set of cuts whatever the grade, so
     # 8th graders taking Algebra I do better than the 11th graders retaking it late.
     eoc = t.subject >= S_ENG2
@@ -127,7 +127,8 @@ def score(t: Tests, f: YearFrame, people: People, effect: np.ndarray, school: np
         cb, cp, ca = cut_scores(s, gr)
         x = np.interp(zs, [qb - 3 * sd, qb, qp, qa, qa + 3 * sd],
                       [cb - 110, cb, cp, ca, ca + 110])
-        sc = np.clip(np.floor(x + 0.5), *schema.SCALE_SCORE_RANGE).astype(np.int32)
+        # floor: z >= its cut point exactly when the score >= the cut score.
+        sc = np.clip(np.floor(x), *schema.SCALE_SCORE_RANGE).astype(np.int32)
         scores[m] = sc
         levels[m] = np.searchsorted(np.array([cb, cp, ca]), sc, side="right")
     return scores, levels

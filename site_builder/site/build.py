@@ -142,7 +142,10 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
 
     t = time.perf_counter()
     frame = csv_frame(published, districts, schools)
-    written = write_downloads(frame, docs, [d["district_code"] for d in dirs], site_specs,
+    # Every district with a page or a school page gets a file: the CSVs must hold every
+    # cell any page shows.
+    codes = sorted({d["district_code"] for d in dirs} | {s["district_code"] for s in schs})
+    written = write_downloads(frame, docs, codes, site_specs,
                               policy)
     result.timings["csv"] = time.perf_counter() - t
 

@@ -107,7 +107,11 @@ class PageKit:
     def enrollment(self, entity: Entity) -> str:
         shown = self.index.get(entity, (self.index.latest, "enrollment", "", ALL_GRADES,
                                         ALL_STUDENTS))
-        return shown.display if shown is not None else "Not reported"
+        if shown is None:
+            return "Not reported"
+        if shown.withheld:
+            return f"{shown.display} ({self.policy.footnote(shown.reason)})"
+        return shown.display
 
 
 def _topic_description(topic: Topic) -> str:

@@ -249,3 +249,41 @@ def test_full_state_invariants(specs: ReportSpecs, tmp_path: Path) -> None:
     assert cells.filter(level="school").select("district_code", "school_code").unique().height > 2000
     assert cells.equals(cells.sort(list(KEY)))
     _invariants(cells, specs)
+
+
+def test_adding_a_measure_is_yaml_plus_one_function(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recipe in site_builder/measures.py: declare it, write its numerator, name it."""
+    import shutil
+
+    from site_builder import measures
+
+    def attendance_95() -> pl.Expr:
+        """Attended at least 95% of the days enrolled."""
+        return 100 * pl.col("days_attended") >= 95 * pl.col("days_enrolled")
+
+    monkeypatch.setitem(measures.NUMERATORS, "attendance_95", measures.Numerator(
+        "attendance_95", "enrollment", attendance_95, "Attended at least 95% of days."))
+    spec_dir = tmp_path / "report_specs"
+    shutil.copytree(ROOT / "report_specs", spec_dir)
+    p = spec_dir / "attendance.yaml"
+    p.write_text(p.read_text().replace("sections:\n", """  - id: attendance_95
+    label: Attended 95% of days
+    description: Share of students who attended at least 95% of their days.
+    kind: rate
+sections:
+  - id: attendance_95_by_group
+    title: Students attending 95% of days
+    description: The share of students who attended at least 95% of their days.
+    measure: attendance_95
+    breakdowns: [Sex]
+    chart: {kind: bar, x: student_group, y: rate}
+""", 1))
+    cells = compute_cells(load_extract(HANDMADE), load_specs(spec_dir))
+    got = cells.filter(measure="attendance_95", level="school", school_code="1001")
+    # school 1001: students 1 (180/180) and 4 (95/100) attend >= 95%; 2 (162), 3 (150),
+    # 5 (170/180 = 94.4%) and 6 (44/50) do not. Females 1, 3, 5 -> 1 of 3; males 2, 4, 6 -> 1.
+    assert dict(got.select("student_group", "n_meeting").iter_rows()) == {
+        "All students": 2, "Female": 1, "Male": 1}
+    assert got["population"].unique().to_list() == ["enrolled"]
+    assert cells.filter(measure="attendance_95").height == 6 * 3  # 6 entities x 3 groups

@@ -61,7 +61,8 @@ test-fast: setup
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
 
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --no-browser \
+	  $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

@@ -283,10 +283,12 @@ def test_link_check_finds_broken_files_and_anchors(clean_site: Path) -> None:
     page.write_text(page.read_text().replace(
         "</body>", '<a href="districts/001091/#t1">ok</a><a href="districts/001091/#nope">x</a>'
                    '<a href="districts/999999/">y</a><a href="https://dese.mo.gov/">ext</a>'
+                   '<a href="/districts/001091/">root-relative</a><a href="/nope.css">z</a>'
                    "</body>"))
     checked, broken = check_links(clean_site)
     assert checked >= 3
-    assert [(b.target, b.problem) for b in broken] == [
+    assert sorted((b.target, b.problem) for b in broken) == [
+        ("/nope.css", "no such file"),
         ("districts/001091/#nope", "no element with id 'nope'"),
         ("districts/999999/", "no such file"),
     ]

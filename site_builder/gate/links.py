@@ -65,14 +65,16 @@ def check_links(site: Path) -> tuple[int, list[BrokenLink]]:
             if not path:
                 dest = rel
             else:
-                dest = posixpath.normpath(posixpath.join(base, path))
+                # Root-relative links (mkdocs' 404.html uses them) resolve against the site root.
+                joined = path.lstrip("/") if path.startswith("/") else posixpath.join(base, path)
+                dest = posixpath.normpath(joined) if joined else "."
                 if dest.startswith(".."):
                     broken.append(BrokenLink(rel, el.sourceline or 0, target,
                                              "points outside the site"))
                     continue
                 full = site / dest
                 if path.endswith("/") or full.is_dir():
-                    dest = posixpath.join(dest, "index.html")
+                    dest = "index.html" if dest == "." else posixpath.join(dest, "index.html")
                     full = site / dest
                 if not full.is_file():
                     broken.append(BrokenLink(rel, el.sourceline or 0, target, "no such file"))

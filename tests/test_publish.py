@@ -1,0 +1,218 @@
+"""Publishing the tiny fixture state end to end, and the gate on a real build.
+
+One module-scoped publish of the tiny state (synth -> papermill compute -> protect -> mkdocs
+build -> gate -> swap) backs every test here. Leaks are planted the way they would really
+arrive: through a template given to the real builder, or into the built files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from site_builder.disclosure import load_policy
+from site_builder.gate import run_gate
+from site_builder.gate.manifest import verify
+from site_builder.site.build import build_site, read_directory
+from site_builder.specs import load_specs
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ROOT / "report_specs"
+RC = [sys.executable, "-m", "site_builder.cli"]
+TEMPLATES = ROOT / "site_builder" / "site" / "templates"
+
+
+def reportcard(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*RC, *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def tree(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("publish")
+    run = reportcard("synth", "--profile", "tiny", "--out", str(root / "extract"), "--seed", "7",
+                     "--canaries", "3")
+    assert run.returncode == 0, run.stderr
+    run = reportcard("publish", "--extract", str(root / "extract"), "--site",
+                     str(root / "site"), "--aggregates", str(root / "aggregates"),
+                     "--specs", str(SPECS))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "PASSED" in run.stdout + run.stderr
+    return root
+
+
+def test_publish_writes_a_verified_site_with_provenance(published: Path) -> None:
+    site = published / "site"
+    assert verify(site).ok
+    manifest = json.loads((site / "manifest.json").read_text())
+    assert set(manifest) >= {"package_version", "built_at", "parameters", "specs_sha256",
+                             "extract_sha256", "files"}
+    assert manifest["files"].keys() == tree(site).keys() - {"manifest.json"}
+    assert not list(published.glob(".site.staging-*"))
+    run = reportcard("verify", str(site))
+    assert run.returncode == 0 and "match manifest.json" in run.stdout
+
+
+def test_build_time_lives_in_the_manifest_only(published: Path) -> None:
+    built_at = json.loads((published / "site" / "manifest.json").read_text())["built_at"]
+    for path in (published / "site").rglob("*"):
+        if path.is_file() and path.name != "manifest.json" and path.suffix != ".gz":
+            assert built_at[:10] not in path.read_text("utf-8", errors="replace"), path
+
+
+def test_two_publishes_of_the_same_inputs_are_byte_identical(published: Path) -> None:
+    again = published / "again"
+    run = reportcard("publish", "--extract", str(published / "extract"), "--site",
+                     str(again / "site"), "--aggregates", str(again / "aggregates"),
+                     "--specs", str(SPECS))
+    assert run.returncode == 0, run.stderr
+    first, second = tree(published / "site"), tree(again / "site")
+    first.pop("manifest.json")
+    second.pop("manifest.json")
+    assert first == second
+    m1 = json.loads((published / "site" / "manifest.json").read_text())
+    m2 = json.loads((again / "site" / "manifest.json").read_text())
+    for m in (m1, m2):
+        m.pop("built_at")
+        m["parameters"].pop("aggregates", None)
+    assert m1 == m2
+
+
+def test_a_failed_publish_leaves_the_site_untouched(published: Path) -> None:
+    before = tree(published / "site")
+    broken = published / "broken-extract"
+    shutil.copytree(published / "extract", broken)
+    (broken / "2024" / "graduation.parquet").write_bytes(b"PAR1 truncated")
+    run = reportcard("publish", "--extract", str(broken), "--site", str(published / "site"),
+                     "--aggregates", str(published / "broken-aggregates"), "--specs",
+                     str(SPECS))
+    assert run.returncode == 1
+    assert "Publishing stopped at step 'compute'; site/ was not changed." in run.stderr
+    assert "graduation.parquet" in run.stderr and "Traceback" not in run.stderr
+    assert tree(published / "site") == before
+
+
+# --- the gate refuses leaks planted in a real build ---------------------------------
+
+def _build_with(published: Path, out: Path, template: str, old: str, new: str) -> Path:
+    """Build the site with one package template changed."""
+    override = out.parent / f"{out.name}-templates"
+    override.mkdir(parents=True)
+    text = (TEMPLATES / template).read_text()
+    assert old in text, f"{template} no longer contains {old!r}"
+    (override / template).write_text(text.replace(old, new, 1))
+    districts, schools = read_directory(published / "aggregates")
+    build_site(pl.read_parquet(published / "aggregates" / "published.parquet"), districts,
+               schools, load_specs(SPECS), load_policy(SPECS / "policy.yaml"), out,
+               template_dir=override)
+    return out
+
+
+def _gate(site: Path, published: Path) -> list[tuple[str, str]]:
+    report = run_gate(site, extract=published / "extract", audit=False,
+                      policy=SPECS / "policy.yaml")
+    return [(f.check, f.rule) for f in report.findings]
+
+
+def test_the_real_build_passes_the_gate(published: Path) -> None:
+    assert _gate(published / "site", published) == []
+
+
+def test_a_canary_name_in_a_template_is_refused(published: Path, tmp_path: Path) -> None:
+    canary = json.loads((published / "extract" / "canaries.json").read_text())
+    entries = canary["canaries"] if isinstance(canary, dict) else canary
+    name = f"{entries[0]['first_name']} {entries[0]['last_name']}"
+    site = _build_with(published, tmp_path / "s", "district.html", "</h1>",
+                       f"</h1><p class='rc-lede'>Student of the month: {name}</p>")
+    assert ("pii", "a canary student's identifying value appears") in _gate(site, published)
+
+
+def test_an_external_script_in_a_template_is_refused(published: Path, tmp_path: Path) -> None:
+    site = _build_with(published, tmp_path / "s", "home.html", "</h1>",
+                       '</h1><script src="https://www.googletagmanager.com/gtag/js"></script>')
+    found = _gate(site, published)
+    assert ("external", "<script src> points to another host") in found
+
+
+def test_a_cookie_snippet_in_a_template_is_refused(published: Path, tmp_path: Path) -> None:
+    site = _build_with(published, tmp_path / "s", "school.html", "</h1>",
+                       "</h1><script>document.cookie = 'seen=1; max-age=31536000';</script>")
+    assert ("external", "cookie or tracking code") in _gate(site, published)
+
+
+def _withheld_value_not_on_page(published: Path) -> tuple[str, int]:
+    """A district whose page must not show some withheld count that it does not show now."""
+    raw = pl.read_parquet(published / "aggregates" / "cells.parquet")
+    pub = pl.read_parquet(published / "aggregates" / "published.parquet")
+    hidden = pub.filter(pl.col("suppressed") & (pl.col("level") == "district")
+                        & (pl.col("measure") == "enrollment")).join(
+        raw.select("year", "level", "district_code", "school_code", "measure", "grade",
+                   "student_group", pl.col("n_students").alias("true_n")),
+        on=["year", "level", "district_code", "school_code", "measure", "grade",
+            "student_group"]).filter(pl.col("true_n") > 0).sort("district_code", "true_n")
+    for code, value in hidden.select("district_code", "true_n").iter_rows():
+        csv = (published / "site" / "downloads" / "districts" / f"{code}.csv").read_text()
+        page = (published / "site" / "districts" / code / "index.html").read_text()
+        if f",{value}," not in csv and f">{value}<" not in page:
+            return code, value
+    raise AssertionError("the tiny state has no withheld district count to plant")
+
+
+def test_an_unsuppressed_number_on_a_page_is_refused(published: Path, tmp_path: Path) -> None:
+    code, value = _withheld_value_not_on_page(published)
+    site = tmp_path / "site"
+    shutil.copytree(published / "site", site)
+    page = site / "districts" / code / "index.html"
+    text = page.read_text()
+    at = text.index("<td", text.index("<table"))
+    page.write_text(text[:at] + f"<td>{value}</td>" + text[at:])
+    assert ("disclosure", "a table shows a number that no published cell holds") in _gate(
+        site, published)
+
+
+def test_a_small_cell_in_a_chart_spec_is_refused(published: Path, tmp_path: Path) -> None:
+    code, value = _withheld_value_not_on_page(published)
+    site = tmp_path / "site"
+    shutil.copytree(published / "site", site)
+    page = site / "districts" / code / "index.html"
+    text = page.read_text()
+    marker = '"data":{"values":['
+    assert marker in text
+    page.write_text(text.replace(marker, marker + json.dumps(
+        {"year": 2024, "student_group": "Black", "n_students": value}) + ",", 1))
+    assert ("disclosure", "a chart shows a number that no published cell holds") in _gate(
+        site, published)
+
+
+def test_an_ssn_like_number_in_a_csv_is_refused(published: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(published / "site", site)
+    csv = site / "downloads" / "state.csv"
+    lines = csv.read_text().splitlines()
+    lines[1] = lines[1].replace(",state,", ",state 078-05-1120,", 1)
+    csv.write_text("\n".join(lines) + "\n")
+    assert ("pii", "an SSN-like number (123-45-6789) appears") in _gate(site, published)
+
+
+def test_a_search_index_entry_with_a_student_id_is_refused(published: Path,
+                                                           tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(published / "site", site)
+    student = pl.read_parquet(published / "extract" / "2024" / "enrollment.parquet",
+                              columns=["student_id"])["student_id"][0]
+    index = next((site / "assets").glob("search-index*.json"))
+    doc = json.loads(index.read_text())
+    doc["rows"].append(["s", student, "x", "y", "z"])
+    index.write_text(json.dumps(doc))
+    assert ("pii", "a student ID from the extract appears") in _gate(site, published)

@@ -223,29 +223,43 @@ class _State:
 
     def narrow(self, sweeps: int = 30) -> np.ndarray:
         """Withheld values that bound propagation over the relations already pins or
-        narrows too far (propagated bounds contain the true range, so these are real)."""
+        narrows too far (propagated bounds contain the true range, so these are real).
+        Only relations with a withheld member take part."""
         lo, hi, req = self.attacker_bounds()
-        er, ev, et = self.e_rel, self.e_var, self.e_tot
-        nums = np.flatnonzero(~self.is_den)
+        h = self.hidden
+        n_h = np.bincount(self.e_rel, weights=h[self.e_var], minlength=self.n_rel)
+        act = n_h[self.e_rel] >= 1
+        if not act.any():
+            return np.zeros(0, np.int64)
+        ev, et = self.e_var[act], self.e_tot[act]
+        rels, er = np.unique(self.e_rel[act], return_inverse=True)
+        rt = self.rel_total[rels]
+        order = np.argsort(ev, kind="stable")
+        sv = ev[order]
+        starts = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])
+        vids = sv[starts]
+        nums = np.flatnonzero(~self.is_den & h)
+        dens = self.den_id[nums]
         for _ in range(sweeps):
             plo = np.where(et, 0.0, lo[ev])
             phi = np.where(et, 0.0, hi[ev])
-            slo = np.bincount(er, weights=plo, minlength=self.n_rel)
-            shi = np.bincount(er, weights=phi, minlength=self.n_rel)
-            tlo, thi = lo[self.rel_total], hi[self.rel_total]
+            slo = np.bincount(er, weights=plo, minlength=len(rels))
+            shi = np.bincount(er, weights=phi, minlength=len(rels))
+            tlo, thi = lo[rt], hi[rt]
             # Each part: total minus the other parts; the total: the sum of the parts.
             new_lo = np.where(et, slo[er], tlo[er] - (shi[er] - phi))
             new_hi = np.where(et, shi[er], thi[er] - (slo[er] - plo))
-            lo2 = np.maximum(lo, self._per_var(np.maximum, new_lo, -BIG))
-            hi2 = np.minimum(hi, self._per_var(np.minimum, new_hi, BIG))
-            hi2[nums] = np.minimum(hi2[nums], hi2[self.den_id[nums]])
-            np.maximum.at(lo2, self.den_id[nums], lo2[nums])
+            lo2, hi2 = lo.copy(), hi.copy()
+            lo2[vids] = np.maximum(lo[vids], np.maximum.reduceat(new_lo[order], starts))
+            hi2[vids] = np.minimum(hi[vids], np.minimum.reduceat(new_hi[order], starts))
+            hi2[nums] = np.minimum(hi2[nums], hi2[dens])
+            np.maximum.at(lo2, dens, lo2[nums])
             hi2 = np.minimum(hi2, BIG)
             if np.array_equal(lo2, lo) and np.array_equal(hi2, hi):
                 break
             lo, hi = lo2, hi2
         width = np.floor(hi + 1e-6) - np.ceil(lo - 1e-6)
-        return np.flatnonzero(self.hidden & (width < req))
+        return np.flatnonzero(h & (width < req))
 
     def fix_vars(self, fvars: np.ndarray) -> int:
         report = _audit.AuditReport(failures=[_audit.Failure("approximate", "", var_id=int(v))

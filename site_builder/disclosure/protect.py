@@ -291,13 +291,21 @@ class _State:
             if len(stuck):
                 near = np.zeros(len(self.reason), bool)
                 near[stuck] = True
+                found = False
                 for _ in range(4):
                     rm = np.zeros(self.n_rel, bool)
                     rm[self.e_rel[near[self.e_var]]] = True
                     near[self.e_var[rm[self.e_rel]]] = True
                     if len(self.cheapest(rm)):
                         rel_mask |= rm
+                        found = True
                         break
+                # Last resort for a numerator (e.g. a coded rate pinned by what the
+                # published bands say): withhold its denominator, i.e. the whole unit.
+                if not found:
+                    sn = stuck[~self.is_den[stuck]]
+                    d = self.den_id[sn]
+                    picked = np.concatenate([picked, d[self.eligible[d]]])
             n = self.hide(picked)
         else:
             n = 0

@@ -196,3 +196,18 @@ def test_rates_are_rounded_half_up_and_displayed() -> None:
 def test_zero_counts_published_and_30_is_not_small(n: int) -> None:
     pub = protect(frame([cell(n)]), POLICY)
     assert pub["display"].to_list() == [str(n)] and pub["reason"].to_list() == [""]
+
+
+def test_suppression_report_counts_each_rule() -> None:
+    from site_builder.disclosure import render_markdown, suppression_report
+
+    raw = frame([cell(100), cell(10, "Female"), cell(90, "Male"),
+                 cell(100, topic="attendance", measure="chronic_absence", meeting=0)])
+    rep = suppression_report(protect(raw, POLICY))
+    enr = rep.filter(pl.col("measure") == "enrollment").row(0, named=True)
+    assert (enr["cells"], enr["primary"], enr["complementary"], enr["published"]) == (3, 1, 1, 1)
+    total = rep.filter(pl.col("topic") == "All tables").row(0, named=True)
+    assert total["cells"] == 4 and total["bottom_coded"] == 1 and total["published"] == 1
+    assert total["share_published"] == 25.0
+    md = render_markdown(rep)
+    assert "| All tables |" in md and "25.0%" in md

@@ -4,6 +4,8 @@
 from site_builder.disclosure.audit import AuditReport, Failure, audit_cells, audit_published, audit_site
 from site_builder.disclosure.policy import Policy, load_policy
 from site_builder.disclosure.protect import ProtectionError, protect
+from site_builder.disclosure.report import render_markdown, suppression_report
 
 __all__ = ["AuditReport", "Failure", "Policy", "ProtectionError", "audit_cells",
-           "audit_published", "audit_site", "load_policy", "protect"]
+           "audit_published", "audit_site", "load_policy", "protect", "render_markdown",
+           "suppression_report"]

@@ -92,3 +92,14 @@ def test_audit_catches_one_removed_complement(tmp_path: Path) -> None:
     assert rep.failures[0].cell and rep.failures[0].kind in {"exact", "approximate",
                                                             "derived_group"}
     assert audit_published([write_csv(pub, tmp_path / "ok.csv")], POLICY).ok
+
+
+def test_years_in_parallel_give_the_same_output(tmp_path: Path) -> None:
+    raw = toy_state(5, n_districts=1, schools=(2, 2), size=(4.0, 0.6), years=(2023, 2024))
+    one = protect(raw, POLICY)
+    two = protect(raw, POLICY, workers=2)
+    assert one.equals(two)
+    from site_builder.disclosure import audit_cells
+
+    rep = audit_cells(two, POLICY, workers=2)
+    assert rep.ok and rep.n_cells == raw.height

@@ -314,12 +314,24 @@ class _State:
         return n
 
 
-def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True) -> pl.DataFrame:
+def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
+            workers: int = 1) -> pl.DataFrame:
     """Published cells (raw columns + ``cells.PUBLISHED_EXTRA``) from raw cells.
 
     Every number that discloses a group of fewer than ``policy.min_cell_size`` students,
     directly or by derivation across all the tables, is withheld. Deterministic.
+    Years are independent populations: with ``workers > 1`` they are protected in that
+    many processes (same result).
     """
+    years = raw["year"].unique().sort().to_list()
+    if workers > 1 and len(years) > 1:
+        import multiprocessing as mp
+        from functools import partial
+
+        parts = [raw.filter(pl.col("year") == y) for y in years]
+        with mp.get_context("spawn").Pool(min(workers, len(years))) as pool:
+            done = pool.map(partial(protect, policy=policy, audit=audit), parts)
+        return pl.concat(done).sort(list(KEY))
     cells = with_population(raw, policy).sort(list(KEY))
     if cells.select(KEY).is_duplicated().any():
         raise ProtectionError("raw cells: the same cell key appears twice")

@@ -29,7 +29,7 @@ from site_builder.cells import CSV_COLUMNS, KEY
 from site_builder.disclosure import audit_published, load_policy, protect
 from site_builder.disclosure.protect import COMPLEMENTARY, NONE, PRIMARY, render
 from site_builder.disclosure.relations import build_system, with_population
-from site_builder.disclosure.toy import GRADES, PARTITIONS, toy_cells, toy_students
+from site_builder.disclosure.toy import PARTITIONS, toy_cells, toy_students
 
 MEASURES = ("attendance_90_90", "chronic_absence")
 

@@ -10,11 +10,10 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from site_builder.cells import KEY
+from site_builder.cells import CSV_COLUMNS, KEY
 from site_builder.disclosure import audit_published, load_policy, protect
 from site_builder.disclosure.relations import build_system, with_population
 from site_builder.disclosure.toy import toy_state
-from site_builder.cells import CSV_COLUMNS
 
 POLICY = load_policy()
 
@@ -25,7 +24,8 @@ def write_csv(published: pl.DataFrame, path: Path) -> Path:
     return path
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), schools=st.integers(2, 4), size=st.floats(3.0, 4.4))
 def test_random_district_passes_the_audit(tmp_path: Path, seed: int, schools: int,
                                           size: float) -> None:

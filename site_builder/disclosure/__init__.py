@@ -1,7 +1,13 @@
 """Statistical disclosure control: no published number discloses a group of fewer than
 ``min_cell_size`` students, directly or by derivation (see ``report_specs/policy.yaml``)."""
 
-from site_builder.disclosure.audit import AuditReport, Failure, audit_cells, audit_published, audit_site
+from site_builder.disclosure.audit import (
+           AuditReport,
+           Failure,
+           audit_cells,
+           audit_published,
+           audit_site,
+)
 from site_builder.disclosure.policy import Policy, load_policy
 from site_builder.disclosure.protect import ProtectionError, protect
 from site_builder.disclosure.report import render_markdown, suppression_report

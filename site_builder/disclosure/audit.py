@@ -275,8 +275,8 @@ def check_system(system: System, k: Knowledge, policy: Policy,
     hid = ~k.known
     e_hid = hid[e_var]
     n_hid_rel = np.bincount(e_rel, weights=e_hid, minlength=n_rel)
-    known_sum = np.bincount(e_rel, weights=np.where(e_hid, 0.0, coef * np.nan_to_num(k.value[e_var])),
-                            minlength=n_rel)
+    pub_terms = np.where(e_hid, 0.0, coef * np.nan_to_num(k.value[e_var]))
+    known_sum = np.bincount(e_rel, weights=pub_terms, minlength=n_rel)
 
     # Published numbers must add up.
     bad = np.flatnonzero((n_hid_rel == 0) & (np.abs(known_sum) > EPS))
@@ -349,11 +349,11 @@ def check_system(system: System, k: Knowledge, policy: Policy,
                                     high=float(ihi[i]) if ihi[i] < BIG / 2 else None,
                                     required=int(req[i]), var_id=v))
     # Name the published numbers that pin each failure (the first 100: enough to act on).
-    for i, f in enumerate(failures[:100]):
-        v = f.var_id if f.var_id is not None else (
+    for j, f in enumerate(failures[:100]):
+        pv = f.var_id if f.var_id is not None else (
             int(tot_var[f.rel_id]) if f.rel_id is not None else None)
-        if v is not None:
-            failures[i] = replace(f, pinned_by=_pins(system, v, k.known, k.value, descr))
+        if pv is not None:
+            failures[j] = replace(f, pinned_by=_pins(system, pv, k.known, k.value, descr))
     report.failures = failures
     report.n_values = nv
     report.n_withheld = int(hid.sum())

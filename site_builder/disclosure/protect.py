@@ -348,10 +348,10 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
         for _ in range(MAX_AUDIT_ROUNDS):
             published = render(cells, system, st.reason, policy)
             report = _audit.audit_cells(published, policy)
-            bad = [f for f in report.failures if f.kind != "inconsistent"]
-            if not bad:
+            found = [f for f in report.failures if f.kind != "inconsistent"]
+            if not found:
                 break
-            report.failures = bad
+            report.failures = found
             if not st.fix(report):
                 raise ProtectionError("could not protect:\n" + report.render(limit=10))
             st.greedy()
@@ -404,4 +404,4 @@ def render(cells: pl.DataFrame, system: System, reason: np.ndarray,
         pl.Series("reason", names[row_r]),
     )
     return out.select([*RAW_SCHEMA, *PUBLISHED_EXTRA]).cast(
-        {**RAW_SCHEMA, **PUBLISHED_EXTRA})  # type: ignore[arg-type]
+        {**RAW_SCHEMA, **PUBLISHED_EXTRA})  # type: ignore[arg-type, dict-item]

@@ -63,7 +63,7 @@ def build_system(cells: pl.DataFrame, policy: Policy) -> System:
             .with_row_index("var_id").with_columns(pl.col("var_id").cast(pl.Int64)))
     n_den = dens.height
     nums = (cells.filter(is_rate).select(KEY).sort(KEY).with_row_index("var_id")
-            .with_columns((pl.col("var_id").cast(pl.Int64) + n_den)))
+            .with_columns(pl.col("var_id").cast(pl.Int64) + n_den))
     den_ids = dens.rename({"var_id": "den_id"})
     nums = nums.join(
         cells.filter(is_rate).select([*KEY, "population"]), on=list(KEY), how="left"

@@ -1,0 +1,468 @@
+"""Reliability of ``reportcard publish``: bad inputs, SIGKILL at any instant, a full disk, and
+two publishers at once. In every case the published ``site/`` is exactly the complete old
+site or exactly the complete new one, and nothing half-made is left beside it.
+
+One module-scoped, real publish of the tiny state (seed 7) is the "old" site. The "new" site
+is built from the same aggregates with one district renamed in the public directory, so the
+two trees differ in a few pages. Most fault-injection trials run publish through
+``tests/reliability_support.py`` with compute stubbed (the aggregates are already computed)
+and the gate's LP audit skipped, so that a trial takes seconds, not minutes; a few trials
+kill the real compute notebook. Those doubles are declared in that module's docstring.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import bad_inputs  # noqa: E402
+import reliability_support as rs  # noqa: E402
+
+from site_builder.disclosure import load_policy  # noqa: E402
+from site_builder.errors import ReportcardError  # noqa: E402
+from site_builder.site.build import build_site, read_directory  # noqa: E402
+from site_builder.site.render import TEMPLATES  # noqa: E402
+from site_builder.specs import load_specs  # noqa: E402
+
+SPECS = rs.SPECS
+FAST = "compute,audit,markers"
+"""Stubs for a fast publish of already computed aggregates (see reliability_support)."""
+STOPPED = "Publishing stopped at step '{}'; site/ was not changed."
+
+
+@dataclass(frozen=True)
+class State:
+    root: Path
+    extract: Path
+    site: Path
+    """The published old site. Tests must leave it exactly as it is."""
+    aggregates: Path
+    new_aggregates: Path
+    trees: dict[str, dict[str, str]]
+    """'old' and 'new': every file of each complete site, manifest.json excluded."""
+
+
+def _no_manifest(t: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in t.items() if k != "manifest.json"}
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory: pytest.TempPathFactory) -> State:
+    root = tmp_path_factory.mktemp("reliability")
+    run = rs.run(["synth", "--profile", "tiny", "--out", str(root / "extract"), "--seed", "7"])
+    assert run.returncode == 0, run.stderr
+    run = rs.run(["publish", "--extract", str(root / "extract"), "--site", str(root / "site"),
+                  "--aggregates", str(root / "aggregates"), "--specs", str(SPECS)])
+    assert run.returncode == 0, run.stderr
+    new_agg = root / "new-aggregates"
+    shutil.copytree(root / "aggregates", new_agg)
+    districts = new_agg / "directory" / "districts.csv"
+    text = districts.read_text()
+    assert "KIRKSVILLE R-III," in text
+    districts.write_text(text.replace("KIRKSVILLE R-III,", "KIRKSVILLE R-III (NEW NAME),", 1))
+    side = root / "new-side"
+    run = rs.run(["publish", "--extract", str(root / "extract"), "--site", str(side / "site"),
+                  "--aggregates", str(new_agg), "--specs", str(SPECS)], stubs=FAST)
+    assert run.returncode == 0, run.stderr
+    trees = {"old": _no_manifest(rs.tree(root / "site")),
+             "new": _no_manifest(rs.tree(side / "site"))}
+    assert trees["old"] != trees["new"]
+    assert trees["old"].keys() == trees["new"].keys()
+    return State(root, root / "extract", root / "site", root / "aggregates", new_agg, trees)
+
+
+def aggregate_files(directory: Path) -> dict[str, tuple[str, int, int]]:
+    """Every file of an aggregates dir with its hash, inode and mtime: a rewrite of the same
+    bytes (write beside, rename into place) still shows."""
+    out = {}
+    for rel, digest in rs.tree(directory).items():
+        st = (directory / rel).stat()
+        out[rel] = (digest, st.st_ino, st.st_mtime_ns)
+    return out
+
+
+@dataclass
+class Before:
+    site: dict[str, str]
+    aggregates: dict[str, tuple[str, int, int]]
+    beside: list[str]
+
+
+def before(s: State) -> Before:
+    return Before(rs.tree(s.site), aggregate_files(s.aggregates), rs.entries(s.root))
+
+
+def assert_nothing_changed(s: State, b: Before, *, aggregates: bool = True) -> None:
+    assert rs.tree(s.site) == b.site, "site/ changed"
+    assert rs.leftovers(s.root) == [], "a staging or build directory was left beside site/"
+    assert rs.entries(s.root) == b.beside
+    if aggregates:
+        assert aggregate_files(s.aggregates) == b.aggregates, "the aggregates dir changed"
+
+
+def refused(run: subprocess.CompletedProcess[str], step: str) -> list[str]:
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert STOPPED.format(step) in run.stderr
+    return run.stderr.splitlines()
+
+
+# --- 1. bad inputs beyond the extract ---------------------------------------------------
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+SPEC_CASES = {
+    # name: (file, old text, new text, the exact error line with {path} for the file)
+    "unknown_measure": (
+        "attendance.yaml", "    measure: chronic_absence\n", "    measure: chronic_absense\n",
+        "{path}: sections[1].measure: unknown measure 'chronic_absense' "
+        "(known: attendance_90_90, chronic_absence)"),
+    "unknown_group_family": (
+        "attendance.yaml", "breakdowns: [Race/Ethnicity, Sex, Program]",
+        "breakdowns: [Race/Ethnicity, Gender, Program]",
+        "{path}: sections[0].breakdowns[1]: unknown breakdown 'Gender' "
+        "(known: subject, grade, All, Race/Ethnicity, Sex, Program)"),
+    "broken_indentation": (
+        "attendance.yaml", "    label: Chronically absent\n", "      label: Chronically absent\n",
+        "{path}: line 13, column 12: invalid YAML: mapping values are not allowed here "
+        "(check the indentation)"),
+    "policy_min_cell_size_missing": (
+        "policy.yaml", "\nmin_cell_size: 30\n", "\n",
+        "{path}: min_cell_size: Field required"),
+    "policy_min_cell_size_below_10": (
+        "policy.yaml", "\nmin_cell_size: 30\n", "\nmin_cell_size: 5\n",
+        "{path}: min_cell_size: must be at least 10 (got 5)"),
+}
+
+
+@pytest.mark.parametrize("name", list(SPEC_CASES))
+def test_a_bad_spec_stops_publish(name: str, state: State, tmp_path: Path) -> None:
+    file, old, new, line = SPEC_CASES[name]
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs)
+    _edit(specs / file, old, new)
+    b = before(state)
+    run = rs.run(["publish", "--extract", str(state.extract), "--site", str(state.site),
+                  "--aggregates", str(state.aggregates), "--specs", str(specs)])
+    lines = refused(run, "compute")
+    assert line.format(path=specs / file) in lines
+    assert "1 error in the report specs; nothing was computed." in lines
+    cell = ('cell 9 "Protect (disclosure control), then audit the protected cells"'
+            if file == "policy.yaml" else 'cell 4 "Check the report specs"')
+    assert f"compute_aggregates.ipynb failed in {cell}:" in lines
+    assert_nothing_changed(state, b, aggregates=False)
+    if aggregate_files(state.aggregates) != b.aggregates and file == "policy.yaml":
+        pytest.xfail("BUG: policy.yaml is only loaded in notebook cell 8, after cell 7 rewrote "
+                     "cells.parquet, although the message says 'nothing was computed'")
+    assert aggregate_files(state.aggregates) == b.aggregates
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: notebooks/compute_aggregates.ipynb cell 8 replaces policy.yaml's min_cell_size with "
+    "the notebook parameter (default 30) via model_copy(update=...), which also skips the "
+    "'at least 10' check"))
+def test_compute_honours_the_min_cell_size_of_policy_yaml(state: State, tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs)
+    _edit(specs / "policy.yaml", "\nmin_cell_size: 30\n", "\nmin_cell_size: 40\n")
+    assert load_policy(specs / "policy.yaml").min_cell_size == 40  # a valid policy
+    out = tmp_path / "aggregates"
+    run = rs.run(["compute", "--extract", str(state.extract), "--out", str(out), "--specs",
+                  str(specs)])
+    assert run.returncode == 0, run.stderr
+    shown = pl.read_parquet(out / "published.parquet").filter(
+        ~pl.col("suppressed") & pl.col("n_students").is_between(1, 39))
+    assert shown.height == 0, f"{shown.height} published cells describe 30-39 students"
+
+
+@pytest.mark.parametrize("name", ["missing_file", "truncated_parquet",
+                                  "duplicate_student_year"])
+def test_a_bad_extract_stops_publish(name: str, state: State, tmp_path: Path) -> None:
+    extract = tmp_path / "extract"
+    shutil.copytree(state.extract, extract)
+    expected = bad_inputs.CASES[name](extract)
+    b = before(state)
+    run = rs.run(["publish", "--extract", str(extract), "--site", str(state.site),
+                  "--aggregates", str(state.aggregates), "--specs", str(SPECS)])
+    lines = refused(run, "compute")
+    assert 'compute_aggregates.ipynb failed in cell 5 "Validate the extract against the input ' \
+           'contract":' in lines
+    assert (f"1 problem found in the extract {extract}; nothing was computed. Fix the extract "
+            "and run `reportcard validate` again.") in lines
+    for want in expected.lines:
+        assert want in lines
+    assert_nothing_changed(state, b)
+
+
+def _template_dir(tmp_path: Path) -> tuple[Path, str]:
+    """district.html with ``page.county`` misspelt; returns the dir and the pinned message."""
+    override = tmp_path / "templates"
+    override.mkdir()
+    text = (TEMPLATES / "district.html").read_text()
+    old = "{{ page.county }}"
+    assert old in text
+    line = text[:text.index(old)].count("\n") + 1
+    (override / "district.html").write_text(text.replace(old, "{{ page.county_name }}", 1))
+    return override, (
+        f"templates/district.html, line {line}: undefined variable: "
+        "'site_builder.site.contexts.DistrictPage object' has no attribute 'county_name' "
+        "(rendering district.html with DistrictPage)")
+
+
+def test_an_undefined_template_variable_stops_build_site(state: State, tmp_path: Path) -> None:
+    override, message = _template_dir(tmp_path)
+    districts, schools = read_directory(state.aggregates)
+    out = tmp_path / "out"
+    with pytest.raises(ReportcardError) as err:
+        build_site(pl.read_parquet(state.aggregates / "published.parquet"), districts, schools,
+                   load_specs(SPECS), load_policy(SPECS / "policy.yaml"), out,
+                   template_dir=override)
+    assert str(err.value).splitlines() == [
+        message, "  Hint: add the field to DistrictPage in site_builder/site/contexts.py or "
+                 "fix its name in the template"]
+    assert not out.exists()
+    if (tmp_path / ".out.src").exists():
+        pytest.xfail("BUG: build_site leaves its work directory <out>/../.<out>.src behind "
+                     "when rendering fails (site_builder/site/build.py: no try/finally)")
+
+
+def test_an_undefined_template_variable_stops_publish(state: State, tmp_path: Path) -> None:
+    """publish has no template option: the same override goes in through the support module
+    (compute stubbed: the aggregates are already in place)."""
+    override, message = _template_dir(tmp_path)
+    b = before(state)
+    run = rs.run(["publish", "--extract", str(state.extract), "--site", str(state.site),
+                  "--aggregates", str(state.aggregates), "--specs", str(SPECS)],
+                 stubs=f"compute,templates={override}")
+    lines = refused(run, "build")
+    assert message in lines
+    assert_nothing_changed(state, b)
+
+
+# --- the checker itself can fail ---------------------------------------------------------
+
+
+def test_the_mixture_detector_catches_a_non_atomic_copy(state: State, tmp_path: Path) -> None:
+    new_site = state.root / "new-side" / "site"
+    site = tmp_path / "site"
+    shutil.copytree(state.site, site)
+    assert rs.classify(site, state.trees) == "old"
+    changed = sorted(k for k in state.trees["old"] if state.trees["old"][k] !=
+                     state.trees["new"][k])
+    assert len(changed) >= 2
+    # Killed after the first changed file: some pages new, the rest old.
+    order = sorted(p.relative_to(new_site).as_posix() for p in new_site.rglob("*")
+                   if p.is_file())
+    rs.copy_in_place(new_site, site, stop_after=order.index(changed[0]) + 1)
+    with pytest.raises(rs.Mixture):
+        rs.classify(site, state.trees)
+    # A site consistent with its own manifest, but still a mix of old and new pages.
+    shutil.rmtree(site)
+    shutil.copytree(state.site, site)
+    shutil.copyfile(new_site / changed[0], site / changed[0])
+    manifest = json.loads((site / "manifest.json").read_text())
+    manifest["files"][changed[0]] = state.trees["new"][changed[0]]
+    (site / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(rs.Mixture, match="none of"):
+        rs.classify(site, state.trees)
+    rs.copy_in_place(new_site, site, stop_after=10**6)
+    assert rs.classify(site, state.trees) == "new"
+
+
+# --- 2. SIGKILL at random points -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    line: str
+    """The stderr line (prefix) that starts the phase."""
+    delay: tuple[float, float]
+    """Seconds after that line to send SIGKILL, drawn uniformly."""
+
+
+PHASES = {
+    "compute": Phase("compute", "compute ...", (1.0, 20.0)),
+    "build": Phase("build", "build ...", (0.0, 6.0)),
+    "gate": Phase("gate", "gate and swap ...", (0.0, 4.0)),
+    "manifest": Phase("manifest", "@@ manifest", (0.0, 0.05)),
+    "fsync": Phase("fsync", "@@ fsync", (0.0, 0.5)),
+    "swap": Phase("swap", "@@ swap", (0.0, 0.003)),
+    "after swap": Phase("after swap", "@@ swapped", (0.0, 0.4)),
+}
+PLAN = (["compute"] * 3 + ["build"] * 6 + ["gate"] * 3 + ["manifest"] * 2 + ["fsync"] * 2
+        + ["swap"] * 3 + ["after swap"] * 4)
+"""23 trials; the order is shuffled with a seeded generator."""
+
+
+def _publish_args(s: State, site: Path, target: str, aggregates: Path | None = None
+                  ) -> list[str]:
+    agg = aggregates or (s.aggregates if target == "old" else s.new_aggregates)
+    return ["publish", "--extract", str(s.extract), "--site", str(site), "--aggregates",
+            str(agg), "--specs", str(SPECS)]
+
+
+@pytest.mark.slow
+def test_sigkill_at_any_point_leaves_the_old_or_the_new_site(state: State,
+                                                             tmp_path: Path) -> None:
+    rng = random.Random(20261124)
+    plan = list(PLAN)
+    rng.shuffle(plan)
+    site = tmp_path / "site"
+    shutil.copytree(state.site, site)
+    real_agg = tmp_path / "real-aggregates"
+    shutil.copytree(state.aggregates, real_agg)
+    current = rs.classify(site, state.trees)
+    log: list[str] = []
+    previous_pid: int | None = None
+    for n, phase_name in enumerate(plan):
+        phase = PHASES[phase_name]
+        target = "new" if current == "old" else "old"
+        if phase.name == "compute":
+            # The real notebook (on a copy of the aggregates) would publish the old site.
+            target = "old"
+            proc = rs.start(_publish_args(state, site, target, real_agg))
+        else:
+            proc = rs.start(_publish_args(state, site, target), stubs=FAST)
+        started = proc.wait_for(lambda line: line.startswith("compute ..."), 120)
+        assert started is not None, proc.text()
+        if previous_pid is not None:  # the lock is free again and the debris is gone
+            assert not [p for p in rs.leftovers(tmp_path) if p.endswith(f"-{previous_pid}")
+                        or f"-{previous_pid}." in p], rs.leftovers(tmp_path)
+        at = proc.wait_for(lambda line, p=phase: line.startswith(p.line), 120)
+        assert at is not None, f"trial {n}: never reached {phase.line!r}\n{proc.text()}"
+        delay = rng.uniform(*phase.delay)
+        time.sleep(max(0.0, at + delay - time.monotonic()))
+        kernels = proc.children() if phase.name == "compute" else []
+        proc.kill()
+        previous_pid = proc.proc.pid
+        found = rs.classify(site, state.trees)
+        assert found in (current, target), f"trial {n}"
+        log.append(f"{n:2d} {phase.name:10s} +{delay:.3f}s exit {proc.proc.returncode}: "
+                   f"{current} -> {found}; left {rs.leftovers(tmp_path)}")
+        current = found
+        if phase.name == "compute":
+            deadline = time.monotonic() + 20
+            while any(rs.pid_alive(k) for k in kernels) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not any(rs.pid_alive(k) for k in kernels), "the kernel outlived publish"
+            for f in real_agg.glob("*.parquet"):  # visible files are whole files
+                pl.read_parquet(f)
+        if n % 4 == 3 or n == len(plan) - 1:
+            # The next publish succeeds and leaves nothing behind.
+            target = "new" if current == "old" else "old"
+            done = rs.run(_publish_args(state, site, target), stubs=FAST)
+            assert done.returncode == 0, done.stderr
+            assert rs.classify(site, state.trees) == target
+            assert rs.leftovers(tmp_path) == [], "debris of killed runs was not cleaned"
+            current, previous_pid = target, None
+    outcomes = [line.split(": ")[1].split(";")[0] for line in log]
+    print("\n".join(log))
+    # The trials did exercise both outcomes: some kills kept the old site, some the new.
+    assert any(a != b for a, b in (o.split(" -> ") for o in outcomes))
+    assert any(a == b for a, b in (o.split(" -> ") for o in outcomes))
+
+
+# --- 3. a full disk ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_full_disk_stops_publish_and_keeps_the_old_site(state: State,
+                                                          tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(disk)],
+                           capture_output=True, text=True)
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {mount.stderr}")
+    try:
+        site = disk / "site"
+        first = rs.run(_publish_args(state, site, "old"), stubs=FAST)
+        assert first.returncode == 0, first.stderr
+        used = shutil.disk_usage(disk).used
+        # Room for about a fifth of a second copy of the site.
+        size_k = (used + 3_000_000) // 1024
+        subprocess.run(["mount", "-o", f"remount,size={size_k}k", str(disk)], check=True)
+        b = rs.tree(site)
+        full = rs.run(_publish_args(state, site, "new"), stubs=FAST)
+        lines = refused(full, "build")
+        assert any("No space left on device" in line for line in lines), full.stderr
+        assert any(line.startswith("  Hint: ") and "disk" in line for line in lines)
+        assert rs.tree(site) == b
+        assert rs.classify(site, state.trees) == "old"
+        assert rs.leftovers(disk) == [], "the failed build's files still fill the disk"
+        assert shutil.disk_usage(disk).used <= used + 64 * 1024
+        subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
+        again = rs.run(_publish_args(state, site, "new"), stubs=FAST)
+        assert again.returncode == 0, again.stderr
+        assert rs.classify(site, state.trees) == "new"
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+# --- 4. two publishers at once ---------------------------------------------------------------
+
+
+LOCKED = "another `reportcard publish` is already running (pid {pid} since "
+
+
+@pytest.mark.slow
+def test_two_publishes_at_once_one_refuses(state: State, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(state.site, site)
+    a = rs.start(_publish_args(state, site, "new"), stubs=FAST)
+    b = rs.start(_publish_args(state, site, "new"), stubs=FAST)
+    for p in (a, b):
+        p.proc.wait(timeout=300)
+        p.wait_for(lambda line: line == "<eof>", 10)
+    codes = sorted((p.proc.returncode, i) for i, p in enumerate((a, b)))
+    assert [c for c, _ in codes] == [0, 1], a.text() + b.text()
+    winner, loser = (a, b) if codes[0][1] == 0 else (b, a)
+    text = loser.text()
+    assert "Traceback" not in text
+    # The owner line is written just after the lock is taken, so a loser that comes within
+    # microseconds of the winner may read "unknown".
+    assert (LOCKED.format(pid=winner.proc.pid) in text
+            or "another `reportcard publish` is already running (unknown)" in text), text
+    assert "nothing was changed." in text
+    assert "  Hint: wait for it to finish; site/ is only ever replaced whole." in text
+    assert rs.classify(site, state.trees) == "new"
+    assert rs.leftovers(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_a_second_publish_with_wait_runs_after_the_first(state: State,
+                                                         tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(state.site, site)
+    a = rs.start(_publish_args(state, site, "new"), stubs=FAST)
+    assert a.wait_for(lambda line: line.startswith("build ..."), 120) is not None, a.text()
+    b = rs.start([*_publish_args(state, site, "old"), "--wait", "300"], stubs=FAST)
+    # While a holds the lock, b does nothing: site/ stays the old site until a swaps.
+    assert b.wait_for(lambda line: line.startswith("compute ..."), 2) is None
+    assert a.proc.wait(timeout=300) == 0, a.text()
+    assert b.proc.wait(timeout=300) == 0, b.text()
+    a_done = a.wait_for(lambda line: line.startswith("Published "), 10)
+    b_start = b.wait_for(lambda line: line.startswith("compute ..."), 10)
+    assert a_done is not None and b_start is not None and a_done <= b_start
+    assert rs.classify(site, state.trees) == "old"
+    assert rs.leftovers(tmp_path) == []

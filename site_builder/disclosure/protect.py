@@ -259,7 +259,26 @@ class _State:
                 break
             lo, hi = lo2, hi2
         width = np.floor(hi + 1e-6) - np.ceil(lo - 1e-6)
-        return np.flatnonzero(h & (width < req))
+        bad = np.flatnonzero(h & (width < req))
+        # The relations that bind each narrow value (its highest lower bound and lowest
+        # upper bound): a complement there is what widens it.
+        self.binding = np.zeros(self.n_rel, bool)
+        if len(bad):
+            is_bad = np.zeros(len(h), bool)
+            is_bad[bad] = True
+            sel = is_bad[ev] & ~et
+            plo = np.where(et, 0.0, lo[ev])
+            phi = np.where(et, 0.0, hi[ev])
+            slo = np.bincount(er, weights=plo, minlength=len(rels))
+            shi = np.bincount(er, weights=phi, minlength=len(rels))
+            nlo = (lo[rt][er] - (shi[er] - phi))[sel]
+            nhi = (hi[rt][er] - (slo[er] - plo))[sel]
+            v, r = ev[sel], rels[er[sel]]
+            for key in (-nlo, nhi):
+                o = np.lexsort((key, v))
+                first = np.r_[True, v[o][1:] != v[o][:-1]]
+                self.binding[r[o][first]] = True
+        return bad
 
     def fix_vars(self, fvars: np.ndarray) -> int:
         report = _audit.AuditReport(failures=[_audit.Failure("approximate", "", var_id=int(v))
@@ -341,7 +360,11 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
     st.greedy()
     for _ in range(MAX_NARROW_ROUNDS):
         bad = st.narrow()
-        if not len(bad) or not st.fix_vars(bad):
+        if not len(bad):
+            break
+        # A complement in each binding relation, and one near each narrow value.
+        n = st.hide(st.cheapest(st.binding))
+        if not n + st.fix_vars(bad):
             break
         st.greedy()
     if audit:

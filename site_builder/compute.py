@@ -26,7 +26,6 @@ How it works, and why it is fast:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -370,17 +369,8 @@ def compute_cells(extract: Extract, specs: ReportSpecs) -> pl.DataFrame:
 def write_raw_cells(cells: pl.DataFrame, out_dir: Path | str) -> Path:
     """Write raw cells to ``<out_dir>/cells.parquet``: restricted, so dir 0700 and file 0600.
 
-    The file is written beside its final name and renamed into place, so a reader never
-    sees half a file. Same cells give a byte-identical file.
+    Written atomically; same cells give a byte-identical file (see ``store.write_cells``).
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    os.chmod(out, 0o700)
-    target = out / "cells.parquet"
-    tmp = out / ".cells.parquet.tmp"
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-    cells.select(list(RAW_SCHEMA)).cast(RAW_SCHEMA).write_parquet(  # type: ignore[arg-type]
-        tmp, compression="zstd", statistics=False)  # stats cost ~1 s; readers read it all
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, target)
-    return target
+    from site_builder.store import write_cells
+
+    return write_cells(cells, out_dir, "cells.parquet", RAW_SCHEMA)

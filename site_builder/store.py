@@ -24,19 +24,29 @@ from site_builder.extract import find_file
 PUBLISHED_SCHEMA = {**RAW_SCHEMA, **PUBLISHED_EXTRA}
 
 
-def write_published_cells(published: pl.DataFrame, out_dir: Path | str) -> Path:
-    """Write protected cells to ``<out_dir>/published.parquet``; same cells, same bytes."""
+def write_cells(cells: pl.DataFrame, out_dir: Path | str, name: str,
+                schema: dict[str, pl.DataType]) -> Path:
+    """Write ``<out_dir>/<name>`` restricted (dir 0700, file 0600), atomically.
+
+    The file is written beside its final name and renamed into place, so a reader never sees
+    half a file. Same cells give a byte-identical file (no statistics, fixed compression).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)
-    target = out / "published.parquet"
-    tmp = out / ".published.parquet.tmp"
+    target = out / name
+    tmp = out / f".{name}.tmp"
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-    published.select(list(PUBLISHED_SCHEMA)).cast(PUBLISHED_SCHEMA).write_parquet(  # type: ignore[arg-type]
-        tmp, compression="zstd", statistics=False)
+    cells.select(list(schema)).cast(schema).write_parquet(  # type: ignore[arg-type]
+        tmp, compression="zstd", statistics=False)  # stats cost ~1 s; readers read it all
     os.chmod(tmp, 0o600)
     os.replace(tmp, target)
     return target
+
+
+def write_published_cells(published: pl.DataFrame, out_dir: Path | str) -> Path:
+    """Write protected cells to ``<out_dir>/published.parquet``."""
+    return write_cells(published, out_dir, "published.parquet", PUBLISHED_SCHEMA)
 
 
 def copy_directory(extract_dir: Path | str, out_dir: Path | str) -> Path:

@@ -32,6 +32,7 @@ REASON_NAMES = ("", "primary", "complementary", "top_coded", "bottom_coded")
 MAX_AUDIT_ROUNDS = 50
 BIG = 1.0e9
 MAX_NARROW_ROUNDS = 200
+STUBBORN_ROUNDS = 4
 
 
 class ProtectionError(ReportcardError):
@@ -358,12 +359,18 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
     st = _State(cells, system, policy)
     st.primary_and_coding()
     st.greedy()
+    strikes = np.zeros(len(st.reason), np.int64)
     for _ in range(MAX_NARROW_ROUNDS):
         bad = st.narrow()
         if not len(bad):
             break
-        # A complement in each binding relation, and one near each narrow value.
-        n = st.hide(st.cheapest(st.binding))
+        # A complement in each binding relation, and one near each narrow value. A
+        # numerator still narrow after STUBBORN_ROUNDS rounds (typically a coded rate pinned
+        # by what neighbouring bands say) loses its whole unit instead.
+        strikes[bad] += 1
+        stubborn = bad[(strikes[bad] >= STUBBORN_ROUNDS) & ~st.is_den[bad]]
+        n = st.hide(np.unique(st.den_id[stubborn]))
+        n += st.hide(st.cheapest(st.binding))
         if not n + st.fix_vars(bad):
             break
         st.greedy()

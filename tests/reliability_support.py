@@ -17,6 +17,7 @@ Everything else (lock, stale-staging clean-up, build, gate, manifest, swap) is t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -154,10 +155,8 @@ class Running:
 
     def kill(self) -> None:
         """SIGKILL the whole process group (the publish and anything in its session)."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.proc.wait(timeout=30)
 
     def text(self) -> str:
@@ -250,13 +249,16 @@ def _install_stubs(stubs: list[str]) -> None:
         pub.write_manifest = manifest  # type: ignore[assignment]
         pub._fsync_tree = fsync
         pub.swap_directories = swap
-    for stub in stubs:
-        if stub.startswith("templates="):
-            import site_builder.site.build as build
+    extra = [Path(s.split("=", 1)[1]) for s in stubs if s.startswith("templates=")]
+    if extra:
+        import site_builder.site.build as build
 
-            real_env, extra = build.environment, Path(stub.split("=", 1)[1])
-            build.environment = lambda template_dir=None: real_env(  # type: ignore[assignment]
-                template_dir or extra)
+        real_env = build.environment
+
+        def env(template_dir: Path | None = None) -> object:
+            return real_env(template_dir or extra[0])
+
+        build.environment = env  # type: ignore[assignment]
 
 
 if __name__ == "__main__":

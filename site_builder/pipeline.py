@@ -7,6 +7,7 @@ published ``site/`` exactly as it was (see :mod:`site_builder.gate.publish`).
 
 from __future__ import annotations
 
+import errno
 import shutil
 import time
 from collections.abc import Callable
@@ -54,6 +55,16 @@ def _step(name: str, opts: PublishOptions, console: Console, fn: Callable[[], ob
         raise
     except ReportcardError as err:
         raise StepFailed(name, err) from None
+    except OSError as err:
+        # A full disk is not a bug: say so, without a traceback. (polars reports it with no
+        # errno, only the text.)
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT) and \
+                "No space left on device" not in str(err):
+            raise
+        raise StepFailed(name, ReportcardError(
+            f"{err}\n  Hint: the disk holding {opts.site.resolve().parent} (site/ and its "
+            f"staging copy) or {opts.aggregates} is full; free some space and publish again"
+        )) from None
     opts.timings[name] = time.perf_counter() - started
     if opts.progress:
         console.print(f"  {name}: done in {opts.timings[name]:.1f} s")
@@ -91,8 +102,10 @@ def publish(opts: PublishOptions) -> PublishResult:
                             "years": list(opts.years) if opts.years else "all"},
                 gate=gate))
         finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+            # build_site's work directory (.<out>.src) is not removed when the build fails.
+            for debris in (staging, staging.parent / f".{staging.name}.src"):
+                if debris.exists():
+                    shutil.rmtree(debris, ignore_errors=True)
     assert isinstance(result, PublishResult)
     if opts.progress:
         console.print(result.gate_summary)

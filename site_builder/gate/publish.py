@@ -82,7 +82,9 @@ def staging_dir(site: Path) -> Path:
 
 
 def _stale_staging(site: Path) -> list[Path]:
-    return sorted(site.parent.glob(f".{site.name}.staging-*"))
+    # ..site.staging-<pid>.src: build_site's work directory for that staging tree
+    return sorted([*site.parent.glob(f".{site.name}.staging-*"),
+                   *site.parent.glob(f"..{site.name}.staging-*")])
 
 
 @dataclass

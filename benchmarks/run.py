@@ -26,6 +26,7 @@ can still be timed; the table says so.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -56,6 +57,30 @@ class Result:
     timed_out: float | None = None
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc). Jupyter kernels start in their own session,
+    so killing the process group would leave them running."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    found, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            found.append(c)
+            todo.append(c)
+    return found
+
+
+def kill_tree(pid: int, sig: int) -> None:
+    for p in [pid, *descendants(pid)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p, sig)
+
+
 def run_json(name: str, cmd: list[str], timeout: float, log: Path) -> tuple[Result, str]:
     """Run ``cmd`` with a timeout (SIGTERM, then SIGKILL 30 s later); the last JSON line of its
     stdout is the result; stderr goes to ``log``."""
@@ -68,12 +93,17 @@ def run_json(name: str, cmd: list[str], timeout: float, log: Path) -> tuple[Resu
             out, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             res.timed_out = timeout
-            os.killpg(proc.pid, signal.SIGTERM)
+            # SIGTERM to the stage process only (it reports what it has), then the rest.
+            tree = descendants(proc.pid)
+            os.kill(proc.pid, signal.SIGTERM)
             try:
                 out, _ = proc.communicate(timeout=30)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                kill_tree(proc.pid, signal.SIGKILL)
                 out, _ = proc.communicate()
+            for p in tree:  # whatever is left below it (papermill kernels)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p, signal.SIGKILL)
     res.wall = time.perf_counter() - t0
     data = None
     for line in reversed((out or "").splitlines()):
@@ -250,15 +280,15 @@ def main() -> None:
         elif s == "protect":
             note = (f"{info.get('withheld') or 0:,} of {info.get('cells') or 0:,} cells withheld "
                     "(protect() with its built-in audit rounds)") if info else ""
-        elif s == "audit":
+        elif s == "audit" and info:
             note = (f"ok={info.get('ok')}, {info.get('lp_solves')} LP solves") if info else ""
-        elif s == "build":
+        elif s == "build" and info:
             t = info.get("timings") or {}
             note = f"{info.get('pages')} pages; " + ", ".join(f"{k} {v}" for k, v in t.items())
             if "fallback_naive_publication_s" in info:
                 note += ("; ON A STAND-IN PUBLICATION (naive test rule: protect did not "
                          "finish)")
-        elif s == "gate":
+        elif s == "gate" and info:
             note = (f"ok={info.get('ok')}, {info.get('findings')} findings, "
                     f"{info.get('files')} files")
         share = ratio(r.wall, total_wall) if r.wall and total_wall else "—"
@@ -311,6 +341,8 @@ def main() -> None:
         else:
             row("peer: ACRO (acro_compare.py)", a)
         p = extra["publish"]
+        if p.timed_out:  # killed before it reaped its children: their CPU and RSS are lost
+            p.cpu = p.rss = None
         row("end to end: reportcard publish", p, "target 240 s / 6 GB",
             f"{ratio(p.wall, TARGET_E2E_S)} / {ratio(p.rss, TARGET_RSS_MB)}"
             if p.wall and not p.timed_out and not p.error else "—",

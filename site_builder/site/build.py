@@ -128,84 +128,92 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
     docs = work / "docs"
     if work.exists():
         shutil.rmtree(work)
-    docs.mkdir(parents=True)
-    mkdocs_site.copy_assets(ASSETS, docs / "assets")
-    bundle = vl_convert.javascript_bundle()  # type: ignore[call-arg]
-    (docs / "assets" / "vega-bundle.js").write_text(bundle, "utf-8")
+    out_existed = out.exists()
+    try:
+        docs.mkdir(parents=True)
+        mkdocs_site.copy_assets(ASSETS, docs / "assets")
+        bundle = vl_convert.javascript_bundle()  # type: ignore[call-arg]
+        (docs / "assets" / "vega-bundle.js").write_text(bundle, "utf-8")
 
-    dirs = sorted(_dir_rows(districts), key=lambda r: r["district_code"])
-    schs = sorted(_dir_rows(schools), key=lambda r: (r["district_code"], r["school_code"]))
-    d_by_code = {d["district_code"]: d for d in dirs}
-    schools_of: dict[str, list[dict[str, str]]] = {}
-    for s in schs:
-        schools_of.setdefault(s["district_code"], []).append(s)
-
-    t = time.perf_counter()
-    frame = csv_frame(published, districts, schools)
-    # Every district with a page or a school page gets a file: the CSVs must hold every
-    # cell any page shows.
-    codes = sorted({d["district_code"] for d in dirs} | {s["district_code"] for s in schs})
-    written = write_downloads(frame, docs, codes, site_specs,
-                              policy)
-    result.timings["csv"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    n_pages = 0
-    with Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task("Rendering pages", total=len(dirs) + len(schs) + 7)
-        root2 = "../../"
-        # State
-        sp = state_places()
-        state = StatePage(title=f"{STATE_NAME} (whole state)", root="../",
-                         facts=state_facts(kit, len(dirs), len(schs)),
-                         topics=kit.topics(sp, "../"), symbol=policy.display.symbol,
-                         download=Link("state.csv", "../downloads/state.csv"))
-        _write_page(docs, "state.md", state.title, render(env, "state.html", state))
-        n_pages += 1
-        for d in dirs:
-            code = d["district_code"]
-            places = district_places(code, d["district_name"])
-            links = tuple(Link(s["school_name"],
-                               f"{root2}schools/{code}-{s['school_code']}/")
-                          for s in sorted(schools_of.get(code, []),
-                                          key=lambda s: (s["school_name"], s["school_code"])))
-            dpage = DistrictPage(
-                title=d["district_name"], root=root2, code=code,
-                facts=district_facts(kit, d, len(links)), topics=kit.topics(places, root2),
-                schools=links, symbol=policy.display.symbol,
-                download=Link(f"{code}.csv", f"{root2}downloads/districts/{code}.csv"),
-                county=f"{d['county_name']} County")
-            _write_page(docs, f"districts/{code}.md", dpage.title,
-                        render(env, "district.html", dpage))
-            n_pages += 1
-            bar.advance(task)
+        dirs = sorted(_dir_rows(districts), key=lambda r: r["district_code"])
+        schs = sorted(_dir_rows(schools), key=lambda r: (r["district_code"], r["school_code"]))
+        d_by_code = {d["district_code"]: d for d in dirs}
+        schools_of: dict[str, list[dict[str, str]]] = {}
         for s in schs:
-            dcode, scode = s["district_code"], s["school_code"]
-            d = d_by_code.get(dcode, {"district_name": dcode, "county_name": ""})
-            places = school_places(dcode, scode, s["school_name"], d["district_name"])
-            dhref = f"{root2}districts/{dcode}/"
-            spage = SchoolPage(
-                title=s["school_name"], root=root2, code=f"{dcode}-{scode}",
-                facts=school_facts(kit, s, d, dhref),
-                topics=kit.topics(places, root2, (places[0], places[2])),
-                district=Link(d["district_name"], dhref), symbol=policy.display.symbol,
-                download=Link(f"{dcode}.csv", f"{root2}downloads/districts/{dcode}.csv"))
-            _write_page(docs, f"schools/{dcode}-{scode}.md", spage.title,
-                        render(env, "school.html", spage))
-            n_pages += 1
-            bar.advance(task)
-        n_pages += _general_pages(env, docs, kit, dirs, schs, written, policy)
-    (docs / "assets" / "charts").mkdir()
-    for name, template in sorted(kit.templates.items()):
-        (docs / "assets" / "charts" / f"{name}.json").write_text(
-            charts.spec_json(template), "utf-8")
-    result.timings["render"] = time.perf_counter() - t
+            schools_of.setdefault(s["district_code"], []).append(s)
 
-    t = time.perf_counter()
-    cfg = mkdocs_site.write_config(work, docs, out.resolve(),
-                                   mkdocs_site.base_config(base_config))
-    mkdocs_site.run_mkdocs(cfg)
-    result.timings["mkdocs"] = time.perf_counter() - t
+        t = time.perf_counter()
+        frame = csv_frame(published, districts, schools)
+        # Every district with a page or a school page gets a file: the CSVs must hold every
+        # cell any page shows.
+        codes = sorted({d["district_code"] for d in dirs} | {s["district_code"] for s in schs})
+        written = write_downloads(frame, docs, codes, site_specs,
+                                  policy)
+        result.timings["csv"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        n_pages = 0
+        with Progress(disable=not progress, transient=True) as bar:
+            task = bar.add_task("Rendering pages", total=len(dirs) + len(schs) + 7)
+            root2 = "../../"
+            # State
+            sp = state_places()
+            state = StatePage(title=f"{STATE_NAME} (whole state)", root="../",
+                             facts=state_facts(kit, len(dirs), len(schs)),
+                             topics=kit.topics(sp, "../"), symbol=policy.display.symbol,
+                             download=Link("state.csv", "../downloads/state.csv"))
+            _write_page(docs, "state.md", state.title, render(env, "state.html", state))
+            n_pages += 1
+            for d in dirs:
+                code = d["district_code"]
+                places = district_places(code, d["district_name"])
+                links = tuple(Link(s["school_name"],
+                                   f"{root2}schools/{code}-{s['school_code']}/")
+                              for s in sorted(schools_of.get(code, []),
+                                              key=lambda s: (s["school_name"], s["school_code"])))
+                dpage = DistrictPage(
+                    title=d["district_name"], root=root2, code=code,
+                    facts=district_facts(kit, d, len(links)), topics=kit.topics(places, root2),
+                    schools=links, symbol=policy.display.symbol,
+                    download=Link(f"{code}.csv", f"{root2}downloads/districts/{code}.csv"),
+                    county=f"{d['county_name']} County")
+                _write_page(docs, f"districts/{code}.md", dpage.title,
+                            render(env, "district.html", dpage))
+                n_pages += 1
+                bar.advance(task)
+            for s in schs:
+                dcode, scode = s["district_code"], s["school_code"]
+                d = d_by_code.get(dcode, {"district_name": dcode, "county_name": ""})
+                places = school_places(dcode, scode, s["school_name"], d["district_name"])
+                dhref = f"{root2}districts/{dcode}/"
+                spage = SchoolPage(
+                    title=s["school_name"], root=root2, code=f"{dcode}-{scode}",
+                    facts=school_facts(kit, s, d, dhref),
+                    topics=kit.topics(places, root2, (places[0], places[2])),
+                    district=Link(d["district_name"], dhref), symbol=policy.display.symbol,
+                    download=Link(f"{dcode}.csv", f"{root2}downloads/districts/{dcode}.csv"))
+                _write_page(docs, f"schools/{dcode}-{scode}.md", spage.title,
+                            render(env, "school.html", spage))
+                n_pages += 1
+                bar.advance(task)
+            n_pages += _general_pages(env, docs, kit, dirs, schs, written, policy)
+        (docs / "assets" / "charts").mkdir()
+        for name, template in sorted(kit.templates.items()):
+            (docs / "assets" / "charts" / f"{name}.json").write_text(
+                charts.spec_json(template), "utf-8")
+        result.timings["render"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        cfg = mkdocs_site.write_config(work, docs, out.resolve(),
+                                       mkdocs_site.base_config(base_config))
+        mkdocs_site.run_mkdocs(cfg)
+        result.timings["mkdocs"] = time.perf_counter() - t
+    except BaseException:
+        # Nothing half-built is left behind: not the generated sources, nor a new output dir.
+        shutil.rmtree(work, ignore_errors=True)
+        if not out_existed:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     if not keep_sources:
         shutil.rmtree(work)
 

@@ -109,13 +109,17 @@ def validate(extract: Path) -> None:
 @click.option("--specs", type=click.Path(path_type=Path), default=DEFAULT_SPECS,
               show_default=True)
 @click.option("--years", default=None, help="Only these years (default: all in the extract).")
+@click.option("--no-protect", is_flag=True,
+              help="Write only the raw (restricted) cells; skip disclosure control, so nothing "
+                   "can be built or published from this run.")
 @friendly_errors
-def compute(extract: Path, out: Path, specs: Path, years: str | None) -> None:
+def compute(extract: Path, out: Path, specs: Path, years: str | None, no_protect: bool) -> None:
     """Compute the protected aggregates by running notebooks/compute_aggregates.ipynb."""
     from site_builder.runner import run_compute
 
     run_compute(extract=extract, out=out, specs=specs,
-                years=parse_years(years) if years else None, progress=True)
+                years=parse_years(years) if years else None, progress=True,
+                protect=not no_protect)
 
 
 @main.command()

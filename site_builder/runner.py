@@ -42,7 +42,7 @@ def run_path(runs_dir: Path, notebook: Path, label: str, now: datetime | None = 
 
 def run_compute(*, extract: Path, out: Path, specs: Path, years: tuple[int, ...] | None = None,
                 progress: bool = True, min_cell_size: int | None = None,
-                runs_dir: Path | None = None) -> Path:
+                runs_dir: Path | None = None, protect: bool = True) -> Path:
     """Compute the aggregates by executing the compute notebook; return the executed copy.
 
     Raises :class:`~site_builder.notebook_tools.NotebookFailed` (a ReportcardError) naming the
@@ -57,6 +57,8 @@ def run_compute(*, extract: Path, out: Path, specs: Path, years: tuple[int, ...]
     }
     if min_cell_size is not None:
         params["min_cell_size"] = min_cell_size
+    if not protect:
+        params["protect_cells"] = False
     runs = Path(runs_dir) if runs_dir else out.parent / "runs"
     label = years_label(years or extract_years(extract))
     output = run_path(runs, COMPUTE_NOTEBOOK, label)

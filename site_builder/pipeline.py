@@ -93,7 +93,9 @@ def publish(opts: PublishOptions) -> PublishResult:
 
             def gate(path: Path) -> str:
                 report = require_pass(path, extract=opts.extract,
-                                      policy=opts.specs / "policy.yaml", progress=opts.progress)
+                                      policy=opts.specs / "policy.yaml",
+                                      raw_cells=opts.aggregates / "cells.parquet",
+                                      progress=opts.progress)
                 return report.render()
 
             result = _step("gate and swap", opts, console, lambda: publish_staged(

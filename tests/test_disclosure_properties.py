@@ -103,3 +103,48 @@ def test_years_in_parallel_give_the_same_output(tmp_path: Path) -> None:
 
     rep = audit_cells(two, POLICY, workers=2)
     assert rep.ok and rep.n_cells == raw.height
+
+
+def test_large_group_proofs_agree_with_exact_ranges(tmp_path: Path, monkeypatch) -> None:
+    """Force the neighbourhood proofs used for a state's large linked groups (every group
+    counts as large): a protected state still passes, with and without the raw cells as
+    hint, and a removed complement is still caught."""
+    from site_builder.disclosure import audit as audit_mod
+
+    raw = toy_state(2, n_districts=3, schools=(2, 3), size=(4.0, 0.6))
+    pub = protect(raw, POLICY)
+    path = write_csv(pub, tmp_path / "ok.csv")
+    exact = audit_published([path], POLICY)
+    assert exact.ok, exact.render(limit=5)
+    monkeypatch.setattr(audit_mod, "LARGE_COMPONENT", 5)
+    monkeypatch.setattr(audit_mod, "EXACT_LIMIT", 0)   # no exact fallback: proofs only
+    for hint in (raw, None):
+        rep = audit_published([path], POLICY, hint=hint)
+        assert rep.ok, rep.render(limit=5)
+    # A hint that does not fit what is published is ignored (not trusted).
+    wrong = raw.with_columns(pl.col("n_students") + 1)
+    assert audit_published([path], POLICY, hint=wrong).ok
+    # The leak: one complementary count published again.
+    comp = pub.filter((pl.col("reason") == "complementary") & (pl.col("topic") == "enrollment"))
+    victim = comp.row(0, named=True)
+    same = pl.all_horizontal([pl.col(k) == victim[k] for k in
+                              ("level", "district_code", "school_code", "grade",
+                               "group_family", "student_group")])
+    true_n = raw.filter(same & (pl.col("topic") == "enrollment"))["n_students"][0]
+    leaked = pub.with_columns(
+        pl.when(same & pl.col("topic").is_in(["enrollment", "attendance"]))
+        .then(pl.lit(true_n)).otherwise(pl.col("n_students")).alias("n_students"))
+    rep = audit_published([write_csv(leaked, tmp_path / "leak.csv")], POLICY, hint=raw)
+    assert not rep.ok
+    assert {f.kind for f in rep.failures} & {"exact", "approximate", "unproven",
+                                             "derived_group"}
+
+
+def test_protect_reproves_only_what_changed_and_still_passes() -> None:
+    """protect()'s later audit rounds prove only what failed or was withheld since; the
+    final pattern must pass a full audit from scratch."""
+    from site_builder.disclosure import audit_cells
+
+    raw = toy_state(7, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
+    pub = protect(raw, POLICY)
+    assert audit_cells(pub, POLICY).ok

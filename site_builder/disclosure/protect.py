@@ -241,24 +241,42 @@ class _State:
         vids = sv[starts]
         nums = np.flatnonzero(~self.is_den & h)
         dens = self.den_id[nums]
+        # Sweeps over the relations that have a member whose bounds changed in the last
+        # sweep (all of them the first time): the bounds only ever tighten, so a relation
+        # none of whose members changed has nothing new to say.
+        sub_v, sub_t, sub_r = ev, et, er
+        sub_order, sub_starts, sub_vids = order, starts, vids
         for _ in range(sweeps):
-            plo = np.where(et, 0.0, lo[ev])
-            phi = np.where(et, 0.0, hi[ev])
-            slo = np.bincount(er, weights=plo, minlength=len(rels))
-            shi = np.bincount(er, weights=phi, minlength=len(rels))
+            plo = np.where(sub_t, 0.0, lo[sub_v])
+            phi = np.where(sub_t, 0.0, hi[sub_v])
+            slo = np.bincount(sub_r, weights=plo, minlength=len(rels))
+            shi = np.bincount(sub_r, weights=phi, minlength=len(rels))
             tlo, thi = lo[rt], hi[rt]
             # Each part: total minus the other parts; the total: the sum of the parts.
-            new_lo = np.where(et, slo[er], tlo[er] - (shi[er] - phi))
-            new_hi = np.where(et, shi[er], thi[er] - (slo[er] - plo))
+            new_lo = np.where(sub_t, slo[sub_r], tlo[sub_r] - (shi[sub_r] - phi))
+            new_hi = np.where(sub_t, shi[sub_r], thi[sub_r] - (slo[sub_r] - plo))
             lo2, hi2 = lo.copy(), hi.copy()
-            lo2[vids] = np.maximum(lo[vids], np.maximum.reduceat(new_lo[order], starts))
-            hi2[vids] = np.minimum(hi[vids], np.minimum.reduceat(new_hi[order], starts))
+            lo2[sub_vids] = np.maximum(lo[sub_vids],
+                                       np.maximum.reduceat(new_lo[sub_order], sub_starts))
+            hi2[sub_vids] = np.minimum(hi[sub_vids],
+                                       np.minimum.reduceat(new_hi[sub_order], sub_starts))
             hi2[nums] = np.minimum(hi2[nums], hi2[dens])
             np.maximum.at(lo2, dens, lo2[nums])
             hi2 = np.minimum(hi2, BIG)
-            if np.array_equal(lo2, lo) and np.array_equal(hi2, hi):
+            moved = (lo2 != lo) | (hi2 != hi)
+            if not moved.any():
                 break
             lo, hi = lo2, hi2
+            touched = np.zeros(len(rels), bool)
+            touched[er[moved[ev]]] = True
+            keep = np.flatnonzero(touched[er])
+            if not len(keep):
+                break
+            sub_v, sub_t, sub_r = ev[keep], et[keep], er[keep]
+            sub_order = np.argsort(sub_v, kind="stable")
+            sv = sub_v[sub_order]
+            sub_starts = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])
+            sub_vids = sv[sub_starts]
         width = np.floor(hi + 1e-6) - np.ceil(lo - 1e-6)
         bad = np.flatnonzero(h & (width < req))
         # The relations that bind each narrow value (its highest lower bound and lowest
@@ -375,16 +393,26 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
             break
         st.greedy()
     if audit:
+        # Withholding more only widens ranges (the published system loses constraints), so
+        # after the first audit only what failed and what was withheld since is re-proven.
+        only = None
         for _ in range(MAX_AUDIT_ROUNDS):
             published = render(cells, system, st.reason, policy)
-            report = _audit.audit_cells(published, policy)
+            report = _audit.audit_cells(published, policy, hint=cells, only=only)
             found = [f for f in report.failures if f.kind != "inconsistent"]
             if not found:
                 break
             report.failures = found
+            before = st.hidden.copy()
             if not st.fix(report):
                 raise ProtectionError("could not protect:\n" + report.render(limit=10))
             st.greedy()
+            only = st.hidden & ~before
+            for f in found:
+                if f.var_id is not None:
+                    only[f.var_id] = True
+                if f.rel_id is not None:
+                    only[st.e_var[st.e_rel == f.rel_id]] = True
         else:
             raise ProtectionError(f"still failing after {MAX_AUDIT_ROUNDS} audit rounds:\n"
                                   + report.render(limit=10))

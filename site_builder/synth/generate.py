@@ -15,6 +15,7 @@ from site_builder.synth import assessment, graduation, names, writer
 from site_builder.synth.directory import Directory, build_directory
 from site_builder.synth.progress import Steps
 from site_builder.synth.reference import (
+    PROFILES,
     GRADES,
     RACE_CODES,
     TINY_HISPANIC,
@@ -191,8 +192,8 @@ def generate(out: Path | str, *, seed: int = 20240601,
         problems.append("years must be between 2000 and 2100")
     if fmt not in ("parquet", "csv"):
         problems.append(f"format must be parquet or csv, not {fmt!r}")
-    if profile not in ("state", "tiny"):
-        problems.append(f"profile must be state or tiny, not {profile!r}")
+    if profile not in PROFILES:
+        problems.append(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
     if not 0 < scale <= 10:
         problems.append(f"scale must be above 0 and at most 10, not {scale}")
     if not 0 <= canaries <= MAX_CANARIES:

@@ -1,7 +1,7 @@
-"""The reference tables the generator calibrates to, and the two profiles.
+"""The reference tables the generator calibrates to, and the three profiles.
 
 ``state`` is every real Missouri LEA of 2024 (``data/leas.csv``, derived from public DESE files
-by ``data/derive.py``). ``tiny`` is five real Adair/Andrew county districts, with a few values
+by ``data/derive.py``). ``central`` is every LEA of ten central Missouri counties. ``tiny`` is five real Adair/Andrew county districts, with a few values
 overridden so that the test fixture exercises the edge cases (see ``site_builder.synth``).
 """
 
@@ -28,6 +28,13 @@ TINY_CODES = ("001090", "001091", "001092", "002089", "002090")
 TINY_HISPANIC = {"002089": 29, "001091": 31}
 """Tiny profile: exact Hispanic head counts forced in the profile's focus year."""
 TINY_SINGLE_SCHOOL = "001092"
+
+CENTRAL_COUNTIES = ("Audrain", "Boone", "Callaway", "Cole", "Cooper", "Howard", "Miller",
+                    "Moniteau", "Osage", "Randolph")
+"""Central profile: every real LEA of ten central Missouri counties (Columbia, Jefferson City
+and their rural neighbours): a whole region, big enough to look like Missouri and small
+enough to protect, audit and build in a few minutes."""
+PROFILES = ("state", "central", "tiny")
 
 
 @dataclass
@@ -127,6 +134,8 @@ def load_leas(profile: str = "state") -> Leas:
         "district_code": pl.String, "county_code": pl.String, "city": pl.String})
     if profile == "tiny":
         df = df.filter(pl.col("district_code").is_in(list(TINY_CODES)))
+    elif profile == "central":
+        df = df.filter(pl.col("county_name").is_in(list(CENTRAL_COUNTIES)))
     elif profile != "state":
         raise ValueError(f"unknown profile {profile!r}")
     df = df.sort("district_code")

@@ -15,8 +15,8 @@ from site_builder.synth import assessment, graduation, names, writer
 from site_builder.synth.directory import Directory, build_directory
 from site_builder.synth.progress import Steps
 from site_builder.synth.reference import (
-    PROFILES,
     GRADES,
+    PROFILES,
     RACE_CODES,
     TINY_HISPANIC,
     Leas,

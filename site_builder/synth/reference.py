@@ -1,8 +1,9 @@
 """The reference tables the generator calibrates to, and the three profiles.
 
 ``state`` is every real Missouri LEA of 2024 (``data/leas.csv``, derived from public DESE files
-by ``data/derive.py``). ``central`` is every LEA of ten central Missouri counties. ``tiny`` is five real Adair/Andrew county districts, with a few values
-overridden so that the test fixture exercises the edge cases (see ``site_builder.synth``).
+by ``data/derive.py``). ``central`` is every LEA of ten central Missouri counties. ``tiny`` is
+five real Adair/Andrew county districts, with a few values overridden so that the test fixture
+exercises the edge cases (see ``site_builder.synth``).
 """
 
 from __future__ import annotations

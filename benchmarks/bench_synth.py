@@ -29,7 +29,7 @@ import polars as pl
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profile", default="state", choices=["state", "tiny"])
+    ap.add_argument("--profile", default="state", choices=["state", "central", "tiny"])
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--years", default="2021-2025")
     ap.add_argument("--seed", type=int, default=1)

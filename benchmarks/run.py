@@ -152,7 +152,7 @@ def status(r: Result) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profile", default="state", choices=["state", "tiny"])
+    ap.add_argument("--profile", default="state", choices=["state", "central", "tiny"])
     ap.add_argument("--quick", action="store_true", help="skip baselines, peer and end to end")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench-run"))
     ap.add_argument("--stages", default=",".join(STAGES))

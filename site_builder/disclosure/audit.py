@@ -68,6 +68,8 @@ ALONE_COLUMNS = 3000
 """Largest neighbourhood of a single value (solved exactly)."""
 LOCAL_COLUMNS = 15000
 """Largest neighbourhood LP (columns)."""
+LOCAL_ROUNDS = 4
+"""Random-direction rounds (a min and a max LP each) per neighbourhood LP."""
 IPM_COLUMNS = 3000
 """Neighbourhood LPs with more columns than this use the interior-point solver."""
 ALONE_COUNT = 400
@@ -579,7 +581,8 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         req = np.where(np.isin(cols, todo), required[cols], 0)
         m_lo, m_hi, s = _batch_ranges(S, lo[cols], hi[cols], rlo[rws] - fixed,
                                       rhi[rws] - fixed, req, piece, rng, exact=exact,
-                                      ipm=not exact and k > IPM_COLUMNS)
+                                      ipm=not exact and k > IPM_COLUMNS,
+                                      rounds=LOCAL_ROUNDS)
         solves += s
         mn[cols] = np.minimum(mn[cols], m_lo)
         mx[cols] = np.maximum(mx[cols], m_hi)
@@ -666,6 +669,7 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
                   rng: np.random.Generator, exact: bool = True,
                   max_exact_rounds: int | None = None,
                   solved: list[np.ndarray] | None = None, ipm: bool = False,
+                  rounds: int = N_DIRECTIONS + MAX_FOCUSED_ROUNDS,
                   ) -> tuple[np.ndarray, np.ndarray, int]:
     """Min and max of every column with ``required`` > 0 (``exact=False``: only as far as
     random directions get; the spread found is then a lower bound on the range; with
@@ -683,7 +687,7 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
         return np.flatnonzero(np.floor(mx + EPS) - np.ceil(mn - EPS) < required)
 
     todo = short()
-    for i in range(N_DIRECTIONS + MAX_FOCUSED_ROUNDS):
+    for i in range(rounds):
         if not len(todo) or (i >= N_DIRECTIONS and len(todo) < 20):
             break
         c = np.zeros(n)

@@ -330,7 +330,7 @@ def test_graduation_cohorts_agree_with_enrollment(tiny_extract: Path) -> None:
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"scale": 0.0}, "scale must be above 0"),
     ({"canaries": -1}, "canaries must be between 0 and 9999"),
-    ({"profile": "county"}, "profile must be state or tiny"),
+    ({"profile": "county"}, "profile must be one of state, central, tiny"),
     ({"fmt": "xlsx"}, "format must be parquet or csv"),
     ({"profile": "tiny", "canaries": 9000, "years": (2024,)}, "to turn into 9000 canaries"),
 ])
@@ -341,3 +341,17 @@ def test_bad_arguments_are_explained(tmp_path: Path, kwargs: dict[str, object],
         generate(out, seed=1, **kwargs)  # type: ignore[arg-type]
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_central_profile_is_ten_real_counties(tmp_path: Path) -> None:
+    from site_builder.synth.reference import CENTRAL_COUNTIES
+
+    leas = load_leas("central")
+    state = load_leas("state")
+    assert len(leas.code) == 46
+    assert set(leas.county_name) == set(CENTRAL_COUNTIES)
+    # The same LEAs, with the same real enrollment, as in the state profile.
+    idx = {c: i for i, c in enumerate(state.code)}
+    assert all(state.name[idx[c]] == n for c, n in zip(leas.code, leas.name, strict=True))
+    meta = generate(tmp_path / "c", seed=3, years=(2024,), profile="central")
+    assert meta["districts"] == 46 and meta["profile"] == "central"

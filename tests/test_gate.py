@@ -268,6 +268,33 @@ def test_swap_is_an_exchange_and_keeps_the_old_tree(tmp_path: Path) -> None:
     shutil.rmtree(new)
 
 
+def test_publish_staged_makes_the_swap_durable(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the exchange, the directory holding site/ is fsynced (a rename is only durable
+    once its directory is); every staged file was fsynced before the swap."""
+    from site_builder.gate import publish as pub
+
+    site, staging = tmp_path / "www" / "site", tmp_path / "www" / ".site.staging-1"
+    site.mkdir(parents=True)
+    staging.mkdir()
+    (site / "index.html").write_text("old")
+    (staging / "index.html").write_text("new")
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(pub.os, "fsync", spy)
+    monkeypatch.setattr(pub, "write_manifest", lambda *a, **k: None)
+    pub.publish_staged(staging, site, extract=None, specs=tmp_path, parameters={},
+                       gate=lambda p: "ok")
+    assert (site / "index.html").read_text() == "new" and not staging.exists()
+    swap_at = synced.index(str(site.parent))
+    assert str(staging / "index.html") in synced[:swap_at]
+
+
 def test_second_publisher_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     site = tmp_path / "site"
     with PublishLock(site), pytest.raises(PublishLocked) as err, PublishLock(site):

@@ -62,6 +62,15 @@ def swap_directories(new: Path, current: Path) -> None:
             "(Linux 3.15+); site/ was not changed.")
 
 
+def _fsync_dir(path: Path) -> None:
+    """Make a rename inside ``path`` durable (the directory entry itself)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_tree(root: Path) -> None:
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
@@ -131,6 +140,9 @@ def publish_staged(staging: Path, site: Path, *, extract: Path | None, specs: Pa
     write_manifest(staging, specs=specs, extract=extract, parameters=parameters)
     _fsync_tree(staging)
     swap_directories(staging, site)
+    # The exchange is atomic, but only durable once the parent directory is on disk: a
+    # power cut right after it could otherwise bring back the old site (or none at all).
+    _fsync_dir(site.parent)
     if staging.exists():  # the old site, after an exchange
         shutil.rmtree(staging)
     files = sum(1 for p in site.rglob("*") if p.is_file())

@@ -10,10 +10,10 @@ BIN := $(VENV)/bin
 RC := $(BIN)/reportcard
 SEED ?= 20240601
 EXTRACT ?= data/extract
-# The synthetic state the demo makes: central (the 46 real LEAs of ten central Missouri
-# counties; the default), state (all 561 LEAs: see README "Status" for how long protecting it
-# takes) or tiny (the 5-district test fixture). `make demo PROFILE=state`.
-PROFILE ?= central
+# The synthetic state the demo makes: tiny (5 real districts; the default: a few minutes),
+# central (the 46 real LEAs of ten central Missouri counties) or state (all 561 LEAs); see
+# README "Status" for how long protecting the bigger ones takes. `make demo PROFILE=central`.
+PROFILE ?= tiny
 PORT ?= 8000
 
 .PHONY: help setup chromium extract demo publish serve test test-fast lab bench lint clean

@@ -301,12 +301,13 @@ def _pins(system: System, var: int, known: np.ndarray, value: np.ndarray,
 def check_system(system: System, k: Knowledge, policy: Policy,
                  report: AuditReport | None = None,
                  hint: np.ndarray | None = None,
-                 only: np.ndarray | None = None) -> AuditReport:
+                 only: np.ndarray | None = None, thorough: bool = True) -> AuditReport:
     """LP ranges of every withheld value, derived groups, consistency. ``hint``: candidate
     values per variable (NaN where unknown), used only as a starting point, after a check.
     ``only`` (bool per variable): prove only these withheld values' ranges (the others
     still take part as unknowns) -- for a caller that proved the rest before and has only
-    withheld more since, which can only widen every range."""
+    withheld more since, which can only widen every range. ``thorough=False`` skips the
+    slowest proofs of large groups (a value they would have proven is reported unproven)."""
     report = report or AuditReport()
     t0 = time.perf_counter()
     m = policy.min_cell_size
@@ -391,7 +392,7 @@ def check_system(system: System, k: Knowledge, policy: Policy,
         if only is not None:
             req = np.where(only[hvars], req, 0)
         rng_lo, rng_hi, n_comp, n_solves, unproven = _ranges(
-            A, lo, hi, rlo_a, rhi_a, req, start=start, region=region)
+            A, lo, hi, rlo_a, rhi_a, req, start=start, region=region, thorough=thorough)
         report.n_components = n_comp
         report.n_lp_solves = n_solves
         ilo = np.ceil(rng_lo - EPS)
@@ -463,7 +464,7 @@ def _feasible(A: csc_matrix, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, rlo:
 
 def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi: np.ndarray,
             required: np.ndarray, start: np.ndarray | None = None,
-            region: np.ndarray | None = None,
+            region: np.ndarray | None = None, thorough: bool = True,
             ) -> tuple[np.ndarray, np.ndarray, int, int, np.ndarray]:
     """Range [min, max] of every column subject to rlo <= A x <= rhi, lo <= x <= hi.
 
@@ -508,7 +509,7 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
         base = None if start is None else start[cols]
         reg = np.zeros(len(cols), np.int64) if region is None else region[cols]
         m_lo, m_hi, s, unp = _prove_large(sub, lo[cols], hi[cols], rlo[rws], rhi[rws],
-                                          required[cols], base, reg, rng)
+                                          required[cols], base, reg, rng, thorough)
         mn[cols], mx[cols], unproven[cols] = m_lo, m_hi, unp
         solves += s
     sizes[large] = 0
@@ -537,7 +538,7 @@ def _short(mn: np.ndarray, mx: np.ndarray, required: np.ndarray) -> np.ndarray:
 
 def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                  rhi: np.ndarray, required: np.ndarray, base: np.ndarray | None,
-                 region: np.ndarray, rng: np.random.Generator,
+                 region: np.ndarray, rng: np.random.Generator, thorough: bool = True,
                  ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """Ranges of one large linked group, proven wide enough where they are.
 
@@ -644,7 +645,8 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     todo = np.flatnonzero(_short(mn, mx, required))
     todo = step("regions", by_region, todo)
     todo = step("neighbourhoods", neighbourhoods, todo)
-    todo = step("single-value neighbourhoods", one_by_one, todo)
+    if thorough:
+        todo = step("single-value neighbourhoods", one_by_one, todo)
     unproven = np.zeros(n, bool)
     if len(todo):
         if n <= EXACT_LIMIT:
@@ -746,7 +748,7 @@ def hint_values(cells: pl.DataFrame, system: System, hint: pl.DataFrame) -> np.n
 
 def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
                 hint: pl.DataFrame | None = None,
-                only: np.ndarray | None = None) -> AuditReport:
+                only: np.ndarray | None = None, thorough: bool = True) -> AuditReport:
     """Audit published cells (a frame with the CSV columns). Years are independent; with
     ``workers > 1`` they are audited in that many processes. ``hint``: candidate true values
     (raw cells), which make large linked groups much faster to prove; they are checked
@@ -776,7 +778,7 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
     report = AuditReport(n_cells=published.height)
     x0 = None if hint is None else hint_values(cells, system, hint)
     report.seconds = time.perf_counter() - t0
-    return check_system(system, k, policy, report, hint=x0, only=only)
+    return check_system(system, k, policy, report, hint=x0, only=only, thorough=thorough)
 
 
 def _audit_year(published: pl.DataFrame, policy: Policy,

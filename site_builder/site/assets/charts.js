@@ -24,9 +24,18 @@
       if (!target) { return; }
       var page;
       try { page = JSON.parse(el.textContent); } catch (e) { return; }
+      // vega-embed gives the container its own role and a generic "Vega visualization"
+      // label; the page's authored role="img" and aria-label (what the chart shows, in
+      // words) are put back once it has drawn.
+      var role = target.getAttribute("role");
+      var label = target.getAttribute("aria-label");
       template(page.usermeta.template).then(function (t) {
         var spec = Object.assign({}, t, { data: page.data });
+        if (label) { spec.description = label; }
         return window.vegaEmbed(target, spec, { actions: false, ast: true, renderer: "svg" });
+      }).then(function () {
+        if (role) { target.setAttribute("role", role); } else { target.removeAttribute("role"); }
+        if (label) { target.setAttribute("aria-label", label); } else { target.removeAttribute("aria-label"); }
       }).catch(function () { target.parentNode.classList.add("rc-chart-failed"); });
     });
   }

@@ -406,15 +406,20 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
                                         thorough=final)
             found = [f for f in report.failures if f.kind != "inconsistent"]
             if not found:
-                if final:
+                if final and only is None:  # a full, thorough audit passed
                     break
                 final, only = True, None
                 continue
-            final = False
             report.failures = found
             before = st.hidden.copy()
             if not st.fix(report):
+                if not final:  # nothing left to withhold near them: prove them thoroughly
+                    final = True
+                    only = np.zeros(len(st.reason), bool)
+                    only[[f.var_id for f in found if f.var_id is not None]] = True
+                    continue
                 raise ProtectionError("could not protect:\n" + report.render(limit=10))
+            final = False
             st.greedy()
             only = st.hidden & ~before
             for f in found:

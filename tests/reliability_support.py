@@ -226,7 +226,8 @@ def _install_stubs(stubs: list[str]) -> None:
     if "audit" in stubs:
         import site_builder.gate as gate
 
-        gate._disclosure_audit = lambda site, policy, report: []  # type: ignore[assignment]
+        gate._disclosure_audit = (  # type: ignore[assignment]
+            lambda site, policy, report, raw_cells=None: [])
     if "markers" in stubs:
         import site_builder.gate.publish as pub
 

@@ -11,6 +11,7 @@ run) never sees half a file.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -49,6 +50,11 @@ def write_published_cells(published: pl.DataFrame, out_dir: Path | str) -> Path:
     return write_cells(published, out_dir, "published.parquet", PUBLISHED_SCHEMA)
 
 
+SYNTHETIC_GENERATOR = "site_builder.synth"
+SYNTHETIC_MARKER = "synthetic.json"
+"""Written beside the directory files when the extract was made by ``reportcard synth``."""
+
+
 def copy_directory(extract_dir: Path | str, out_dir: Path | str) -> Path:
     """Copy the public directory files (districts, schools) into the aggregate store."""
     src = Path(extract_dir) / "directory"
@@ -60,6 +66,13 @@ def copy_directory(extract_dir: Path | str, out_dir: Path | str) -> Path:
         path = find_file(src, spec.name)
         if path is not None:
             shutil.copyfile(path, tmp / path.name)
+    # A synthetic extract (made by `reportcard synth`) says so, and so will every page.
+    meta = Path(extract_dir) / "extract.json"
+    if meta.is_file():
+        info = json.loads(meta.read_text("utf-8"))
+        if info.get("generator") == SYNTHETIC_GENERATOR:
+            (tmp / SYNTHETIC_MARKER).write_text(
+                json.dumps({"synthetic": True, "profile": info.get("profile")}) + "\n", "utf-8")
     shutil.rmtree(dst, ignore_errors=True)
     os.replace(tmp, dst)
     return dst

@@ -52,6 +52,40 @@ def test_build_command_builds_from_published_cells(aggregates: Path) -> None:
     assert not (out.parent / ".staging.src").exists()  # generated docs are cleaned up
 
 
+def test_a_site_built_from_a_synthetic_extract_says_so_on_every_page(aggregates: Path,
+                                                                     tmp_path: Path) -> None:
+    import json
+
+    from site_builder.site.build import SYNTHETIC_NOTICE
+    from site_builder.store import copy_directory
+
+    def build(extract: Path, out: Path) -> list[Path]:
+        agg = tmp_path / f"agg-{out.name}"
+        agg.mkdir()
+        (agg / "published.parquet").write_bytes(
+            (aggregates / "agg" / "published.parquet").read_bytes())
+        copy_directory(extract, agg)   # what compute does
+        result = CliRunner().invoke(main, [
+            "build", "--aggregates", str(agg), "--out", str(out),
+            "--specs", str(ROOT / "report_specs"), "--extract", str(extract)])
+        assert result.exit_code == 0, result.output
+        return sorted(out.rglob("*.html"))
+
+    # The fixture's extract has no extract.json: treated as real, no notice.
+    real = build(aggregates / "extract", tmp_path / "real")
+    assert real and not any(SYNTHETIC_NOTICE in p.read_text() for p in real)
+    # The same extract marked as made by `reportcard synth`: every page says so.
+    synth = tmp_path / "synth-extract"
+    (synth / "directory").mkdir(parents=True)
+    for f in (aggregates / "extract" / "directory").iterdir():
+        (synth / "directory" / f.name).write_bytes(f.read_bytes())
+    (synth / "extract.json").write_text(json.dumps({"generator": "site_builder.synth",
+                                                    "profile": "tiny"}))
+    pages = build(synth, tmp_path / "demo")
+    assert len(pages) == len(real)
+    assert all(SYNTHETIC_NOTICE in p.read_text() for p in pages)
+
+
 def test_build_without_published_cells_says_what_to_do(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["build", "--aggregates", str(tmp_path),
                                        "--out", str(tmp_path / "o")])

@@ -56,6 +56,11 @@ from site_builder.site.pages import (
 from site_builder.site.render import environment, render
 from site_builder.site.sections import SiteSpecs, adapt
 from site_builder.site.tables import NO_CELL, Place, RowGroup, Table, TableRow, _Notes, school_year
+from site_builder.store import SYNTHETIC_GENERATOR, SYNTHETIC_MARKER
+
+SYNTHETIC_NOTICE = ("Demonstration: these report cards are computed from made-up student "
+                    "records shaped like Missouri's. They are not the real results of any "
+                    "school or district.")
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -101,8 +106,11 @@ def _size(n: int) -> str:
 def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.DataFrame,
                specs: object, policy: Policy, out: Path, *, progress: bool = False,
                base_config: Path | None = None, template_dir: Path | None = None,
-               keep_sources: bool = False) -> BuildResult:
+               keep_sources: bool = False, notice: str | None = None) -> BuildResult:
     """Build the public site into ``out`` from published cells only.
+
+    ``notice``: a line shown atop every page (:data:`SYNTHETIC_NOTICE` for a demo built from
+    a synthetic extract).
 
     ``specs`` is a :class:`site_builder.specs.ReportSpecs` (or an already adapted
     :class:`SiteSpecs`). ``template_dir`` puts extra templates in front of the package's own
@@ -205,7 +213,7 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
 
         t = time.perf_counter()
         cfg = mkdocs_site.write_config(work, docs, out.resolve(),
-                                       mkdocs_site.base_config(base_config))
+                                       mkdocs_site.base_config(base_config), notice=notice)
         mkdocs_site.run_mkdocs(cfg)
         result.timings["mkdocs"] = time.perf_counter() - t
     except BaseException:
@@ -364,6 +372,10 @@ def build_from_aggregates(aggregates: Path, out: Path, *, specs: Path = Path("re
     published = pl.read_parquet(path)
     src = Path(aggregates) if (Path(aggregates) / "directory").is_dir() else Path(extract)
     districts, schools = read_directory(src)
+    synthetic = (src / "directory" / SYNTHETIC_MARKER).is_file() or (
+        (Path(extract) / "extract.json").is_file() and json.loads(
+            (Path(extract) / "extract.json").read_text("utf-8")).get("generator")
+        == SYNTHETIC_GENERATOR)
     return build_site(published, districts, schools, load_specs(specs),
                       load_policy(policy or Path(specs) / "policy.yaml"), Path(out),
-                      progress=progress)
+                      progress=progress, notice=SYNTHETIC_NOTICE if synthetic else None)

@@ -52,8 +52,9 @@ def base_config(path: Path | None = None) -> dict[str, Any]:
     return dict(FALLBACK_CONFIG)
 
 
-def write_config(work: Path, docs: Path, site: Path, base: dict[str, Any]) -> Path:
-    """The generated mkdocs.yml for this build."""
+def write_config(work: Path, docs: Path, site: Path, base: dict[str, Any],
+                 notice: str | None = None) -> Path:
+    """The generated mkdocs.yml for this build (``notice``: a line shown atop every page)."""
     cfg = dict(base)
     theme = dict(cfg.get("theme") or {})
     theme["name"] = "material"
@@ -65,7 +66,7 @@ def write_config(work: Path, docs: Path, site: Path, base: dict[str, Any]) -> Pa
     cfg["hooks"] = [str(HOOKS)]
     cfg["plugins"] = []  # no search index of 3,000 pages, nothing that phones home
     cfg.setdefault("extra", {})
-    cfg["extra"] = {**cfg["extra"], "generator": False, "csp": CSP}
+    cfg["extra"] = {**cfg["extra"], "generator": False, "csp": CSP, "notice": notice or ""}
     path = work / "mkdocs.yml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=True, allow_unicode=True), "utf-8")
     return path

@@ -82,7 +82,8 @@ def load_extract(root: Path, years: tuple[int, ...] | None = None) -> Extract:
     missing = [y for y in years if y not in available]
     if missing or not years:
         raise InputError([Problem(
-            file=str(root), rule=f"no year directory for {', '.join(map(str, missing)) or 'any year'}",
+            file=str(root),
+            rule=f"no year directory for {', '.join(map(str, missing)) or 'any year'}",
             hint="an extract holds one directory per school year, e.g. data/extract/2024/; "
                  "run `reportcard synth --out data/extract` to make a demo extract")])
 

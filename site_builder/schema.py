@@ -167,7 +167,8 @@ _GRADE = Column("grade", "str", "Grade level: PK, K, 01 to 12.", codes=GRADES)
 _SEX = Column("sex", "str", "Sex as reported: F or M.", codes=tuple(SEXES))
 _RACE = Column("race", "str", "Federal race/ethnicity category code.", codes=tuple(RACES))
 _EL = Column("el", "bool", "English learner (LEP) this year.")
-_IEP = Column("iep", "bool", "Has an Individualized Education Program (students with disabilities).")
+_IEP = Column("iep", "bool",
+              "Has an Individualized Education Program (students with disabilities).")
 _ECODIS = Column("ecodis", "bool",
                  "Economically disadvantaged: eligible for free or reduced-price lunch.")
 

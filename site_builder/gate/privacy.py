@@ -54,10 +54,7 @@ def is_external(url: str) -> bool:
         return False
     if url.startswith("//"):
         return True
-    parts = urlsplit(url)
-    if parts.scheme in ("http", "https", "ws", "wss", "ftp"):
-        return True
-    return False
+    return urlsplit(url).scheme in ("http", "https", "ws", "wss", "ftp")
 
 
 def check_css(rel: str, text: str) -> list[Finding]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -105,11 +106,15 @@ def test_years_in_parallel_give_the_same_output(tmp_path: Path) -> None:
     assert rep.ok and rep.n_cells == raw.height
 
 
-def test_large_group_proofs_agree_with_exact_ranges(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("whole_group", [25000, 0], ids=["one LP per group", "chunked"])
+def test_large_group_proofs_agree_with_exact_ranges(tmp_path: Path, monkeypatch,
+                                                    whole_group: int) -> None:
     """Force the neighbourhood proofs used for a state's large linked groups (every group
     counts as large): a protected state still passes, with and without the raw cells as
     hint, and a removed complement is still caught."""
     from site_builder.disclosure import audit as audit_mod
+
+    monkeypatch.setattr(audit_mod, "WHOLE_GROUP_COLUMNS", whole_group)
 
     raw = toy_state(2, n_districts=3, schools=(2, 3), size=(4.0, 0.6))
     pub = protect(raw, POLICY)

@@ -68,6 +68,8 @@ ALONE_COLUMNS = 3000
 """Largest neighbourhood of a single value (solved exactly)."""
 LOCAL_COLUMNS = 15000
 """Largest neighbourhood LP (columns)."""
+WHOLE_GROUP_COLUMNS = 25000
+"""A group up to this size is its own neighbourhood (one interior-point LP per direction)."""
 LOCAL_ROUNDS = 4
 """Random-direction rounds (a min and a max LP each) per neighbourhood LP."""
 IPM_COLUMNS = 3000
@@ -628,6 +630,9 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                 local(np.sort(order[a:b]), todo, exact=False)
 
     def neighbourhoods(todo: np.ndarray) -> None:
+        if n <= WHOLE_GROUP_COLUMNS:  # one LP over the whole group beats many chunks
+            local(np.arange(n), todo, exact=False)
+            return
         # Chunks of short columns (in region order) whose neighbourhood stays small.
         seeds = todo[np.argsort(region[todo], kind="stable")]
         size = len(seeds)

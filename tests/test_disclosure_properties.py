@@ -153,3 +153,36 @@ def test_protect_reproves_only_what_changed_and_still_passes() -> None:
     raw = toy_state(7, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
     pub = protect(raw, POLICY)
     assert audit_cells(pub, POLICY).ok
+
+
+def test_pairs_of_districts_prove_shares_of_a_state_total(caplog) -> None:
+    """Two districts' withheld shares of published state totals: each district alone is
+    pinned (the other district's share is held), the pair of them is not."""
+    import logging
+
+    import numpy as np
+    from scipy.sparse import csc_matrix
+
+    from site_builder.disclosure import audit as audit_mod
+
+    # Columns: A Pacific Islander, A White, B Pacific Islander, B White (district counts).
+    A = csc_matrix(np.array([[1, 1, 0, 0],    # A's All students = 100
+                             [0, 0, 1, 1],    # B's All students = 100
+                             [1, 0, 1, 0],    # state Pacific Islander = 10
+                             [0, 1, 0, 1]],   # state White = 190
+                            dtype=float))
+    rhs = np.array([100.0, 100.0, 10.0, 190.0])
+    lo = np.array([1.0, 30.0, 1.0, 30.0])
+    hi = np.array([29.0, 1e7, 29.0, 1e7])
+    required = np.array([5, 1, 5, 1])
+    base = np.array([4.0, 96.0, 6.0, 94.0])
+    region = np.array([0, 0, 1, 1])
+    with caplog.at_level(logging.INFO, logger=audit_mod.log.name):
+        mn, mx, _, unproven = audit_mod._prove_large(
+            A, lo, hi, rhs, rhs, required, base, region, np.random.default_rng(1),
+            thorough=False)
+    assert "regions proved 0 of 4" in caplog.text
+    assert "pairs of regions proved 4 of 4" in caplog.text
+    assert not unproven.any()
+    assert (np.floor(mx + 1e-6) - np.ceil(mn - 1e-6) >= required).all()
+    assert mx[0] - mn[0] >= 5  # A's 4 Pacific Islander students could be 1..9

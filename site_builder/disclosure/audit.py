@@ -69,7 +69,11 @@ ALONE_COLUMNS = 3000
 LOCAL_COLUMNS = 15000
 """Largest neighbourhood LP (columns)."""
 WHOLE_GROUP_COLUMNS = 25000
-"""A group up to this size is its own neighbourhood (one interior-point LP per direction)."""
+"""A group up to this size is its own neighbourhood (one interior-point LP per direction)..."""
+WHOLE_GROUP_SHARE = 4
+"""... when at least 1 in this many of its values are still short."""
+SEED_COLUMNS = 100
+"""Otherwise a neighbourhood holds up to this many columns per short value in it."""
 LOCAL_ROUNDS = 4
 """Random-direction rounds (a min and a max LP each) per neighbourhood LP."""
 IPM_COLUMNS = 3000
@@ -550,12 +554,13 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     Every point found is a feasible point of the whole group (neighbourhood LPs hold the rest
     at ``base``, itself feasible), so the spread of a column over the points found is inside
     its true range: a spread as wide as required proves it. Passes, each only for the columns
-    still short: (1) each region's columns together, random directions; (2) the columns
-    within NEIGHBOURHOOD_HOPS relations of the short ones, in chunks of at most
-    LOCAL_COLUMNS, random directions; (3) each short column alone in its own neighbourhood,
-    exact min and max there; (4) for a group of at most EXACT_LIMIT columns, or (thorough)
-    with at most EXACT_LARGE_COUNT columns left, exact LPs over the whole group for up to
-    EXACT_COUNT columns. What is left is unproven.
+    still short: (1) each region's columns together, random directions; (2) each region with
+    short columns paired with the region it shares the most linking rows with; (3) the
+    columns within NEIGHBOURHOOD_HOPS relations of the short ones, in chunks (the whole group
+    when it is small and many are short), random directions; (4, thorough) each short column
+    alone in its own neighbourhood, exact min and max there; (5) for a group of at most
+    EXACT_LIMIT columns, or (thorough) with at most EXACT_LARGE_COUNT columns left, exact LPs
+    over the whole group for up to EXACT_COUNT columns. What is left is unproven.
     """
     n = A.shape[1]
     solves = 0
@@ -629,18 +634,58 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             if short_region[region[order[a]]]:
                 local(np.sort(order[a:b]), todo, exact=False)
 
-    def neighbourhoods(todo: np.ndarray) -> None:
-        if n <= WHOLE_GROUP_COLUMNS:  # one LP over the whole group beats many chunks
-            local(np.arange(n), todo, exact=False)
+    def pairs(todo: np.ndarray) -> None:
+        """Each region with short columns together with the region it shares the most
+        linking rows with (rows that span regions: districts adding up to the state). A
+        district's share of a state total cannot move alone (its region LP holds it), but
+        it can trade with another district's share of the same totals."""
+        if region.max() < 1:
             return
-        # Chunks of short columns (in region order) whose neighbourhood stays small.
+        n_reg = int(region.max()) + 1
+        B = A_csr.tocoo()
+        rr = region[B.col]
+        o = np.lexsort((rr, B.row))
+        first = np.r_[True, (B.row[o][1:] != B.row[o][:-1]) | (rr[o][1:] != rr[o][:-1])]
+        span = np.bincount(B.row[o][first], minlength=A.shape[0])
+        link = span[B.row] > 1
+        member = coo_matrix((np.ones(int(link.sum())), (rr[link], B.row[link])),
+                            shape=(n_reg, A.shape[0])).tocsr()
+        member.data[:] = 1.0
+        is_todo = np.zeros(n, bool)
+        is_todo[todo] = True
+        sel = link & is_todo[B.col]
+        short_member = coo_matrix((np.ones(int(sel.sum())), (rr[sel], B.row[sel])),
+                                  shape=(n_reg, A.shape[0])).tocsr()
+        short_member.data[:] = 1.0
+        shared = (short_member @ member.T).toarray()
+        shared = shared + shared.T
+        np.fill_diagonal(shared, 0.0)
+        count = np.bincount(region[todo], minlength=n_reg)
+        seeded = np.zeros(n_reg, bool)
+        for a in np.argsort(-count, kind="stable"):
+            if count[a] == 0 or seeded[a]:
+                continue
+            b = int(np.argmax(shared[a]))  # ties: the lowest region (deterministic)
+            seeded[a] = True
+            if shared[a, b] <= 0:
+                continue
+            seeded[b] = True
+            local(np.flatnonzero((region == a) | (region == b)), todo, exact=False)
+
+    def neighbourhoods(todo: np.ndarray) -> None:
+        if n <= WHOLE_GROUP_COLUMNS and len(todo) * WHOLE_GROUP_SHARE >= n:
+            local(np.arange(n), todo, exact=False)  # one LP beats many chunks
+            return
+        # Chunks of short columns (in region order) whose neighbourhood stays small; a few
+        # short columns get a neighbourhood in proportion.
+        limit = min(LOCAL_COLUMNS, max(ALONE_COLUMNS, SEED_COLUMNS * len(todo)))
         seeds = todo[np.argsort(region[todo], kind="stable")]
         size = len(seeds)
         i = 0
         while i < len(seeds):
             while True:
-                cols = around(seeds[i:i + size], LOCAL_COLUMNS)
-                if len(cols) <= LOCAL_COLUMNS or size == 1:
+                cols = around(seeds[i:i + size], limit)
+                if len(cols) <= limit or size == 1:
                     break
                 size = max(1, size // 2)
             local(cols, seeds[i:i + size], exact=False)
@@ -653,6 +698,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
 
     todo = np.flatnonzero(_short(mn, mx, required))
     todo = step("regions", by_region, todo)
+    todo = step("pairs of regions", pairs, todo)
     todo = step("neighbourhoods", neighbourhoods, todo)
     if thorough:
         todo = step("single-value neighbourhoods", one_by_one, todo)

@@ -186,3 +186,18 @@ def test_pairs_of_districts_prove_shares_of_a_state_total(caplog) -> None:
     assert not unproven.any()
     assert (np.floor(mx + 1e-6) - np.ceil(mn - 1e-6) >= required).all()
     assert mx[0] - mn[0] >= 5  # A's 4 Pacific Islander students could be 1..9
+
+
+def test_what_quick_proofs_miss_is_proven_before_more_is_withheld(monkeypatch) -> None:
+    """protect()'s quick audit rounds leave hard values unproven; those are proven
+    thoroughly, not answered with more complements: with the quick proofs crippled, the
+    pattern is the same as with them."""
+    from site_builder.disclosure import audit as audit_mod
+
+    raw = toy_state(7, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
+    usual = protect(raw, POLICY)
+    monkeypatch.setattr(audit_mod, "LARGE_COMPONENT", 5)   # every group is "large"
+    monkeypatch.setattr(audit_mod, "LOCAL_ROUNDS", 0)      # quick proofs find nothing
+    monkeypatch.setattr(audit_mod, "EXACT_LIMIT", 0)
+    crippled = protect(raw, POLICY)
+    assert crippled.equals(usual)

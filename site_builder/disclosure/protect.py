@@ -395,9 +395,9 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
     if audit:
         # Withholding more only widens ranges (the published system loses constraints), so
         # after the first audit only what failed and what was withheld since is re-proven.
-        # Rounds skip the audit's slowest proofs (what they would prove just gets one more
-        # complement); once a round finds nothing, a full thorough audit from scratch, the
-        # one the publication gate runs, must pass too.
+        # Rounds skip the audit's slowest proofs; a value they leave unproven is proven
+        # thoroughly before anything more is withheld around it. Once a round finds nothing,
+        # a full thorough audit from scratch, the one the publication gate runs, must pass.
         only = None
         final = False
         for _ in range(MAX_AUDIT_ROUNDS):
@@ -410,6 +410,17 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
                     break
                 final, only = True, None
                 continue
+            unproven = np.zeros(len(st.reason), bool)
+            if not final:
+                # What the quick proofs could not show is not yet a disclosure: prove it
+                # thoroughly before withholding more around it.
+                for f in found:
+                    if f.kind == "unproven" and f.var_id is not None:
+                        unproven[f.var_id] = True
+                found = [f for f in found if not (f.kind == "unproven" and f.var_id is not None)]
+                if not found:
+                    final, only = True, unproven
+                    continue
             report.failures = found
             before = st.hidden.copy()
             if not st.fix(report):
@@ -421,7 +432,7 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
                 raise ProtectionError("could not protect:\n" + report.render(limit=10))
             final = False
             st.greedy()
-            only = st.hidden & ~before
+            only = (st.hidden & ~before) | unproven
             for f in found:
                 if f.var_id is not None:
                     only[f.var_id] = True

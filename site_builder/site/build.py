@@ -295,7 +295,7 @@ def _general_pages(env: object, docs: Path, kit: PageKit, dirs: list[dict[str, s
                                          "number of students" if m.kind == "count"
                                          else "percent", m.description)
                        for m in specs.measures.values()),
-        min_cell=policy.min_cell_size, symbol=sym, no_students=policy.display.no_students,
+        min_cell=policy.min_cell_size, symbol=sym,
         footnotes=(Fact(f"{sym} a", policy.footnote("primary")),
                    Fact(f"{sym} b", policy.footnote("complementary")),
                    Fact("c", policy.footnote("top_coded")),

@@ -30,7 +30,7 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "group_family": "Kind of student group: All, Race/Ethnicity, Sex or Program.",
     "student_group": "The student group; see the group rows of this dictionary.",
     "n_students": "Students in the group (for a percent: the students it is a percent of). "
-                  "Empty when hidden.",
+                  "Empty when hidden. A percent of a group with no students has no row.",
     "n_meeting": "For a percent: the students who meet the measure. Empty when hidden, when "
                  "the percent is shown as a range, and for counts.",
     "rate": "The percent, one decimal. Empty when hidden or shown as a range.",
@@ -91,6 +91,4 @@ def data_dictionary(specs: SiteSpecs, policy: Policy) -> pl.DataFrame:
     for reason in ("primary", "complementary", "top_coded", "bottom_coded"):
         rows.append(("reason", reason, "", policy.footnote(reason)))
     rows.append(("symbol", policy.display.symbol, "", "A hidden value (see reason)."))
-    rows.append(("symbol", policy.display.no_students, "",
-                 "A percent of a group with no students."))
     return pl.DataFrame(rows, schema=["kind", "name", "label", "description"], orient="row")

@@ -390,3 +390,56 @@ def test_code_files_get_exact_checks_but_no_pattern_checks(clean_site: Path,
     assert checks(clean_site, pii_extract) == []
     bundle.write_text("var a='4821937465';")
     assert checks(clean_site, pii_extract) == [("pii", "a student ID from the extract appears")]
+
+
+def _keyed_chart_page(keys: dict) -> str:
+    """The clean district page plus a site chart drawn from table t2 (keys only)."""
+    spec = json.dumps({"usermeta": {"template": "x"}, "table": keys})
+    return district_page(body_extra=(
+        f'<figure><script type="application/json" class="rc-chart-spec" id="c-spec" '
+        f'data-table="t2">{spec}</script></figure>'))
+
+
+GOOD_KEYS = {"value": "rate", "keys": ["year"], "from": ["rows"], "rows": [[2024]],
+             "cols": [{"level": "district"}, None]}
+
+
+def test_a_chart_drawn_from_its_table_passes(clean_site: Path) -> None:
+    page = clean_site / "districts" / "001091" / "index.html"
+    page.write_text(_keyed_chart_page(GOOD_KEYS))
+    assert checks(clean_site) == []
+
+
+@pytest.mark.parametrize(("keys", "rule"), [
+    ({**GOOD_KEYS, "keys": ["year", "n_students"], "from": ["rows", "rows"],
+      "rows": [[2024, 14]]},
+     "a chart's table keys carry fields that are not published key columns"),
+    ({**GOOD_KEYS, "keys": ["student_group"], "from": ["th"], "rows": [[]]}, None),
+    ({**GOOD_KEYS, "from": ["caption"]}, "a chart's table keys are malformed"),
+    ({**GOOD_KEYS, "rows": [[{"n_students": 14}]]}, "a chart's table keys are malformed"),
+    ({**GOOD_KEYS, "cols": [{"level": "district", "student_id": "x"}, None]},
+     "a chart's table keys carry fields that are not published key columns"),
+    ({**GOOD_KEYS, "rows": [[2024], [2023]]}, "a chart's table keys do not fit its table"),
+    ({**GOOD_KEYS, "cols": [{"level": "district"}]}, "a chart's table keys do not fit its table"),
+    ({**GOOD_KEYS, "value": "student_id"}, "a chart's table keys are malformed"),
+    (None, "a chart's table keys are malformed"),
+])
+def test_chart_table_keys_that_could_carry_more_than_the_table_are_refused(
+        clean_site: Path, keys: dict | None, rule: str | None) -> None:
+    page = clean_site / "districts" / "001091" / "index.html"
+    page.write_text(_keyed_chart_page(keys) if keys is not None else district_page(body_extra=(
+        '<figure><script type="application/json" class="rc-chart-spec" data-table="t2">'
+        '{"usermeta": {"template": "x"}}</script></figure>')))
+    assert checks(clean_site) == ([("row_level", rule)] if rule else [])
+
+
+def test_inline_data_in_a_site_chart_is_checked_even_without_a_vega_schema(
+        clean_site: Path) -> None:
+    page = clean_site / "districts" / "001091" / "index.html"
+    spec = json.dumps({"usermeta": {"template": "x"}, "table": GOOD_KEYS,
+                       "data": {"values": [{"student_group": "Black", "n_students": 14}]}})
+    page.write_text(district_page(body_extra=(
+        '<figure><script type="application/json" class="rc-chart-spec" data-table="t2">'
+        f"{spec}</script></figure>")))
+    assert checks(clean_site) == [
+        ("disclosure", "a chart shows a number that no published cell holds")]

@@ -232,7 +232,9 @@ def rows_from_table(table: Table, value: str, rows: list[dict[str, Any]],
             raise ChartTableMismatch(f"{table.id}: {len(cols)} column keys, "
                                      f"{len(row.cells)} cells")
         for cell, col in zip(row.cells, cols, strict=True):
-            number = None if cell.withheld or col is None else _number(cell.text)
+            if col is None or cell.withheld:
+                continue
+            number = _number(cell.text)
             if number is not None:
                 out.append({**keys, **col, value: number})
     return out

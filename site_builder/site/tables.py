@@ -261,9 +261,10 @@ def section_table(section: SiteSection, specs: SiteSpecs, places: tuple[Place, .
     if nobody:
         omitted.append(f"Not listed because {local.name} has no students in: "
                        f"{'; '.join(nobody)}.")
-    col_keys = tuple(({"level": p.entity[0], **({"measure": m.id} if multi else {})}
-                      if p in chart_places else None)
-                     for m in section.measures for p in places)
+    col_keys: tuple[dict[str, object] | None, ...] = tuple(
+        ({"level": p.entity[0], **({"measure": m.id} if multi else {})}
+         if p in chart_places else None)
+        for m in section.measures for p in places)
     return Table(f"t-{section.id}", caption, corner, col_groups, columns, tuple(groups),
                  notes.footnotes(), tuple(chart_rows), value_field, tuple(row_keys), col_keys,
                  tuple(omitted))

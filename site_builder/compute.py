@@ -15,11 +15,16 @@ How it works, and why it is fast:
   cut is then ONE ``group_by`` on that integer over every school of every year at once; no
   Python loop runs over districts or schools. Strings come back only at the very end, after a
   single sort on a packed integer that orders rows exactly as sorting by ``cells.KEY`` would.
-* Every combination that exists is emitted, zeros included: a cut's school-level counts are
+* Every count that exists is emitted, zeros included: a cut's school-level counts are
   joined onto a **scaffold** of (entity x grade x group), so 0 Pacific Islander students is a
   row with ``n_students = 0``. An entity exists when it has rows in the source that year
   (enrollment for enrollment and attendance, testers in the subject for assessment, a cohort
   for graduation).
+* A **rate** row is emitted only where its denominator is at least 1: a percent of no students
+  is not a number (grade 11 at an elementary school, Pacific Islander students tested at a
+  school that has none), and at full scale those rows were about a quarter of all cells. A
+  missing rate row means its denominator and numerator are 0, which is what every linear
+  relation (groups, grades, schools in districts, levels) assumes of a missing part.
 * Districts and the state are **rolled up** from the complete school-level table (group_by
   sums), so schools add up to districts and districts to the state by construction.
 """
@@ -317,6 +322,8 @@ def to_cells(wide: pl.DataFrame, cut: Cut, codes: Codes, years: tuple[int, ...]
                  "topic": pl.lit(codes.code("topic", r.topic)),
                  "measure": pl.lit(codes.code("measure", r.measure)),
                  "group_family": pl.lit(fam)}
+        if r.numerator:
+            keep = keep & (pl.col("n") > 0)  # a rate of no students is not published
         frames.append(wide.filter(keep).select(
             _pack(codes, FINAL, exprs).alias("sort_key"),
             pl.col("n").alias("n_students"),
@@ -344,7 +351,8 @@ def compute_cells(extract: Extract, specs: ReportSpecs) -> pl.DataFrame:
     """Every raw cell the specs declare, for every level and year of ``extract``.
 
     Returns a frame with exactly :data:`~site_builder.cells.RAW_SCHEMA`, sorted by
-    :data:`~site_builder.cells.KEY`, zeros included. Restricted: write it only with
+    :data:`~site_builder.cells.KEY`: counts with zeros included, rates only where at least one
+    student is in the denominator. Restricted: write it only with
     :func:`write_raw_cells`.
     """
     cuts = plan_cuts(specs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from playwright.sync_api import Browser, Page
 
 from site_builder.cells import CSV_COLUMNS
 from site_builder.gate.links import check_links
+from site_builder.zipcsv import read_published_csv
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -61,7 +63,7 @@ def page(browser: Browser) -> Iterator[Page]:
 @pytest.fixture(scope="module")
 def pages(site: Path) -> dict[str, str]:
     """The pages the issue names, chosen from what the site publishes."""
-    state = pl.read_csv(site / "downloads" / "state.csv", infer_schema=False)
+    state = read_published_csv(site / "downloads" / "state.zip")
     latest = state["year"].max()
     sizes = state.filter(
         (pl.col("level") == "district") & (pl.col("measure") == "enrollment")
@@ -70,8 +72,7 @@ def pages(site: Path) -> dict[str, str]:
     ).with_columns(pl.col("n_students").cast(pl.Int64)).sort("n_students", "district_code")
     large = sizes["district_code"][-1]
     small = sizes["district_code"][0]
-    district_csv = pl.read_csv(site / "downloads" / "districts" / f"{large}.csv",
-                               infer_schema=False)
+    district_csv = read_published_csv(site / "downloads" / "districts" / f"{large}.zip")
     school = district_csv.filter(pl.col("level") == "school")["school_code"].sort()[0]
     return {
         "home": "",
@@ -104,7 +105,7 @@ def test_search_finds_a_district_by_name_and_by_code(page: Page, base: str) -> N
 
 
 def test_search_finds_a_school_and_lands_on_its_page(page: Page, base: str, site: Path) -> None:
-    csv = pl.read_csv(site / "downloads" / "districts" / "001091.csv", infer_schema=False)
+    csv = read_published_csv(site / "downloads" / "districts" / "001091.zip")
     school = csv.filter(pl.col("level") == "school").sort("school_code").row(0, named=True)
     hits = _search(page, base, school["school_name"])
     target = f"/schools/001091-{school['school_code']}/"
@@ -131,17 +132,20 @@ def test_every_chart_on_a_district_page_renders_and_matches_its_table(
     marks = chart_marks(page)
     assert all(m > 0 for m in marks), marks
     for spec_el in page.query_selector_all("script.rc-chart-spec"):
-        spec = json.loads(spec_el.text_content() or "{}")
         table_id = spec_el.get_attribute("data-table")
         table_text = page.inner_text(f"#{table_id}")
         shown = numbers_in(table_text)
-        rows = spec.get("data", {}).get("values", [])
+        # the rows charts.js drew, read from the table by the page's own script
+        rows = spec_el.evaluate("el => window.rcChartRows(el)")
+        published = page.locator(f"#{table_id} td:not(.w)").all_inner_texts()
+        assert 2 <= len(rows) <= len(published), (table_id, rows)
         for row in rows:
             for field in ("rate", "n_students", "n_meeting"):
                 value = row.get(field)
                 if value is None:
                     continue
-                text = f"{value:.1f}" if isinstance(value, float) else str(value)
+                # JSON from the page: 57.0 arrives as 57, so format by the field
+                text = f"{float(value):.1f}" if field == "rate" else str(value)
                 assert text in shown, (table_id, field, value, sorted(shown)[:20])
 
 
@@ -152,10 +156,13 @@ def test_district_csv_downloads_and_parses_with_the_documented_schema(
     page.goto(base + pages["large-district"])
     code = pages["large-district"].split("/")[1]
     with page.expect_download() as info:
-        page.click(f"a[href$='downloads/districts/{code}.csv']")
-    path = tmp_path / "d.csv"
+        page.click(f"a[href$='downloads/districts/{code}.zip']")
+    path = tmp_path / f"{code}.zip"
     info.value.save_as(path)
-    df = pl.read_csv(path, infer_schema=False)
+    with zipfile.ZipFile(path) as zf:  # the archive holds exactly the district's CSV
+        assert zf.namelist() == [f"{code}.csv"]
+        assert zf.testzip() is None
+        df = pl.read_csv(zf.read(f"{code}.csv"), infer_schema=False)
     assert tuple(df.columns) == CSV_COLUMNS
     assert df.height > 0
     assert set(df["district_code"].unique()) == {code}
@@ -206,9 +213,10 @@ def test_tables_and_downloads_are_there_without_javascript(
     page = context.new_page()
     page.goto(base + pages["large-district"])
     assert page.locator("table").count() >= 5
-    assert page.locator("a[href$='.csv']").count() >= 1
+    assert page.locator("a[href$='.zip']").count() >= 1
     page.goto(base + pages["downloads"])
-    assert page.locator("a[href$='state.csv']").count() == 1
+    assert page.locator("a[href$='state.zip']").count() == 1
+    assert page.locator("a[href$='data_dictionary.csv']").count() == 1
     page.goto(base)
     assert page.locator("a[href*='districts/']").count() >= 4  # the county lists
     context.close()
@@ -260,7 +268,7 @@ def test_keyboard_reaches_search_tables_and_downloads_with_visible_focus(
     assert _visible_focus(_tab_until(page, "el.id === 'rc-q'"))
     page.goto(base + pages["large-district"])
     assert _visible_focus(_tab_until(page, "el.querySelector && el.querySelector('table')"))
-    assert _visible_focus(_tab_until(page, "el.tagName === 'A' && /\\.csv$/.test(el.href)"))
+    assert _visible_focus(_tab_until(page, "el.tagName === 'A' && /\\.zip$/.test(el.href)"))
 
 
 # --- links --------------------------------------------------------------------------

@@ -14,9 +14,11 @@ from it by reading the rows, not by running compute. Derivation notes for a few 
 * Graduation cohort at 1002: 101 and 103 graduated, 102 dropped out, 104 continuing -> 2 of 4.
 
 Row counts, also by hand: every entity has 30 enrollment rows (total, 14 grades, 7 races,
-2 sexes, 6 program groups) and 32 attendance rows (2 measures x 16 groups); each
-entity-subject has 80 grade-All assessment rows (5 measures x 16 groups) plus 5 per tested
-grade; graduation has 16 rows per entity with a cohort (1002, 2001, both districts, state).
+2 sexes, 6 program groups), zeros included. Rates exist only where the denominator is at
+least 1: at most 32 attendance rows per entity (2 measures x 16 groups), exactly two per
+enrollment group row that has students; each entity-subject has at most 80 grade-All
+assessment rows (5 measures x 16 groups) plus 5 per tested grade; graduation at most 16 rows
+per entity with a cohort (1002, 2001, both districts, state).
 """
 
 from __future__ import annotations
@@ -76,10 +78,41 @@ def test_golden_handmade(handmade: pl.DataFrame) -> None:
 
 def test_handmade_row_counts(handmade: pl.DataFrame) -> None:
     per_topic = dict(handmade.group_by("topic").len().iter_rows())
-    # 6 entities x 30; 6 x 32; ELA 5 x 110, Math 5 x 110, Science 3 x 90, English II 5 x 100,
-    # Algebra I 3 x 105, Biology 5 x 100; 5 entities with a cohort x 16.
-    assert per_topic == {"enrollment": 180, "attendance": 192, "assessment": 2685,
-                         "graduation": 80}
+    # 6 entities x 30 counts, zeros included.
+    assert per_topic["enrollment"] == 180
+    # Two attendance rates per enrollment group (grade All) with at least one student.
+    with_students = handmade.filter(topic="enrollment", grade="All").filter(
+        pl.col("n_students") > 0).height
+    assert 0 < with_students < 6 * 16
+    assert per_topic["attendance"] == 2 * with_students
+    # The scaffold before rates of no students are dropped: ELA 5 x 110, Math 5 x 110,
+    # Science 3 x 90, English II 5 x 100, Algebra I 3 x 105, Biology 5 x 100 = 2685;
+    # 5 entities with a cohort x 16 = 80. Most of those groups are empty in 18 students.
+    assert 0 < per_topic["assessment"] < 2685
+    assert 0 < per_topic["graduation"] < 80
+
+
+def test_no_rate_of_no_students(handmade: pl.DataFrame, tiny: pl.DataFrame) -> None:
+    """A rate of no students is not a cell; a count of zero students is."""
+    for cells in (handmade, tiny):
+        rates = cells.filter(pl.col("n_meeting").is_not_null())
+        assert rates.height > 0
+        assert rates.filter(pl.col("n_students") == 0).height == 0
+        assert cells.filter(topic="enrollment", n_students=0).height > 0
+    # Hand-checked zero-denominator keys of the golden extract (no grade 6 ELA testers at
+    # 1001, nobody Pacific Islander): formerly rows of 0 of 0, now absent.
+    absent = pl.DataFrame(
+        [("001001", "1001", "attendance", "attendance_90_90", "", "All", "Race/Ethnicity",
+          "Pacific Islander"),
+         ("001001", "1001", "assessment", "proficient_or_advanced", "ELA", "06", "All",
+          "All students"),
+         ("001001", "1001", "assessment", "proficient_or_advanced", "Science", "08", "All",
+          "All students"),
+         ("001001", "1002", "assessment", "proficient_or_advanced", "Algebra I", "08", "All",
+          "All students")],
+        schema=["district_code", "school_code", "topic", "measure", "subject", "grade",
+                "group_family", "student_group"], orient="row")
+    assert absent.join(handmade, on=absent.columns, how="semi").height == 0
 
 
 def test_handmade_absent_entities(handmade: pl.DataFrame) -> None:
@@ -133,7 +166,10 @@ def _invariants(cells: pl.DataFrame, specs: ReportSpecs) -> None:
         part = cells.filter(pl.col("group_family") == family,
                             pl.col("student_group").is_in(labels))
         sums = part.group_by(cell_id).agg(*vals, pl.len().alias("k"))
-        assert sums["k"].unique().to_list() == [len(labels)], (family, labels)  # zeros present
+        is_count = pl.col("topic") == "enrollment"
+        # counts: every group, zeros present; rates: only groups with students
+        assert sums.filter(is_count)["k"].unique().to_list() == [len(labels)], (family, labels)
+        assert sums.filter(~is_count)["k"].max() <= len(labels)  # type: ignore[operator]
         cmp = sums.join(total, on=cell_id, how="left", suffix="_all")
         assert cmp.height == sums.height
         bad = cmp.filter((pl.col("n_students") != pl.col("n_students_all"))
@@ -165,6 +201,7 @@ def _invariants(cells: pl.DataFrame, specs: ReportSpecs) -> None:
     e = cells.filter(topic="enrollment", grade="All").select(
         "year", "level", "district_code", "school_code", "group_family", "student_group",
         "n_students")
+    e = e.filter(pl.col("n_students") > 0)  # no rate of no students
     for m in ("attendance_90_90", "chronic_absence"):
         att = cells.filter(measure=m).select(e.columns)
         assert att.sort(att.columns).equals(e.sort(e.columns))

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +20,7 @@ import pytest
 from site_builder.gate import GateRefused, require_pass, run_gate
 from site_builder.gate.manifest import verify, write_manifest
 from site_builder.gate.publish import PublishLock, PublishLocked, swap_directories
+from site_builder.zipcsv import read_zipped_csv, zip_bytes
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
        "script-src 'self'")
@@ -69,7 +71,8 @@ def clean_site(tmp_path: Path) -> Path:
         f"<!doctype html><html><head>{HEAD}</head><body><h1>Missouri report cards</h1>"
         '<input type="search" aria-label="Find a district"></body></html>')
     (site / "districts" / "001091" / "index.html").write_text(district_page())
-    (site / "downloads" / "state.csv").write_text("\n".join([CSV_HEADER, *CSV_ROWS]) + "\n")
+    (site / "downloads" / "state.zip").write_bytes(
+        zip_bytes("state.csv", ("\n".join([CSV_HEADER, *CSV_ROWS]) + "\n").encode()))
     (site / "assets" / "search.json").write_text(json.dumps(
         [{"name": "KIRKSVILLE R-III", "code": "001091", "county": "Adair",
           "url": "districts/001091/"}]))
@@ -142,9 +145,66 @@ def test_unsuppressed_number_on_a_page_is_refused(clean_site: Path) -> None:
 
 def test_ssn_like_number_in_a_csv_is_refused(clean_site: Path) -> None:
     csv = clean_site / "downloads" / "state.csv"
-    csv.write_text(csv.read_text() + CSV_ROWS[1].replace("KIRKSVILLE R-III",
-                                                         "KIRKSVILLE 123-45-6789") + "\n")
+    csv.write_text("\n".join([CSV_HEADER, CSV_ROWS[1].replace(
+        "KIRKSVILLE R-III", "KIRKSVILLE 123-45-6789")]) + "\n")
     assert ("pii", "an SSN-like number (123-45-6789) appears") in checks(clean_site)
+
+
+def test_ssn_like_number_inside_a_zipped_csv_is_refused(clean_site: Path) -> None:
+    archive = clean_site / "downloads" / "state.zip"
+    text = read_zipped_csv(archive).decode() + CSV_ROWS[1].replace(
+        "KIRKSVILLE R-III", "KIRKSVILLE 123-45-6789") + "\n"
+    archive.write_bytes(zip_bytes("state.csv", text.encode()))
+    assert checks(clean_site) == [("pii", "an SSN-like number (123-45-6789) appears")]
+
+
+def test_page_numbers_are_checked_against_the_zipped_csv(clean_site: Path) -> None:
+    """The clean page's 2,350 and 76.6% are allowed only because the zipped CSV holds them."""
+    archive = clean_site / "downloads" / "state.zip"
+    text = read_zipped_csv(archive).decode().replace("2350", "2351").replace(
+        "76.6", "76.5")
+    archive.write_bytes(zip_bytes("state.csv", text.encode()))
+    found = checks(clean_site)
+    assert ("disclosure", "a table shows a number that no published cell holds") in found
+    assert ("disclosure", "a chart shows a number that no published cell holds") in found
+
+
+BAD_ARCHIVE = ("hygiene", "a ZIP archive that is not exactly one readable CSV")
+
+
+def test_a_zip_holding_more_than_its_csv_is_refused(clean_site: Path) -> None:
+    archive = clean_site / "downloads" / "districts" / "001091.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("001091.csv", CSV_HEADER + "\n")
+        zf.writestr("cells.parquet", b"PAR1")
+    report = run_gate(clean_site, audit=False)
+    assert [(f.check, f.rule, f.file) for f in report.findings] == [
+        (*BAD_ARCHIVE, "downloads/districts/001091.zip")]
+    assert "holds '001091.csv', 'cells.parquet', not exactly one file '001091.csv'" in \
+        report.findings[0].evidence
+
+
+def test_a_zip_with_another_name_inside_or_unreadable_is_refused(clean_site: Path) -> None:
+    archive = clean_site / "downloads" / "districts" / "001091.zip"
+    archive.write_bytes(zip_bytes("001092.csv", (CSV_HEADER + "\n").encode()))
+    assert checks(clean_site) == [BAD_ARCHIVE]
+    archive.write_bytes(b"PK\x03\x04 truncated")
+    found = run_gate(clean_site, audit=False).findings
+    assert [(f.check, f.rule) for f in found] == [BAD_ARCHIVE]
+    assert "not a readable ZIP archive" in found[0].evidence
+
+
+def test_the_audit_refuses_downloads_it_cannot_read(clean_site: Path) -> None:
+    (clean_site / "downloads" / "state.zip").write_bytes(b"not a zip")
+    report = run_gate(clean_site, audit=True)
+    rules = [(f.check, f.rule) for f in report.findings]
+    assert BAD_ARCHIVE in rules
+    assert ("disclosure", "the downloads cannot be audited") in rules
+
+
+def test_archives_the_gate_does_not_open_are_refused(clean_site: Path) -> None:
+    (clean_site / "downloads" / "state.tar").write_bytes(b"x")
+    assert checks(clean_site) == [("hygiene", "a restricted file type (.tar) is in the site")]
 
 
 def test_ssn_from_the_extract_without_dashes_is_refused(clean_site: Path,
@@ -330,3 +390,56 @@ def test_code_files_get_exact_checks_but_no_pattern_checks(clean_site: Path,
     assert checks(clean_site, pii_extract) == []
     bundle.write_text("var a='4821937465';")
     assert checks(clean_site, pii_extract) == [("pii", "a student ID from the extract appears")]
+
+
+def _keyed_chart_page(keys: dict) -> str:
+    """The clean district page plus a site chart drawn from table t2 (keys only)."""
+    spec = json.dumps({"usermeta": {"template": "x"}, "table": keys})
+    return district_page(body_extra=(
+        f'<figure><script type="application/json" class="rc-chart-spec" id="c-spec" '
+        f'data-table="t2">{spec}</script></figure>'))
+
+
+GOOD_KEYS = {"value": "rate", "keys": ["year"], "from": ["rows"], "rows": [[2024]],
+             "cols": [{"level": "district"}, None]}
+
+
+def test_a_chart_drawn_from_its_table_passes(clean_site: Path) -> None:
+    page = clean_site / "districts" / "001091" / "index.html"
+    page.write_text(_keyed_chart_page(GOOD_KEYS))
+    assert checks(clean_site) == []
+
+
+@pytest.mark.parametrize(("keys", "rule"), [
+    ({**GOOD_KEYS, "keys": ["year", "n_students"], "from": ["rows", "rows"],
+      "rows": [[2024, 14]]},
+     "a chart's table keys carry fields that are not published key columns"),
+    ({**GOOD_KEYS, "keys": ["student_group"], "from": ["th"], "rows": [[]]}, None),
+    ({**GOOD_KEYS, "from": ["caption"]}, "a chart's table keys are malformed"),
+    ({**GOOD_KEYS, "rows": [[{"n_students": 14}]]}, "a chart's table keys are malformed"),
+    ({**GOOD_KEYS, "cols": [{"level": "district", "student_id": "x"}, None]},
+     "a chart's table keys carry fields that are not published key columns"),
+    ({**GOOD_KEYS, "rows": [[2024], [2023]]}, "a chart's table keys do not fit its table"),
+    ({**GOOD_KEYS, "cols": [{"level": "district"}]}, "a chart's table keys do not fit its table"),
+    ({**GOOD_KEYS, "value": "student_id"}, "a chart's table keys are malformed"),
+    (None, "a chart's table keys are malformed"),
+])
+def test_chart_table_keys_that_could_carry_more_than_the_table_are_refused(
+        clean_site: Path, keys: dict | None, rule: str | None) -> None:
+    page = clean_site / "districts" / "001091" / "index.html"
+    page.write_text(_keyed_chart_page(keys) if keys is not None else district_page(body_extra=(
+        '<figure><script type="application/json" class="rc-chart-spec" data-table="t2">'
+        '{"usermeta": {"template": "x"}}</script></figure>')))
+    assert checks(clean_site) == ([("row_level", rule)] if rule else [])
+
+
+def test_inline_data_in_a_site_chart_is_checked_even_without_a_vega_schema(
+        clean_site: Path) -> None:
+    page = clean_site / "districts" / "001091" / "index.html"
+    spec = json.dumps({"usermeta": {"template": "x"}, "table": GOOD_KEYS,
+                       "data": {"values": [{"student_group": "Black", "n_students": 14}]}})
+    page.write_text(district_page(body_extra=(
+        '<figure><script type="application/json" class="rc-chart-spec" data-table="t2">'
+        f"{spec}</script></figure>")))
+    assert checks(clean_site) == [
+        ("disclosure", "a chart shows a number that no published cell holds")]

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,7 @@ from site_builder.extract import Extract
 from site_builder.site import build_site
 from site_builder.site.render import SiteTemplateError
 from site_builder.specs import load_specs
+from site_builder.zipcsv import read_published_csv, read_zipped_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 YEARS = (2022, 2023, 2024, 2025)
@@ -303,21 +306,47 @@ def _chart_tokens(row: dict) -> set[str]:
     return out
 
 
+def _chart_rows_from_table(table: object, keys: dict) -> list[dict]:
+    """The rule charts.js applies, written again from the HTML: one row per table cell of a
+    drawn column that is not withheld and holds a number."""
+    out = []
+    trs = [tr for tr in table.select("tbody tr") if "rc-rowgroup" not in tr.get("class", [])]
+    assert len(trs) == len(keys["rows"])
+    for tr, values in zip(trs, keys["rows"], strict=True):
+        group = tr.find_parent("tbody").select_one("tr.rc-rowgroup th")
+        listed = iter(values)
+        rk = {k: tr.th.get_text() if src == "th" else
+              (group.get_text() if group else "") if src == "rowgroup" else next(listed)
+              for k, src in zip(keys["keys"], keys["from"], strict=True)}
+        tds = tr.select("td")
+        assert len(tds) == len(keys["cols"])
+        for td, ck in zip(tds, keys["cols"], strict=True):
+            text = td.get_text().replace(",", "").removesuffix("%")
+            if ck is None or "w" in td.get("class", []) or not re.fullmatch(r"\d+(\.\d)?", text):
+                continue
+            out.append({**rk, **ck, keys["value"]: float(text) if "." in text else int(text)})
+    return out
+
+
 def test_every_chart_number_is_in_its_table(site: Path) -> None:
     n_charts = 0
     for page in [site / "state" / "index.html", *entity_pages(site)]:
         doc = soup(page)
         for script in doc.select('script[type="application/json"].rc-chart-spec'):
             spec = json.loads(script.string)
+            assert set(spec) == {"usermeta", "table"}  # no numbers in the page's chart part
+            keys = spec["table"]
+            assert keys["value"] in ("rate", "n_students")
+            key_fields = {*keys["keys"], *(k for d in filter(None, keys["cols"]) for k in d)}
+            assert key_fields <= set(CSV_COLUMNS) - {"rate", "n_students", "n_meeting"}
             table = doc.select_one(f"#{script['data-table']}")
             cells = [td.get_text() for td in table.select("td")]
-            rows = spec["data"]["values"]
-            assert 0 < len(rows) <= len(cells), (page, script["id"])
+            rows = _chart_rows_from_table(table, keys)
+            assert 2 <= len(rows) <= len(cells), (page, script["id"])
             for row in rows:
                 assert set(row) <= set(CSV_COLUMNS), row
                 for tok in _chart_tokens(row):
                     assert tok in cells, (page, script["id"], tok)
-            assert "url" not in spec.get("data", {})
             # the shared template carries the encoding and no data at all
             template = json.loads((site / "assets" / "charts" /
                                    f"{spec['usermeta']['template']}.json").read_text("utf-8"))
@@ -332,17 +361,21 @@ def test_every_chart_number_is_in_its_table(site: Path) -> None:
 # --- CSV downloads -------------------------------------------------------------------------
 
 def test_csv_columns_order_and_empty_withheld(site: Path, inputs: dict) -> None:
-    files = sorted((site / "downloads").rglob("*.csv"))
+    files = sorted(p for p in (site / "downloads").rglob("*") if p.is_file())
     names = {p.relative_to(site).as_posix() for p in files}
-    assert "downloads/state.csv" in names and "downloads/data_dictionary.csv" in names
+    assert "downloads/state.zip" in names and "downloads/data_dictionary.csv" in names
     for d in inputs["districts"]["district_code"]:
-        assert f"downloads/districts/{d}.csv" in names
+        assert f"downloads/districts/{d}.zip" in names
+    # cell files are zipped only; the data dictionary is the one plain CSV
+    assert [n for n in names if n.endswith(".csv")] == ["downloads/data_dictionary.csv"]
+    files = [p for p in files if p.suffix == ".zip"]
     for p in files:
-        if p.name == "data_dictionary.csv":
-            continue
-        header = p.read_text("utf-8").splitlines()[0]
+        with zipfile.ZipFile(p) as zf:
+            assert zf.namelist() == [p.stem + ".csv"]
+        text = read_zipped_csv(p).decode("utf-8")
+        header = text.splitlines()[0]
         assert header.split(",") == list(CSV_COLUMNS), p
-        df = pl.read_csv(p, infer_schema=False)
+        df = pl.read_csv(io.StringIO(text), infer_schema=False)
         assert set(df["suppressed"].unique()) <= {"true", "false"}
         hidden = df.filter(pl.col("suppressed") == "true")
         assert hidden["n_meeting"].null_count() == hidden.height  # empty, never 0
@@ -351,8 +384,7 @@ def test_csv_columns_order_and_empty_withheld(site: Path, inputs: dict) -> None:
         key = ["district_code", "level", "school_code", "year", "topic", "measure", "subject",
                "grade", "group_family", "student_group"]
         assert df.height == df.unique(subset=key).height
-    total = sum(pl.read_csv(p, infer_schema=False).height for p in files
-                if p.parent.name == "districts")
+    total = sum(read_published_csv(p).height for p in files if p.parent.name == "districts")
     published = inputs["published"]
     assert total == published.filter(pl.col("level") != "state").height
 
@@ -367,10 +399,8 @@ def test_data_dictionary_names_every_column_measure_and_group(site: Path, inputs
 
 def _csv_displays(site: Path) -> dict[tuple[str, str, str], set[str]]:
     out: dict[tuple[str, str, str], set[str]] = {}
-    for p in (site / "downloads").rglob("*.csv"):
-        if p.name == "data_dictionary.csv":
-            continue
-        df = pl.read_csv(p, infer_schema=False).with_columns(
+    for p in (site / "downloads").rglob("*.zip"):
+        df = read_published_csv(p).with_columns(
             pl.col("district_code").fill_null(""), pl.col("school_code").fill_null(""))
         for lv, d, s, disp in df.select("level", "district_code", "school_code",
                                         "display").iter_rows():
@@ -475,3 +505,47 @@ def test_raw_cells_are_refused(inputs: dict, tmp_path: Path) -> None:
     with pytest.raises(PublishedCellsError, match="withheld cell"):
         build_site(leaky, inputs["districts"], inputs["schools"], inputs["specs"],
                    inputs["policy"], tmp_path / "site")
+
+
+def test_a_chart_that_would_differ_from_its_table_fails_the_build() -> None:
+    from site_builder.site.charts import ChartTableMismatch, with_data
+    from site_builder.site.tables import RowGroup, Table, TableCell, TableRow
+
+    rows = (TableRow("2023-24", (TableCell("1,204"), TableCell("*", "a", True))),
+            TableRow("2024-25", (TableCell("1,250"), TableCell("57.3%"))))
+    chart_rows = ({"year": 2024, "level": "district", "n_students": 1204},
+                  {"year": 2025, "level": "district", "n_students": 1250})
+
+    def table(keys: tuple, rows_: tuple = rows) -> Table:
+        return Table("t-x", "c", "School year", (), ("District", "Missouri"),
+                     (RowGroup("", rows_),), (), chart_rows, "n_students", keys,
+                     ({"level": "district"}, None))
+
+    good = with_data("tpl", table(({"year": 2024}, {"year": 2025})))
+    assert good == {"usermeta": {"template": "tpl"}, "table": {
+        "value": "n_students", "keys": ["year"], "from": ["rows"], "rows": [[2024], [2025]],
+        "cols": [{"level": "district"}, None]}}
+    with pytest.raises(ChartTableMismatch, match="would differ"):  # keys swapped
+        with_data("tpl", table(({"year": 2025}, {"year": 2024})))
+    with pytest.raises(ChartTableMismatch, match="1 row keys for 2 rows"):
+        with_data("tpl", table(({"year": 2024},)))
+    shown = (rows[0], TableRow("2024-25", (TableCell("1,251"), TableCell("–"))))
+    with pytest.raises(ChartTableMismatch, match="would differ"):  # a cell not the chart's
+        with_data("tpl", table(({"year": 2024}, {"year": 2025}), shown))
+
+
+def test_whitespace_is_collapsed_outside_pre_script_and_textarea() -> None:
+    from site_builder.site.mkdocs_hooks import collapse_whitespace
+
+    page = ('<p>a   b\n\n  c</p>\n   <pre>x\n   y</pre>  <script>var a = 1;\n\n  b</script>'
+            '\n\n<textarea> t  t</textarea> <PRE class="q">  k  </PRE>')
+    assert collapse_whitespace(page) == (
+        '<p>a b\nc</p>\n<pre>x\n   y</pre> <script>var a = 1;\n\n  b</script>'
+        '\n<textarea> t  t</textarea> <PRE class="q">  k  </PRE>')
+
+
+def test_built_pages_carry_no_indentation_runs(site: Path) -> None:
+    for page in [site / "index.html", *entity_pages(site)[:5]]:
+        text = page.read_text("utf-8")
+        outside = re.sub(r"<(pre|script|textarea|style)\b.*?</\1>", "X", text, flags=re.S)
+        assert not re.search(r"[ \t\n]{2,}", outside), page

@@ -81,7 +81,10 @@ def test_full_state_site(tmp_path: Path) -> None:
     assert len(list(site.glob("districts/*/index.html"))) == extract.districts.height
     assert max(p.stat().st_size for p in pages) < 300_000
     html = sum(p.stat().st_size for p in pages)
-    # Targets: under 120 s and under 200 MB in all. Pages alone are ~250 MB and the CSVs
-    # ~1.2 GB (one row per published cell, ~6.8M cells); see benchmarks/README.md.
-    assert html < 300e6, html
+    total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
+    print(f"HTML {html / 1e6:.1f} MB, site {total / 1e6:.1f} MB in all")
+    # Targets: under 120 s and under 200 MB in all (file bytes), no page over 300 KB. Measured
+    # 2026-11-24: 196 MB (HTML 140 MB, zipped downloads 52 MB); see benchmarks/README.md.
+    # Time gets slack: the machine is shared and a loaded run takes twice as long.
+    assert total < 200e6, total
     assert seconds < 240, seconds

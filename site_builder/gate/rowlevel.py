@@ -6,7 +6,15 @@ the staged site and checks every page against them:
 * every number in a data table cell (``<td>``) or in a chart's data is a value of a published
   cell of an entity that page is about (the page's school, district and the state);
 * every chart's embedded dataset has no more rows than the table it illustrates holds cells,
-  and only fields that are published CSV columns.
+  and only fields that are published CSV columns;
+* a site chart (``script.rc-chart-spec``) normally embeds no numbers at all: it names what
+  each row and column of its table stands for (``{"table": {"value", "keys", "from", "rows",
+  "cols"}}``: key names; where each is read: the row's header cell ``th``, its row group's
+  header ``rowgroup``, or ``rows``, one list of values per body row; one dict per column) and
+  the browser reads the numbers from the table. Those keys must be published CSV columns, must
+  not be value columns, and must fit the table (one per body row, one per number column), so
+  the chart can only draw what the table shows. A chart spec is checked as one whether or not
+  it looks like Vega-Lite.
 
 This is what makes a hidden ``<span>14</span>`` under a ``*``, or a chart fed the
 unsuppressed table, a refusal rather than a leak.
@@ -25,6 +33,7 @@ from lxml import html as lxml_html
 
 from site_builder.cells import CSV_COLUMNS
 from site_builder.gate.findings import Finding
+from site_builder.zipcsv import ZippedCsvError, read_published_csv
 
 NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
 VALUE_FIELDS = ("n_students", "n_meeting", "rate")
@@ -41,7 +50,9 @@ def _norm(token: str) -> str:
 
 
 class Published:
-    """The published values of each entity, read from the site's CSV downloads."""
+    """The published values of each entity, read from the site's CSV downloads (plain, or the
+    one CSV inside each ZIP archive; an archive that cannot be read is skipped here and
+    refused by the gate's file check)."""
 
     def __init__(self, values: dict[Entity, set[str]], districts_of: dict[str, set[str]]):
         self.values = values
@@ -49,13 +60,16 @@ class Published:
 
     @classmethod
     def read(cls, site: Path) -> Published:
-        files = sorted(p for p in (site / "downloads").rglob("*.csv")
-                       if p.name != "data_dictionary.csv") if (site / "downloads").is_dir() \
-            else []
+        files = sorted(p for p in (site / "downloads").rglob("*")
+                       if p.suffix in (".csv", ".zip") and p.name != "data_dictionary.csv") \
+            if (site / "downloads").is_dir() else []
         values: dict[Entity, set[str]] = defaultdict(set)
         schools: dict[str, set[str]] = defaultdict(set)
         for path in files:
-            df = pl.read_csv(path, infer_schema=False)
+            try:
+                df = read_published_csv(path)
+            except ZippedCsvError:
+                continue
             if "level" not in df.columns:
                 continue
             df = df.with_columns(pl.col("district_code").fill_null(""),
@@ -150,6 +164,46 @@ def check_vega_spec(rel: str, where: str, spec: dict, max_rows: int | None,
     return out
 
 
+def check_table_keys(rel: str, where: str, keys: object, table: object) -> list[Finding]:
+    """The row and column keys of a chart drawn from its table (see the module docstring)."""
+    def bad(rule: str, evidence: str) -> list[Finding]:
+        return [Finding("row_level", rel, rule, where=f"{where} table", evidence=evidence,
+                        hint="a chart names its table's row and column keys (published "
+                             "columns) and nothing else; rebuild with `reportcard build`")]
+
+    if not isinstance(keys, dict) or keys.get("value") not in VALUE_FIELDS \
+            or not all(isinstance(keys.get(k), list) for k in ("keys", "from", "rows", "cols")):
+        return bad("a chart's table keys are malformed", str(keys)[:80])
+    names, sources, rows, cols = keys["keys"], keys["from"], keys["rows"], keys["cols"]
+    listed = sum(s == "rows" for s in sources)
+    scalar = (str, int)
+    if not all(isinstance(n, str) for n in names) or len(sources) != len(names) \
+            or not all(s in ("th", "rowgroup", "rows") for s in sources) \
+            or not all(isinstance(r, list) and len(r) == listed
+                       and all(isinstance(v, scalar) for v in r) for r in rows) \
+            or not all(c is None or (isinstance(c, dict)
+                                     and all(isinstance(v, scalar) for v in c.values()))
+                       for c in cols):
+        return bad("a chart's table keys are malformed", str(keys)[:80])
+    fields = set(names) | {k for c in cols if c is not None for k in c}
+    extra = sorted(fields - (set(CSV_COLUMNS) - set(VALUE_FIELDS)))
+    if extra:
+        return bad("a chart's table keys carry fields that are not published key columns",
+                   ", ".join(extra[:8]))
+    if table is None:
+        return bad("a chart's table keys name no table on the page", "")
+    # body rows as a browser sees them (a <tr> straight in <table> gets an implied <tbody>)
+    body = [tr for tr in table.iter("tr")  # type: ignore[attr-defined]
+            if tr.getparent().tag in ("tbody", "table")
+            and "rc-rowgroup" not in (tr.get("class") or "")]
+    widths = {len(tr.findall("td")) for tr in body}
+    if len(body) != len(rows) or widths - {len(cols)}:
+        return bad("a chart's table keys do not fit its table",
+                   f"{len(rows)} row keys x {len(cols)} column keys; the table has "
+                   f"{len(body)} rows of {sorted(widths)} cells")
+    return []
+
+
 def check_page(rel: str, text: str, published: Published) -> list[Finding]:
     """Table numbers and chart data of one HTML page against the published cells."""
     doc = lxml_html.document_fromstring(text)
@@ -172,15 +226,18 @@ def check_page(rel: str, text: str, published: Published) -> list[Finding]:
             spec = json.loads(script.text)
         except json.JSONDecodeError:
             continue
-        if not is_vega(spec):
+        site_chart = "rc-chart-spec" in (script.get("class") or "").split()
+        if not (site_chart or is_vega(spec)) or not isinstance(spec, dict):
             continue
         scope = next((a for a in script.iterancestors() if a.tag in ("figure", "section")),
                      doc)
         ref = script.get("data-table")
         table = doc.get_element_by_id(ref, None) if ref else None
         cells = len(list((table if table is not None else scope).iter("td")))
-        out += check_vega_spec(rel, f"chart {script.get('id') or i}", spec,
-                               cells if cells else None, allowed)
+        where = f"chart {script.get('id') or i}"
+        out += check_vega_spec(rel, where, spec, cells if cells else None, allowed)
+        if site_chart or "table" in spec:
+            out += check_table_keys(rel, where, spec.get("table"), table)
     return out
 
 

@@ -1,12 +1,24 @@
 """Vega-Lite chart specs (built with altair) for the tables of a page.
 
 A spec is built once per (section, columns shown) with altair, without data, and served as
-one file (``assets/charts/<name>.json``). A page embeds only its own data, in a minimal
-Vega-Lite spec naming its template: ``{"$schema": ..., "data": {"values": [...]},
-"usermeta": {"template": name}}``, where the values are exactly the chart rows of the table
-beside it (:attr:`site_builder.site.tables.Table.chart_rows`). ``assets/charts.js`` merges the
-two. Building one altair chart per page would cost seconds per thousand pages, and repeating
-the encoding on every page would add about 25 KB to each.
+one file (``assets/charts/<name>.json``). A page embeds no numbers for its charts: the numbers
+are in the table beside each chart, and the page says only what the table's rows and columns
+stand for (:func:`with_data`)::
+
+    {"usermeta": {"template": name},
+     "table": {"value": "rate", "keys": ["student_group", "subject", "year"],
+               "from": ["th", "rowgroup", "rows"], "rows": [[2024], ...],
+               "cols": [{"level": "school"}, null, {"level": "state"}]}}
+
+(each row key's value comes from the body row's header cell, its row group's header, or the
+``rows`` list, one entry per body row in table order; each number column's keys, or null for
+a column the chart does not draw). ``assets/charts.js`` reads every body row of the table
+(``data-table``), skips withheld cells (``td.w``) and cells without a number, and makes one
+data row per remaining cell: the row's keys, the column's keys, and the cell's number as
+``value``. :func:`rows_from_table` is the
+same rule in Python; the build checks it yields exactly the table's chart rows. Embedding the
+numbers a second time as Vega-Lite data was 40% of every page at full scale; building one
+altair chart per page would cost seconds per thousand pages.
 
 Specs load nothing remotely: the data is inline, there is no URL, and the page renders them
 with the site's own copy of vega-embed (``assets/vega-bundle.js``) using Vega's expression
@@ -16,6 +28,7 @@ interpreter (``ast: true``), so the Content-Security-Policy needs no ``'unsafe-e
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import altair as alt
@@ -26,8 +39,6 @@ from site_builder.site.tables import Place, Table
 
 PLACE_COLORS = {"school": "#1b4f8a", "district": "#2f7fc1", "state": "#9aa5b1"}
 LEVEL_COLORS = ["#b2452e", "#e59a5b", "#6aa5d8", "#1b4f8a"]
-VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
-"""Names the format; never fetched (vega-embed does not load $schema)."""
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 CONFIG: dict[str, Any] = {
     "font": FONT,
@@ -142,13 +153,113 @@ def trend_template(topic: Topic, places: tuple[Place, ...], description: str,
     return _to_template(faceted, description)
 
 
+class ChartTableMismatch(AssertionError):
+    """The chart rows read back from a table are not the rows the table was built with."""
+
+
+NUMBER = re.compile(r"-?\d+(\.\d+)?")
+"""A cell's text (without thousands commas and a trailing %) that charts.js draws."""
+
+
+def _number(text: str) -> int | float | None:
+    """A table cell's number as charts.js reads it: '2,445' -> 2445, '57.3%' -> 57.3."""
+    text = text.strip().replace(",", "").removesuffix("%")
+    if not NUMBER.fullmatch(text):
+        return None
+    return float(text) if "." in text else int(text)
+
+
+SOURCES = ("th", "rowgroup", "rows")
+"""Where a row key's value is read: the row's header cell, its row group's header, or the
+page's ``rows`` list (in that order of preference: header text costs the page nothing)."""
+
+
+def _headed_rows(table: Table) -> list[tuple[str, str]]:
+    """(row header, row group header) of every body row, in table order."""
+    return [(r.header, g.header) for g in table.row_groups for r in g.rows]
+
+
+def encode_row_keys(table: Table) -> tuple[list[str], list[str], list[list[Any]]]:
+    """Row keys as the page carries them: key names, each key's source, and per body row the
+    values of the keys whose source is ``rows``."""
+    rows = [dict(k) for k in table.row_keys]
+    keys = sorted({k for r in rows for k in r})
+    if any(set(r) != set(keys) for r in rows):
+        raise ChartTableMismatch(f"{table.id}: rows with different keys")
+    headed = _headed_rows(table)
+    if len(headed) != len(rows):
+        raise ChartTableMismatch(f"{table.id}: {len(rows)} row keys for {len(headed)} rows")
+    def plain(text: str) -> bool:  # read back the same after whitespace is collapsed
+        return text == " ".join(text.split())
+
+    sources = []
+    for k in keys:
+        if all(r[k] == th and plain(th) for r, (th, _g) in zip(rows, headed, strict=True)):
+            sources.append("th")
+        elif all(r[k] == g and plain(g) for r, (_th, g) in zip(rows, headed, strict=True)):
+            sources.append("rowgroup")
+        else:
+            sources.append("rows")
+    listed = [k for k, s in zip(keys, sources, strict=True) if s == "rows"]
+    return keys, sources, [[r[k] for k in listed] for r in rows]
+
+
+def decode_row_keys(table: Table, keys: list[str], sources: list[str],
+                    rows: list[list[Any]]) -> list[dict[str, Any]]:
+    """Each body row's keys, read back as charts.js reads them."""
+    headed = _headed_rows(table)
+    if len(headed) != len(rows):
+        raise ChartTableMismatch(f"{table.id}: {len(rows)} row keys for {len(headed)} rows")
+    out = []
+    for (th, group), listed in zip(headed, rows, strict=True):
+        values = iter(listed)
+        row: dict[str, Any] = {}
+        for k, source in zip(keys, sources, strict=True):
+            row[k] = th if source == "th" else group if source == "rowgroup" else next(values)
+        out.append(row)
+    return out
+
+
+def rows_from_table(table: Table, value: str, rows: list[dict[str, Any]],
+                    cols: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """The chart data charts.js makes from ``table``, its rows' keys and the columns' keys."""
+    body = [r for g in table.row_groups for r in g.rows]
+    if len(body) != len(rows):
+        raise ChartTableMismatch(f"{table.id}: {len(rows)} row keys for {len(body)} rows")
+    out = []
+    for row, keys in zip(body, rows, strict=True):
+        if len(row.cells) != len(cols):
+            raise ChartTableMismatch(f"{table.id}: {len(cols)} column keys, "
+                                     f"{len(row.cells)} cells")
+        for cell, col in zip(row.cells, cols, strict=True):
+            if col is None or cell.withheld:
+                continue
+            number = _number(cell.text)
+            if number is not None:
+                out.append({**keys, **col, value: number})
+    return out
+
+
 def with_data(template_name: str, table: Table) -> dict[str, Any] | None:
-    """The page's part of a chart: exactly the chart rows of ``table``; None when fewer than
-    two (one bar is not a chart; the table says it)."""
+    """The page's part of a chart: its template and the keys of ``table``'s rows and columns
+    (the numbers are read from the table); None when the chart would have fewer than two
+    points (one bar is not a chart; the table says it)."""
     if len(table.chart_rows) < 2:
         return None
-    return {"$schema": VEGA_LITE_SCHEMA, "data": {"values": [dict(r) for r in table.chart_rows]},
-            "usermeta": {"template": template_name}}
+    cols = list(table.col_keys)
+    keys, sources, rows = encode_row_keys(table)
+    derived = rows_from_table(table, table.value_field,
+                              decode_row_keys(table, keys, sources, rows), cols)
+    if sorted(map(_canonical, derived)) != sorted(map(_canonical, table.chart_rows)):
+        raise ChartTableMismatch(f"{table.id}: the chart read from the table would differ "
+                                 "from the chart rows the table was built with")
+    return {"usermeta": {"template": template_name},
+            "table": {"value": table.value_field, "keys": keys, "from": sources,
+                      "rows": rows, "cols": cols}}
+
+
+def _canonical(row: dict[str, Any]) -> str:
+    return json.dumps(row, sort_keys=True)
 
 
 def spec_json(spec: dict[str, Any]) -> str:

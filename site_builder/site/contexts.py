@@ -125,7 +125,6 @@ class MethodologyPage(Page):
     measures: tuple[MeasureDefinition, ...]
     min_cell: int
     symbol: str
-    no_students: str
     footnotes: tuple[Fact, ...]
     bands: tuple[CodingBandText, ...]
     years: str

@@ -3,6 +3,12 @@
 A table cell shows a published cell's ``display`` exactly; a withheld value shows the policy's
 symbol and a footnote letter. The chart beside a table gets one data row per table cell that
 holds a published number, and nothing else, so a chart can never show more than its table.
+
+The page does not repeat those numbers for the chart: it carries the table's *keys* (what each
+body row and each number column stands for, :attr:`Table.row_keys` / :attr:`Table.col_keys`),
+and ``assets/charts.js`` reads the numbers from the table cells themselves. The chart rows that
+rule yields are :attr:`Table.chart_rows` (checked against it at build time, see
+``charts.rows_from_table``).
 """
 
 from __future__ import annotations
@@ -84,6 +90,13 @@ class Table:
     footnotes: tuple[Footnote, ...]
     chart_rows: tuple[dict[str, object], ...]
     """Data rows for the chart: one per table cell with a published number."""
+    value_field: str = "rate"
+    """The chart's value column: ``rate`` or ``n_students``."""
+    row_keys: tuple[dict[str, object], ...] = ()
+    """What each body row stands for (e.g. ``{"year": 2024}``), in table order."""
+    col_keys: tuple[dict[str, object] | None, ...] = ()
+    """What each number column stands for (e.g. ``{"level": "state"}``); None for a column
+    the chart does not draw."""
     omitted: tuple[str, ...] = ()
     """Plain-words notes on rows left out (every value of this place hidden, or no students);
     their cells are in the CSV downloads."""
@@ -162,6 +175,7 @@ def section_table(section: SiteSection, specs: SiteSpecs, places: tuple[Place, .
     chart_places = places[:1] if section.chart_local_only else places
     multi = len(section.measures) > 1
     chart_rows: list[dict[str, object]] = []
+    row_keys: list[dict[str, object]] = []
     groups: list[RowGroup] = []
     latest = index.latest
     hidden: list[str] = []
@@ -195,6 +209,7 @@ def section_table(section: SiteSection, specs: SiteSpecs, places: tuple[Place, .
                     r = _chart_row(p, shown, value_field, **chart_fields, **extra)
                     if r is not None:
                         chart_rows.append(r)
+        row_keys.append(dict(chart_fields))
         return TableRow(header, tuple(cells))
 
     subjects = section.subjects or ("",)
@@ -246,8 +261,13 @@ def section_table(section: SiteSection, specs: SiteSpecs, places: tuple[Place, .
     if nobody:
         omitted.append(f"Not listed because {local.name} has no students in: "
                        f"{'; '.join(nobody)}.")
+    col_keys: tuple[dict[str, object] | None, ...] = tuple(
+        ({"level": p.entity[0], **({"measure": m.id} if multi else {})}
+         if p in chart_places else None)
+        for m in section.measures for p in places)
     return Table(f"t-{section.id}", caption, corner, col_groups, columns, tuple(groups),
-                 notes.footnotes(), tuple(chart_rows), tuple(omitted))
+                 notes.footnotes(), tuple(chart_rows), value_field, tuple(row_keys), col_keys,
+                 tuple(omitted))
 
 
 def trend_table(topic: Topic, places: tuple[Place, ...], index: CellIndex,
@@ -256,6 +276,7 @@ def trend_table(topic: Topic, places: tuple[Place, ...], index: CellIndex,
     notes = _Notes(policy)
     local = places[0]
     chart_rows: list[dict[str, object]] = []
+    row_keys: list[dict[str, object]] = []
     groups: list[RowGroup] = []
     series = [(m, s) for m in topic.headline for s in (topic.subjects or ("",))]
     value_field = _value_field(topic.headline)
@@ -266,16 +287,17 @@ def trend_table(topic: Topic, places: tuple[Place, ...], index: CellIndex,
             if index.get(local.entity, key) is None:
                 continue
             cells = []
+            fields: dict[str, object] = {"year": y, "measure": m.id}
+            if subject:
+                fields["subject"] = subject
             for p in places:
                 shown = index.get(p.entity, key)
                 cells.append(notes.cell(shown))
-                fields: dict[str, object] = {"year": y, "measure": m.id}
-                if subject:
-                    fields["subject"] = subject
                 r = _chart_row(p, shown, value_field, **fields)
                 if r is not None:
                     chart_rows.append(r)
             rows.append(TableRow(school_year(y), tuple(cells)))
+            row_keys.append(fields)
         if rows:
             header = subject if subject else (m.label if len(series) > 1 else "")
             groups.append(RowGroup(header, tuple(rows)))
@@ -285,7 +307,8 @@ def trend_table(topic: Topic, places: tuple[Place, ...], index: CellIndex,
               f"{school_year(index.years[-1])}: {local.name}"
     return Table(f"t-trend-{topic.id}", caption, "School year", (),
                  tuple(p.label for p in places), tuple(groups), notes.footnotes(),
-                 tuple(chart_rows))
+                 tuple(chart_rows), value_field, tuple(row_keys),
+                 tuple({"level": p.entity[0]} for p in places))
 
 
 def grades_served(low: str, high: str) -> str:

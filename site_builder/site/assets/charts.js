@@ -1,7 +1,11 @@
 /* Draw every chart of the page with the site's own copy of vega-embed.
-   A page embeds only its data (the numbers of the table beside the chart) and the name of
-   a shared template in assets/charts/; the two are merged here. Expressions run in Vega's
-   interpreter (ast: true), so the Content-Security-Policy needs no 'unsafe-eval'.
+   A chart's numbers are the numbers of the table beside it, read from the table's cells: the
+   page embeds only the name of a shared template in assets/charts/ and what each row and
+   column of the table stands for ({"table": {"value", "keys", "from", "rows", "cols"}}: a
+   row key is the row's header text, its row group's header text, or listed in rows). Withheld cells
+   (td.w) and cells without a number are not drawn. site_builder/site/charts.py
+   (rows_from_table) is the same rule; the build checks the two agree. Expressions run in
+   Vega's interpreter (ast: true), so the Content-Security-Policy needs no 'unsafe-eval'.
    Without JavaScript the charts stay hidden and the tables carry every number. */
 (function () {
   "use strict";
@@ -16,6 +20,45 @@
     }
     return cache[name];
   }
+  function text(el) { return el.textContent.replace(/\s+/g, " ").trim(); }
+  function number(text) {
+    var t = text.trim().replace(/,/g, "").replace(/%$/, "");
+    return /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : null;
+  }
+  // The data rows of one chart: one per table cell that holds a published number.
+  function rowsFor(el) {
+    var page = JSON.parse(el.textContent);
+    var keys = page.table;
+    var table = document.getElementById(el.getAttribute("data-table"));
+    if (!keys || !table) { return []; }
+    var out = [];
+    var trs = table.querySelectorAll("tbody tr:not(.rc-rowgroup)");
+    if (trs.length !== keys.rows.length) { throw new Error("table and chart keys differ"); }
+    Array.prototype.forEach.call(trs, function (tr, i) {
+      var th = tr.querySelector("th");
+      var head = tr.parentNode.querySelector("tr.rc-rowgroup th");
+      var rowKeys = {};
+      var listed = 0;
+      keys.keys.forEach(function (k, n) {
+        var from = keys.from[n];
+        rowKeys[k] = from === "th" ? text(th)
+          : from === "rowgroup" ? (head ? text(head) : "")
+          : keys.rows[i][listed++];
+      });
+      var tds = tr.querySelectorAll("td");
+      Array.prototype.forEach.call(tds, function (td, j) {
+        var col = keys.cols[j];
+        if (!col || td.classList.contains("w")) { return; }
+        var v = number(td.textContent);
+        if (v === null) { return; }
+        var row = Object.assign({}, rowKeys, col);
+        row[keys.value] = v;
+        out.push(row);
+      });
+    });
+    return out;
+  }
+  window.rcChartRows = rowsFor;
   function draw() {
     if (typeof window.vegaEmbed !== "function") { return; }
     var specs = document.querySelectorAll("script.rc-chart-spec");
@@ -30,7 +73,7 @@
       var role = target.getAttribute("role");
       var label = target.getAttribute("aria-label");
       template(page.usermeta.template).then(function (t) {
-        var spec = Object.assign({}, t, { data: page.data });
+        var spec = Object.assign({}, t, { data: { values: rowsFor(el) } });
         if (label) { spec.description = label; }
         return window.vegaEmbed(target, spec, { actions: false, ast: true, renderer: "svg" });
       }).then(function () {

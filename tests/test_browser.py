@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +28,6 @@ from playwright.sync_api import Browser, Page
 
 from site_builder.cells import CSV_COLUMNS
 from site_builder.gate.links import check_links
-from site_builder.zipcsv import read_published_csv
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -63,7 +61,7 @@ def page(browser: Browser) -> Iterator[Page]:
 @pytest.fixture(scope="module")
 def pages(site: Path) -> dict[str, str]:
     """The pages the issue names, chosen from what the site publishes."""
-    state = read_published_csv(site / "downloads" / "state.zip")
+    state = pl.read_csv(site / "downloads" / "state.csv", infer_schema=False)
     latest = state["year"].max()
     sizes = state.filter(
         (pl.col("level") == "district") & (pl.col("measure") == "enrollment")
@@ -72,7 +70,8 @@ def pages(site: Path) -> dict[str, str]:
     ).with_columns(pl.col("n_students").cast(pl.Int64)).sort("n_students", "district_code")
     large = sizes["district_code"][-1]
     small = sizes["district_code"][0]
-    district_csv = read_published_csv(site / "downloads" / "districts" / f"{large}.zip")
+    district_csv = pl.read_csv(site / "downloads" / "districts" / f"{large}.csv",
+                               infer_schema=False)
     school = district_csv.filter(pl.col("level") == "school")["school_code"].sort()[0]
     return {
         "home": "",
@@ -105,7 +104,7 @@ def test_search_finds_a_district_by_name_and_by_code(page: Page, base: str) -> N
 
 
 def test_search_finds_a_school_and_lands_on_its_page(page: Page, base: str, site: Path) -> None:
-    csv = read_published_csv(site / "downloads" / "districts" / "001091.zip")
+    csv = pl.read_csv(site / "downloads" / "districts" / "001091.csv", infer_schema=False)
     school = csv.filter(pl.col("level") == "school").sort("school_code").row(0, named=True)
     hits = _search(page, base, school["school_name"])
     target = f"/schools/001091-{school['school_code']}/"
@@ -156,13 +155,10 @@ def test_district_csv_downloads_and_parses_with_the_documented_schema(
     page.goto(base + pages["large-district"])
     code = pages["large-district"].split("/")[1]
     with page.expect_download() as info:
-        page.click(f"a[href$='downloads/districts/{code}.zip']")
-    path = tmp_path / f"{code}.zip"
+        page.click(f"a[href$='downloads/districts/{code}.csv']")
+    path = tmp_path / "d.csv"
     info.value.save_as(path)
-    with zipfile.ZipFile(path) as zf:  # the archive holds exactly the district's CSV
-        assert zf.namelist() == [f"{code}.csv"]
-        assert zf.testzip() is None
-        df = pl.read_csv(zf.read(f"{code}.csv"), infer_schema=False)
+    df = pl.read_csv(path, infer_schema=False)
     assert tuple(df.columns) == CSV_COLUMNS
     assert df.height > 0
     assert set(df["district_code"].unique()) == {code}
@@ -213,10 +209,9 @@ def test_tables_and_downloads_are_there_without_javascript(
     page = context.new_page()
     page.goto(base + pages["large-district"])
     assert page.locator("table").count() >= 5
-    assert page.locator("a[href$='.zip']").count() >= 1
+    assert page.locator("a[href$='.csv']").count() >= 1
     page.goto(base + pages["downloads"])
-    assert page.locator("a[href$='state.zip']").count() == 1
-    assert page.locator("a[href$='data_dictionary.csv']").count() == 1
+    assert page.locator("a[href$='state.csv']").count() == 1
     page.goto(base)
     assert page.locator("a[href*='districts/']").count() >= 4  # the county lists
     context.close()
@@ -268,7 +263,7 @@ def test_keyboard_reaches_search_tables_and_downloads_with_visible_focus(
     assert _visible_focus(_tab_until(page, "el.id === 'rc-q'"))
     page.goto(base + pages["large-district"])
     assert _visible_focus(_tab_until(page, "el.querySelector && el.querySelector('table')"))
-    assert _visible_focus(_tab_until(page, "el.tagName === 'A' && /\\.zip$/.test(el.href)"))
+    assert _visible_focus(_tab_until(page, "el.tagName === 'A' && /\\.csv$/.test(el.href)"))
 
 
 # --- links --------------------------------------------------------------------------

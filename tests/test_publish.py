@@ -22,7 +22,6 @@ from site_builder.gate import run_gate
 from site_builder.gate.manifest import verify
 from site_builder.site.build import build_site, read_directory
 from site_builder.specs import load_specs
-from site_builder.zipcsv import read_zipped_csv, zip_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "report_specs"
@@ -163,8 +162,7 @@ def _withheld_value_not_on_page(published: Path) -> tuple[str, int]:
         on=["year", "level", "district_code", "school_code", "measure", "grade",
             "student_group"]).filter(pl.col("true_n") > 0).sort("district_code", "true_n")
     for code, value in hidden.select("district_code", "true_n").iter_rows():
-        csv = read_zipped_csv(
-            published / "site" / "downloads" / "districts" / f"{code}.zip").decode()
+        csv = (published / "site" / "downloads" / "districts" / f"{code}.csv").read_text()
         page = (published / "site" / "districts" / code / "index.html").read_text()
         if f",{value}," not in csv and f">{value}<" not in page:
             return code, value
@@ -203,10 +201,10 @@ def test_a_small_cell_in_a_chart_spec_is_refused(published: Path, tmp_path: Path
 def test_an_ssn_like_number_in_a_csv_is_refused(published: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     shutil.copytree(published / "site", site)
-    archive = site / "downloads" / "state.zip"  # planted inside the zipped CSV
-    lines = read_zipped_csv(archive).decode().splitlines()
+    csv = site / "downloads" / "state.csv"
+    lines = csv.read_text().splitlines()
     lines[1] = lines[1].replace(",state,", ",state 078-05-1120,", 1)
-    archive.write_bytes(zip_bytes("state.csv", ("\n".join(lines) + "\n").encode()))
+    csv.write_text("\n".join(lines) + "\n")
     assert ("pii", "an SSN-like number (123-45-6789) appears") in _gate(site, published)
 
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import json
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +29,6 @@ from site_builder.extract import Extract
 from site_builder.site import build_site
 from site_builder.site.render import SiteTemplateError
 from site_builder.specs import load_specs
-from site_builder.zipcsv import read_published_csv, read_zipped_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 YEARS = (2022, 2023, 2024, 2025)
@@ -361,21 +358,17 @@ def test_every_chart_number_is_in_its_table(site: Path) -> None:
 # --- CSV downloads -------------------------------------------------------------------------
 
 def test_csv_columns_order_and_empty_withheld(site: Path, inputs: dict) -> None:
-    files = sorted(p for p in (site / "downloads").rglob("*") if p.is_file())
+    files = sorted((site / "downloads").rglob("*.csv"))
     names = {p.relative_to(site).as_posix() for p in files}
-    assert "downloads/state.zip" in names and "downloads/data_dictionary.csv" in names
+    assert "downloads/state.csv" in names and "downloads/data_dictionary.csv" in names
     for d in inputs["districts"]["district_code"]:
-        assert f"downloads/districts/{d}.zip" in names
-    # cell files are zipped only; the data dictionary is the one plain CSV
-    assert [n for n in names if n.endswith(".csv")] == ["downloads/data_dictionary.csv"]
-    files = [p for p in files if p.suffix == ".zip"]
+        assert f"downloads/districts/{d}.csv" in names
     for p in files:
-        with zipfile.ZipFile(p) as zf:
-            assert zf.namelist() == [p.stem + ".csv"]
-        text = read_zipped_csv(p).decode("utf-8")
-        header = text.splitlines()[0]
+        if p.name == "data_dictionary.csv":
+            continue
+        header = p.read_text("utf-8").splitlines()[0]
         assert header.split(",") == list(CSV_COLUMNS), p
-        df = pl.read_csv(io.StringIO(text), infer_schema=False)
+        df = pl.read_csv(p, infer_schema=False)
         assert set(df["suppressed"].unique()) <= {"true", "false"}
         hidden = df.filter(pl.col("suppressed") == "true")
         assert hidden["n_meeting"].null_count() == hidden.height  # empty, never 0
@@ -384,7 +377,8 @@ def test_csv_columns_order_and_empty_withheld(site: Path, inputs: dict) -> None:
         key = ["district_code", "level", "school_code", "year", "topic", "measure", "subject",
                "grade", "group_family", "student_group"]
         assert df.height == df.unique(subset=key).height
-    total = sum(read_published_csv(p).height for p in files if p.parent.name == "districts")
+    total = sum(pl.read_csv(p, infer_schema=False).height for p in files
+                if p.parent.name == "districts")
     published = inputs["published"]
     assert total == published.filter(pl.col("level") != "state").height
 
@@ -399,8 +393,10 @@ def test_data_dictionary_names_every_column_measure_and_group(site: Path, inputs
 
 def _csv_displays(site: Path) -> dict[tuple[str, str, str], set[str]]:
     out: dict[tuple[str, str, str], set[str]] = {}
-    for p in (site / "downloads").rglob("*.zip"):
-        df = read_published_csv(p).with_columns(
+    for p in (site / "downloads").rglob("*.csv"):
+        if p.name == "data_dictionary.csv":
+            continue
+        df = pl.read_csv(p, infer_schema=False).with_columns(
             pl.col("district_code").fill_null(""), pl.col("school_code").fill_null(""))
         for lv, d, s, disp in df.select("level", "district_code", "school_code",
                                         "display").iter_rows():

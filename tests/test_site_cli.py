@@ -48,7 +48,7 @@ def test_build_command_builds_from_published_cells(aggregates: Path) -> None:
     assert "Built" in result.output
     assert (out / "districts" / "001090" / "index.html").is_file()
     assert (out / "schools" / "048901-1000" / "index.html").is_file()
-    assert (out / "downloads" / "districts" / "048901.zip").is_file()
+    assert (out / "downloads" / "districts" / "048901.csv").is_file()
     assert not (out.parent / ".staging.src").exists()  # generated docs are cleaned up
 
 
@@ -103,7 +103,7 @@ def test_serve_sets_no_cookies(aggregates: Path) -> None:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        for path in ("/", "/districts/001090/", "/downloads/state.zip",
+        for path in ("/", "/districts/001090/", "/downloads/state.csv",
                      "/assets/search-index.json"):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}") as resp:
                 assert resp.status == 200

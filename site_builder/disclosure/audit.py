@@ -45,7 +45,6 @@ from scipy.sparse.csgraph import connected_components
 from site_builder.cells import CSV_COLUMNS, KEY
 from site_builder.disclosure.policy import Policy
 from site_builder.disclosure.relations import System, build_system, describe, with_population
-from site_builder.zipcsv import read_published_csv
 
 log = logging.getLogger(__name__)
 
@@ -166,13 +165,10 @@ class AuditReport:
 # ---------------------------------------------------------------------------- reading
 
 def read_published(csv_paths: Iterable[Path]) -> pl.DataFrame:
-    """Published cells from CSVs on disk, one row per KEY (cells in several files merged).
-
-    A ``.zip`` path is a download archive: its one CSV is read (``zipcsv.ZippedCsvError`` if
-    it is unreadable or holds anything else)."""
+    """Published cells from CSVs on disk, one row per KEY (cells in several files merged)."""
     frames = []
     for p in csv_paths:
-        df = read_published_csv(p)
+        df = pl.read_csv(p, infer_schema=False)
         missing = [c for c in CSV_COLUMNS if c not in df.columns]
         if missing:
             raise ValueError(f"{p}: missing columns {missing}")
@@ -198,10 +194,9 @@ def audit_published(csv_paths: list[Path], policy: Policy, workers: int = 1,
 
 def audit_site(site_dir: Path, policy: Policy, workers: int = 1,
                hint: pl.DataFrame | None = None) -> AuditReport:
-    """Audit every CSV under ``site_dir/downloads`` except data_dictionary.csv, and the CSV
-    inside every ZIP archive there."""
-    paths = sorted(p for p in (Path(site_dir) / "downloads").glob("**/*")
-                   if p.suffix in (".csv", ".zip") and p.name != "data_dictionary.csv")
+    """Audit every CSV under ``site_dir/downloads`` except data_dictionary.csv."""
+    paths = sorted(p for p in (Path(site_dir) / "downloads").glob("**/*.csv")
+                   if p.name != "data_dictionary.csv")
     return audit_published(paths, policy, workers=workers, hint=hint)
 
 

@@ -11,11 +11,7 @@
 4. **No external requests, cookies or tracking**, and a CSP that forbids other origins
    (``privacy``).
 
-Restricted formats (Parquet, notebooks, pickles) anywhere in the site are refused outright, and
-so are archives the gate cannot look into (tar, 7z, ...). A ZIP archive must be a download
-archive holding exactly the one CSV its name promises (``state.zip`` holds ``state.csv``): the
-gate opens it and checks that CSV like any other file (PII, and the audit and page checks read
-its cells); one it cannot read, or one holding anything else, is refused.
+Restricted formats (Parquet, notebooks, pickles) anywhere in the site are refused outright.
 """
 
 from __future__ import annotations
@@ -27,16 +23,13 @@ from rich.progress import Progress
 
 from site_builder.gate import pii, privacy, rowlevel
 from site_builder.gate.findings import CHECKS, Finding, GateRefused, GateReport
-from site_builder.zipcsv import ZippedCsvError, read_zipped_csv
 
 __all__ = ["CHECKS", "Finding", "GateRefused", "GateReport", "run_gate", "require_pass"]
 
 TEXT_SUFFIXES = {".html", ".htm", ".js", ".mjs", ".json", ".csv", ".svg", ".xml", ".txt",
                  ".md", ".css", ".map", ".webmanifest", ".tsv", ".vl", ".yaml", ".yml"}
 RESTRICTED_SUFFIXES = {".parquet", ".ipynb", ".feather", ".arrow", ".pkl", ".pickle", ".db",
-                       ".sqlite", ".sqlite3", ".sav", ".dta", ".rds", ".xlsx", ".npy", ".npz",
-                       # archives the gate does not open (a .zip is opened, a .gz read)
-                       ".tar", ".tgz", ".7z", ".rar", ".bz2", ".xz", ".zst", ".lz", ".lzma"}
+                       ".sqlite", ".sqlite3", ".sav", ".dta", ".rds", ".xlsx", ".npy", ".npz"}
 EXEMPT = {"manifest.json"}
 """Written after the gate by ``publish``; holds the build time and hashes only."""
 
@@ -96,16 +89,6 @@ def _check_file(rel: str, path: Path, needles: pii.PiiNeedles,
         return [Finding("hygiene", rel, f"a restricted file type ({suffix}) is in the site",
                         hint="extracts, aggregates and executed notebooks stay under data/ and "
                              "build/; only pages, assets and CSV downloads are published")]
-    if suffix == ".zip":
-        try:
-            text = read_zipped_csv(path).decode("utf-8", "replace")
-        except ZippedCsvError as err:
-            return [Finding("hygiene", rel, "a ZIP archive that is not exactly one readable CSV",
-                            evidence=str(err).splitlines()[0],
-                            hint="a download archive holds exactly one CSV of the same name "
-                                 "(state.zip holds state.csv); rebuild the site with "
-                                 "`reportcard build`")]
-        return pii.scan_text(rel, text, needles, patterns=True)
     if suffix == ".gz":
         text = gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
         inner = Path(rel[:-3])
@@ -134,12 +117,7 @@ def _disclosure_audit(site: Path, policy: Path, report: GateReport,
     from site_builder.disclosure import audit_site, load_policy
 
     hint = pl.read_parquet(raw_cells) if raw_cells is not None and raw_cells.is_file() else None
-    try:
-        result = audit_site(site, load_policy(policy), workers=2, hint=hint)
-    except ZippedCsvError as err:  # also a hygiene finding of that file; nothing is audited
-        return [Finding("disclosure", "downloads/", "the downloads cannot be audited",
-                        evidence=str(err).splitlines()[0],
-                        hint="every download archive must hold exactly its one CSV")]
+    result = audit_site(site, load_policy(policy), workers=2, hint=hint)
     report.notes.append("Disclosure audit: " + result.render().splitlines()[0])
     return [Finding("disclosure", "downloads/", f.render(),
                     hint="protect() and the audit disagree: report this as a bug in "

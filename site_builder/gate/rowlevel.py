@@ -33,7 +33,6 @@ from lxml import html as lxml_html
 
 from site_builder.cells import CSV_COLUMNS
 from site_builder.gate.findings import Finding
-from site_builder.zipcsv import ZippedCsvError, read_published_csv
 
 NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
 VALUE_FIELDS = ("n_students", "n_meeting", "rate")
@@ -50,9 +49,7 @@ def _norm(token: str) -> str:
 
 
 class Published:
-    """The published values of each entity, read from the site's CSV downloads (plain, or the
-    one CSV inside each ZIP archive; an archive that cannot be read is skipped here and
-    refused by the gate's file check)."""
+    """The published values of each entity, read from the site's CSV downloads."""
 
     def __init__(self, values: dict[Entity, set[str]], districts_of: dict[str, set[str]]):
         self.values = values
@@ -60,16 +57,13 @@ class Published:
 
     @classmethod
     def read(cls, site: Path) -> Published:
-        files = sorted(p for p in (site / "downloads").rglob("*")
-                       if p.suffix in (".csv", ".zip") and p.name != "data_dictionary.csv") \
-            if (site / "downloads").is_dir() else []
+        files = sorted(p for p in (site / "downloads").rglob("*.csv")
+                       if p.name != "data_dictionary.csv") if (site / "downloads").is_dir() \
+            else []
         values: dict[Entity, set[str]] = defaultdict(set)
         schools: dict[str, set[str]] = defaultdict(set)
         for path in files:
-            try:
-                df = read_published_csv(path)
-            except ZippedCsvError:
-                continue
+            df = pl.read_csv(path, infer_schema=False)
             if "level" not in df.columns:
                 continue
             df = df.with_columns(pl.col("district_code").fill_null(""),

@@ -41,7 +41,7 @@ from site_builder.site.contexts import (
     SchoolPage,
     StatePage,
 )
-from site_builder.site.csvs import COLUMN_DESCRIPTIONS, WrittenFile, write_downloads
+from site_builder.site.csvs import COLUMN_DESCRIPTIONS, write_downloads
 from site_builder.site.data import STATE, csv_frame, index_cells
 from site_builder.site.pages import (
     STATE_NAME,
@@ -169,7 +169,7 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
             state = StatePage(title=f"{STATE_NAME} (whole state)", root="../",
                              facts=state_facts(kit, len(dirs), len(schs)),
                              topics=kit.topics(sp, "../"), symbol=policy.display.symbol,
-                             download=Link("state.zip", "../downloads/state.zip"))
+                             download=Link("state.csv", "../downloads/state.csv"))
             _write_page(docs, "state.md", state.title, render(env, "state.html", state))
             n_pages += 1
             for d in dirs:
@@ -183,7 +183,7 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                     title=d["district_name"], root=root2, code=code,
                     facts=district_facts(kit, d, len(links)), topics=kit.topics(places, root2),
                     schools=links, symbol=policy.display.symbol,
-                    download=Link(f"{code}.zip", f"{root2}downloads/districts/{code}.zip"),
+                    download=Link(f"{code}.csv", f"{root2}downloads/districts/{code}.csv"),
                     county=f"{d['county_name']} County")
                 _write_page(docs, f"districts/{code}.md", dpage.title,
                             render(env, "district.html", dpage))
@@ -199,7 +199,7 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                     facts=school_facts(kit, s, d, dhref),
                     topics=kit.topics(places, root2, (places[0], places[2])),
                     district=Link(d["district_name"], dhref), symbol=policy.display.symbol,
-                    download=Link(f"{dcode}.zip", f"{root2}downloads/districts/{dcode}.zip"))
+                    download=Link(f"{dcode}.csv", f"{root2}downloads/districts/{dcode}.csv"))
                 _write_page(docs, f"schools/{dcode}-{scode}.md", spage.title,
                             render(env, "school.html", spage))
                 n_pages += 1
@@ -314,23 +314,17 @@ def _general_pages(env: object, docs: Path, kit: PageKit, dirs: list[dict[str, s
 
     by_rel = {w.rel: w for w in written}
     general = []
-
-    def size(w: WrittenFile) -> str:
-        if w.bytes == w.csv_bytes:
-            return _size(w.bytes)
-        return f"{_size(w.bytes)}; {w.csv_name} inside is {_size(w.csv_bytes)}"
-
-    for rel, text in (("downloads/state.zip", "the state and every district, all years"),
+    for rel, text in (("downloads/state.csv", "the state and every district, all years"),
                       ("downloads/data_dictionary.csv",
                        "every column, measure, student group and symbol explained")):
         w = by_rel[rel]
-        general.append(DownloadFile(f"../{rel}", rel.rsplit("/", 1)[1], text, size(w)))
+        general.append(DownloadFile(f"../{rel}", rel.rsplit("/", 1)[1], text, _size(w.bytes)))
     district_files = []
     for d in dirs:
-        w = by_rel[f"downloads/districts/{d['district_code']}.zip"]
+        w = by_rel[f"downloads/districts/{d['district_code']}.csv"]
         district_files.append(DownloadFile(
-            f"../{w.rel}", f"{d['district_code']}.zip",
-            f"{d['district_name']} and its schools", size(w)))
+            f"../{w.rel}", f"{d['district_code']}.csv",
+            f"{d['district_name']} and its schools", _size(w.bytes)))
     dl = DownloadsPage(title="Downloads", root="../", general=tuple(general),
                        districts=tuple(district_files),
                        columns=tuple(Fact(c, COLUMN_DESCRIPTIONS[c]) for c in CSV_COLUMNS))

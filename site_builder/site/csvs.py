@@ -4,11 +4,6 @@
 Every file has the columns of :data:`site_builder.cells.CSV_COLUMNS`, one row per published
 cell, in a fixed order. A withheld number is an empty field, never 0. The union of the files
 holds every cell any page shows (a school's cells are in its district's file).
-
-The cell files are published zipped (``downloads/state.zip`` holds ``state.csv``,
-``downloads/districts/{code}.zip`` holds ``{code}.csv``; see :mod:`site_builder.zipcsv`): one
-row per cell repeats names on every row, and at full scale the plain files were 1.2 GB. The
-data dictionary is small and stays a plain CSV.
 """
 
 from __future__ import annotations
@@ -20,7 +15,6 @@ import polars as pl
 
 from site_builder.disclosure.policy import Policy
 from site_builder.site.sections import SiteSpecs
-from site_builder.zipcsv import member_name, write_zipped_csv
 
 COLUMN_DESCRIPTIONS: dict[str, str] = {
     "year": "School year by its ending year: 2025 is the 2024-25 school year.",
@@ -51,17 +45,9 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
 @dataclass(frozen=True)
 class WrittenFile:
     rel: str
-    """Path relative to the site root, e.g. downloads/districts/001091.zip."""
+    """Path relative to the site root, e.g. downloads/districts/001091.csv."""
     rows: int
     bytes: int
-    """Size of the published file (the archive, for a zipped CSV)."""
-    csv_bytes: int
-    """Size of the CSV itself (inside the archive, for a zipped CSV)."""
-
-    @property
-    def csv_name(self) -> str:
-        """The CSV's file name, e.g. 001091.csv (inside 001091.zip)."""
-        return member_name(self.rel)
 
 
 def _write(df: pl.DataFrame, path: Path) -> int:
@@ -70,28 +56,24 @@ def _write(df: pl.DataFrame, path: Path) -> int:
     return path.stat().st_size
 
 
-def _zipped(df: pl.DataFrame, out: Path, rel: str) -> WrittenFile:
-    size, raw = write_zipped_csv(df, out / rel)
-    return WrittenFile(rel, df.height, size, raw)
-
-
 def write_downloads(frame: pl.DataFrame, out: Path, district_codes: list[str],
                     specs: SiteSpecs, policy: Policy) -> list[WrittenFile]:
-    """Write every download under ``out/downloads``; ``frame`` is :func:`data.csv_frame`
-    output. Cell files are zipped CSVs, the data dictionary a plain CSV."""
+    """Write every CSV under ``out/downloads``; ``frame`` is :func:`data.csv_frame` output."""
     files: list[WrittenFile] = []
     dl = out / "downloads"
     state = frame.filter(pl.col("level").is_in(["state", "district"]))
-    files.append(_zipped(state, out, "downloads/state.zip"))
+    files.append(WrittenFile("downloads/state.csv", state.height,
+                             _write(state, dl / "state.csv")))
     by_district = frame.filter(pl.col("level") != "state").partition_by(
         "district_code", as_dict=True, maintain_order=True)
     empty = frame.clear()
     for code in sorted(district_codes):
         df = by_district.get((code,), empty)
-        files.append(_zipped(df, out, f"downloads/districts/{code}.zip"))
+        rel = f"downloads/districts/{code}.csv"
+        files.append(WrittenFile(rel, df.height, _write(df, out / rel)))
     dictionary = data_dictionary(specs, policy)
-    size = _write(dictionary, dl / "data_dictionary.csv")
-    files.append(WrittenFile("downloads/data_dictionary.csv", dictionary.height, size, size))
+    files.append(WrittenFile("downloads/data_dictionary.csv", dictionary.height,
+                             _write(dictionary, dl / "data_dictionary.csv")))
     return files
 
 

@@ -14,7 +14,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                       ".js": "text/javascript", ".csv": "text/csv; charset=utf-8",
-                      ".json": "application/json", ".zip": "application/zip"}
+                      ".json": "application/json"}
 
     def end_headers(self) -> None:
         self.send_header("Referrer-Policy", "no-referrer")

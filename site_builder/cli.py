@@ -113,14 +113,18 @@ def validate(extract: Path) -> None:
 @click.option("--no-protect", is_flag=True,
               help="Write only the raw (restricted) cells; skip disclosure control, so nothing "
                    "can be built or published from this run.")
+@click.option("--no-reuse", is_flag=True,
+              help="Protect every year again (by default a year whose raw cells, policy and "
+              "code are unchanged is read from <out>/../cache).")
 @friendly_errors
-def compute(extract: Path, out: Path, specs: Path, years: str | None, no_protect: bool) -> None:
+def compute(extract: Path, out: Path, specs: Path, years: str | None, no_protect: bool,
+            no_reuse: bool) -> None:
     """Compute the protected aggregates by running notebooks/compute_aggregates.ipynb."""
     from site_builder.runner import run_compute
 
     run_compute(extract=extract, out=out, specs=specs,
                 years=parse_years(years) if years else None, progress=True,
-                protect=not no_protect)
+                protect=not no_protect, reuse=not no_reuse)
 
 
 @main.command()
@@ -158,15 +162,19 @@ def audit(site_dir: Path, extract: Path, no_extract: bool, specs: Path,
 @click.option("--years", default=None, help="Only these years (default: all in the extract).")
 @click.option("--wait", type=float, default=0.0, show_default=True,
               help="Seconds to wait for another running publish before refusing.")
+@click.option("--no-reuse", is_flag=True,
+              help="Compute, protect and audit everything again, even what unchanged inputs "
+              "already produced (by default that is reused: see site_builder/incremental.py).")
 @friendly_errors
 def publish(extract: Path, site: Path, specs: Path, aggregates: Path, years: str | None,
-            wait: float) -> None:
+            wait: float, no_reuse: bool) -> None:
     """Compute, build into staging, gate, and replace SITE atomically."""
     from site_builder.pipeline import PublishOptions
     from site_builder.pipeline import publish as run_publish
 
     run_publish(PublishOptions(extract=extract, site=site, specs=specs, aggregates=aggregates,
-                               years=parse_years(years) if years else None, wait=wait))
+                               years=parse_years(years) if years else None, wait=wait,
+                               reuse=not no_reuse))
 
 
 @main.command()

@@ -38,6 +38,10 @@ class PublishOptions:
     wait: float = 0.0
     """Seconds to wait for another publish to finish before refusing."""
     timings: dict[str, float] = field(default_factory=dict)
+    reuse: bool = True
+    """Reuse what unchanged inputs already produced: the aggregates (when their fingerprint
+    matches), each year's protected cells, each year's passing LP audit (see
+    :mod:`site_builder.incremental`). False: compute and audit everything again."""
 
 
 class StepFailed(ReportcardError):
@@ -73,19 +77,30 @@ def _step(name: str, opts: PublishOptions, console: Console, fn: Callable[[], ob
 
 def publish(opts: PublishOptions) -> PublishResult:
     """Compute, build into staging, gate, and swap ``site/`` in one atomic step."""
-    from site_builder.runner import run_compute
+    from site_builder.runner import compute_or_reuse, run_compute
     from site_builder.site.build import build_from_aggregates
 
     console = Console(stderr=True)
+    cache = opts.aggregates.resolve().parent / "cache"
     site = opts.site.resolve()
     site.parent.mkdir(parents=True, exist_ok=True)
     with PublishLock(site, wait=opts.wait):
         for stale in clean_stale_staging(site):
             if opts.progress:
                 console.print(f"removed a staging directory left by an interrupted run: {stale}")
-        _step("compute", opts, console, lambda: run_compute(
-            extract=opts.extract, out=opts.aggregates, specs=opts.specs, years=opts.years,
-            progress=opts.progress))
+        if opts.reuse:
+            def compute() -> None:
+                did = compute_or_reuse(extract=opts.extract, out=opts.aggregates,
+                                       specs=opts.specs, years=opts.years,
+                                       progress=opts.progress)
+                if opts.progress and did != "computed":
+                    console.print(f"  compute: {did}")
+
+            _step("compute", opts, console, compute)
+        else:
+            _step("compute", opts, console, lambda: run_compute(
+                extract=opts.extract, out=opts.aggregates, specs=opts.specs, years=opts.years,
+                progress=opts.progress, reuse=False))
         staging = staging_dir(site)
         try:
             _step("build", opts, console, lambda: build_from_aggregates(
@@ -95,6 +110,7 @@ def publish(opts: PublishOptions) -> PublishResult:
                 report = require_pass(path, extract=opts.extract,
                                       policy=opts.specs / "policy.yaml",
                                       raw_cells=opts.aggregates / "cells.parquet",
+                                      audit_cache=cache / "audit" if opts.reuse else None,
                                       progress=opts.progress)
                 return report.render()
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from site_builder import incremental
 from site_builder.extract import extract_years
 from site_builder.notebook_tools import execute_notebook
 
@@ -40,20 +41,37 @@ def run_path(runs_dir: Path, notebook: Path, label: str, now: datetime | None = 
     return path
 
 
+def _inputs(extract: Path, specs: Path, years: tuple[int, ...] | None,
+            min_cell_size: int | None, protect: bool) -> dict[str, Any]:
+    """What the aggregates depend on (paths excluded: the same bytes anywhere are the same)."""
+    return incremental.compute_inputs(
+        extract=extract, specs=specs, notebook=COMPUTE_NOTEBOOK,
+        parameters={"years": sorted(years) if years else None,
+                    "min_cell_size": min_cell_size, "protect_cells": protect})
+
+
 def run_compute(*, extract: Path, out: Path, specs: Path, years: tuple[int, ...] | None = None,
                 progress: bool = True, min_cell_size: int | None = None,
-                runs_dir: Path | None = None, protect: bool = True) -> Path:
+                runs_dir: Path | None = None, protect: bool = True,
+                cache_dir: Path | None = None, reuse: bool = True) -> Path:
     """Compute the aggregates by executing the compute notebook; return the executed copy.
+
+    ``<out>/inputs.json`` is written last, after a successful run (see
+    :mod:`site_builder.incremental`). ``cache_dir`` (default ``<out>/../cache``) keeps each
+    year's protected cells, reused when that year's raw cells are unchanged (``reuse=False``:
+    protect every year again; the cache is neither read nor written).
 
     Raises :class:`~site_builder.notebook_tools.NotebookFailed` (a ReportcardError) naming the
     failed cell and its message, e.g. the contract's list of problems with the extract.
     """
     extract, out, specs = Path(extract).resolve(), Path(out).resolve(), Path(specs).resolve()
+    cache = Path(cache_dir).resolve() if cache_dir else out.parent / "cache"
     params: dict[str, Any] = {
         "extract_dir": str(extract),
         "output_dir": str(out),
         "years": list(years) if years else None,
         "spec_dir": str(specs),
+        "cache_dir": str(cache) if reuse else None,
     }
     if min_cell_size is not None:
         params["min_cell_size"] = min_cell_size
@@ -62,6 +80,42 @@ def run_compute(*, extract: Path, out: Path, specs: Path, years: tuple[int, ...]
     runs = Path(runs_dir) if runs_dir else out.parent / "runs"
     label = years_label(years or extract_years(extract))
     output = run_path(runs, COMPUTE_NOTEBOOK, label)
+    # Hash the inputs before the run: an extract changed while the notebook runs must not be
+    # recorded as what these aggregates were made from.
+    inputs = _inputs(extract, specs, years, min_cell_size, protect)
     if progress:
         print(f"Running {COMPUTE_NOTEBOOK.name} -> {output}")
-    return execute_notebook(COMPUTE_NOTEBOOK, output, params, progress=progress)
+    executed = execute_notebook(COMPUTE_NOTEBOOK, output, params, progress=progress)
+    incremental.record(out, inputs)
+    if progress:  # what the notebook reused (its protect cell says), for the console too
+        for line in _printed(executed):
+            if line.startswith("protect: reusing"):
+                print(line)
+    return executed
+
+
+def _printed(notebook: Path) -> list[str]:
+    """Lines an executed notebook's cells printed (stream outputs)."""
+    import json
+
+    lines: list[str] = []
+    for cell in json.loads(Path(notebook).read_text("utf-8")).get("cells", []):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                text = out.get("text", "")
+                lines += ("".join(text) if isinstance(text, list) else text).splitlines()
+    return lines
+
+
+def compute_or_reuse(*, extract: Path, out: Path, specs: Path,
+                     years: tuple[int, ...] | None = None, progress: bool = True) -> str:
+    """``publish``'s compute step: reuse ``out`` when it holds exactly what compute wrote for
+    these very inputs, else run compute. Returns what was done, for the progress output."""
+    inputs = _inputs(Path(extract).resolve(), Path(specs).resolve(), years, None, True)
+    fp, why = incremental.reusable(Path(out), inputs)
+    if fp is not None:
+        return f"unchanged inputs, reusing {out} (fingerprint {fp[:12]})"
+    if progress:
+        print(f"compute: {why}")
+    run_compute(extract=extract, out=out, specs=specs, years=years, progress=progress)
+    return "computed"

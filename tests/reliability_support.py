@@ -227,7 +227,7 @@ def _install_stubs(stubs: list[str]) -> None:
         import site_builder.gate as gate
 
         gate._disclosure_audit = (  # type: ignore[assignment]
-            lambda site, policy, report, raw_cells=None: [])
+            lambda site, policy, report, raw_cells=None, cache=None: [])
     if "markers" in stubs:
         import site_builder.gate.publish as pub
 

@@ -156,8 +156,8 @@ def test_unknown_parameter_is_refused_before_running(tmp_path: Path) -> None:
         execute_notebook(COMPUTE_NOTEBOOK, tmp_path / "x.ipynb", {"extract": "x",
                                                                   "min_cell_size": 10})
     assert str(info.value) == (
-        f"{COMPUTE_NOTEBOOK}: unknown parameter extract (known: extract_dir, min_cell_size, "
-        "output_dir, protect_cells, spec_dir, years)")
+        f"{COMPUTE_NOTEBOOK}: unknown parameter extract (known: cache_dir, extract_dir, "
+        "min_cell_size, output_dir, protect_cells, spec_dir, years)")
     assert not (tmp_path / "x.ipynb").exists()
 
 

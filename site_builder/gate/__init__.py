@@ -41,14 +41,17 @@ def _is_code(rel: str) -> bool:
 
 def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
              policy: Path = Path("report_specs/policy.yaml"),
-             raw_cells: Path | None = None, progress: bool = False) -> GateReport:
+             raw_cells: Path | None = None, progress: bool = False,
+             audit_cache: Path | None = None) -> GateReport:
     """Check every file of ``site``; return the report (see :func:`require_pass`).
 
     ``extract`` is the extract whose restricted values must appear nowhere; ``policy`` the
     disclosure policy the CSV downloads are audited against; ``raw_cells`` the unprotected
     aggregates (``cells.parquet``), if at hand: the audit uses them only as a starting point
     for its proofs (checked against what is published), which makes a large state much
-    faster to audit.
+    faster to audit. ``audit_cache``: a directory of passing audit verdicts, one per year,
+    keyed by exactly the cells audited (see :mod:`site_builder.gate.audit_cache`); every
+    other check always runs.
     """
     site = Path(site)
     report = GateReport(site=str(site))
@@ -78,7 +81,8 @@ def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
             report.findings += _check_file(rel, path, needles, published)
 
     if audit:
-        report.findings += _disclosure_audit(site, policy, report, raw_cells)
+        report.findings += _disclosure_audit(site, policy, report, raw_cells,
+                                             cache=audit_cache)
     return report
 
 
@@ -110,15 +114,24 @@ def _check_file(rel: str, path: Path, needles: pii.PiiNeedles,
 
 
 def _disclosure_audit(site: Path, policy: Path, report: GateReport,
-                      raw_cells: Path | None = None) -> list[Finding]:
+                      raw_cells: Path | None = None, *,
+                      cache: Path | None = None) -> list[Finding]:
     """The LP audit of what the CSV downloads publish."""
     import polars as pl
 
     from site_builder.disclosure import audit_site, load_policy
 
     hint = pl.read_parquet(raw_cells) if raw_cells is not None and raw_cells.is_file() else None
-    result = audit_site(site, load_policy(policy), workers=2, hint=hint)
-    report.notes.append("Disclosure audit: " + result.render().splitlines()[0])
+    if cache is None:
+        result = audit_site(site, load_policy(policy), workers=2, hint=hint)
+        reused: list[int] = []
+    else:
+        from site_builder.gate.audit_cache import audit_site_cached
+
+        result, reused = audit_site_cached(site, load_policy(policy), cache, hint=hint)
+    report.notes.append("Disclosure audit: " + result.render().splitlines()[0] + (
+        f" Years {', '.join(map(str, reused))}: the same cells passed before (audit cache)."
+        if reused else ""))
     return [Finding("disclosure", "downloads/", f.render(),
                     hint="protect() and the audit disagree: report this as a bug in "
                          "site_builder.disclosure; nothing was published")

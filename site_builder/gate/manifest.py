@@ -1,15 +1,18 @@
 """Provenance: ``site/manifest.json`` says what a published site was made from.
 
 The manifest records the specs' hash, the extract's hash, the package version, the
-parameters, the build time and a SHA-256 for every file. The build time lives here only,
-never in a page body, so two builds of the same inputs differ in this one field.
-``reportcard verify site/`` re-hashes every file against it.
+parameters, the source date and a SHA-256 for every file. The source date is taken from the
+inputs, not the clock: ``SOURCE_DATE_EPOCH`` if set (the reproducible-builds convention),
+else the newest modification time of the extract's files (when the data last changed). So
+two builds of the same inputs, clean or incremental, give byte-identical manifests. It lives
+here only, never in a page body. ``reportcard verify site/`` re-hashes every file against it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,13 +55,32 @@ def tree_digest(root: Path, pattern: str = "**/*") -> str:
     return h.hexdigest()
 
 
+def source_date(extract: Path | None, specs: Path) -> datetime:
+    """``SOURCE_DATE_EPOCH`` if set, else the newest modification time of the extract's
+    files (of the specs' files when there is no extract)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return datetime.fromtimestamp(int(epoch), UTC)
+        except (ValueError, OverflowError, OSError):
+            raise ReportcardError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds since 1970-01-01.\n"
+                "  Hint: set it to e.g. $(date +%s), or unset it to use the extract's date"
+            ) from None
+    root = extract if extract is not None and extract.exists() else specs
+    files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
+    newest = max((p.stat().st_mtime for p in files), default=0.0)
+    return datetime.fromtimestamp(int(newest), UTC)
+
+
 def write_manifest(site: Path, *, specs: Path, extract: Path | None,
-                   parameters: dict[str, object], built_at: datetime | None = None) -> Path:
+                   parameters: dict[str, object], built_from: datetime | None = None) -> Path:
     """Hash every file of ``site`` and write the manifest beside them."""
+    when = built_from or source_date(extract, specs)
     doc = {
         "package": "site-builder",
         "package_version": __version__,
-        "built_at": (built_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source_date": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "parameters": parameters,
         "specs_sha256": tree_digest(specs, "*.yaml"),
         "extract_sha256": tree_digest(extract) if extract is not None and extract.exists()

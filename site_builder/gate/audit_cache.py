@@ -1,0 +1,108 @@
+"""The gate's LP disclosure audit, one year at a time, with passing verdicts remembered.
+
+``audit_cells`` audits years independently (they are separate populations; with workers it
+splits them itself). Here each year's key is the SHA-256 of exactly what the audit of that
+year reads: the year's published cells as read back from the staged CSV downloads, the
+year's raw cells given as a hint, the policy, the code of ``site_builder`` outside the site
+builder and the gate (which holds the whole audit), this module, and the installed
+packages. The same inputs give the same verdict, so a year whose key has passed before is not
+audited again. Only passes are remembered: a failing year is audited every time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from site_builder import incremental
+
+HERE = Path(__file__)
+
+
+def year_key(published: pl.DataFrame, hint: pl.DataFrame | None, policy: Any) -> str:
+    parts = ["audit v1", incremental.frame_digest(published), incremental.frame_digest(hint),
+             policy.model_dump_json(), incremental.code_digest(),
+             incremental.file_sha256(HERE), incremental.environment_digest()]
+    return incremental._sha("\n".join(parts).encode())
+
+
+def _audit_year(published: pl.DataFrame, policy: Any, hint: pl.DataFrame | None) -> Any:
+    from site_builder.disclosure.audit import audit_cells
+
+    return audit_cells(published, policy, hint=hint)
+
+
+def audit_site_cached(site: Path, policy: Any, cache: Path, *, hint: pl.DataFrame | None,
+                      workers: int = 2) -> tuple[Any, list[int]]:
+    """``audit_site(site, policy, workers, hint)`` with passing years taken from ``cache``.
+
+    Returns the combined report and the years whose pass was reused.
+    """
+    from site_builder.disclosure.audit import AuditReport, read_published
+
+    t0 = time.perf_counter()
+    paths = sorted(p for p in (Path(site) / "downloads").glob("**/*.csv")
+                   if p.name != "data_dictionary.csv")
+    published = read_published(paths)
+    years = published["year"].unique().sort().to_list()
+    parts = {y: (published.filter(pl.col("year") == y),
+                 None if hint is None else hint.filter(pl.col("year") == y)) for y in years}
+    keys = {y: year_key(*parts[y], policy) for y in years}
+    reports: dict[int, Any] = {}
+    for y in years:
+        path = Path(cache) / f"{keys[y]}.json"
+        doc = _recall(path)
+        if doc is not None:
+            reports[y] = AuditReport(**{k: doc[k] for k in (
+                "n_cells", "n_values", "n_withheld", "n_components", "n_lp_solves")})
+    reused = sorted(reports)
+    todo = [y for y in years if y not in reports]
+    if len(todo) > 1 and workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(min(workers, len(todo))) as pool:
+            fresh = pool.starmap(_audit_year, [(parts[y][0], policy, parts[y][1])
+                                               for y in todo])
+    else:
+        fresh = [_audit_year(parts[y][0], policy, parts[y][1]) for y in todo]
+    for y, r in zip(todo, fresh, strict=True):
+        reports[y] = r
+        if r.ok:
+            _remember(Path(cache) / f"{keys[y]}.json", r)
+    out = AuditReport(n_cells=published.height)
+    for y in years:
+        r = reports[y]
+        out.failures += r.failures
+        out.n_values += r.n_values
+        out.n_withheld += r.n_withheld
+        out.n_components += r.n_components
+        out.n_lp_solves += r.n_lp_solves
+    out.seconds = time.perf_counter() - t0
+    return out, reused
+
+
+def _recall(path: Path) -> dict[str, Any] | None:
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("verdict") == "pass" else None
+
+
+def _remember(path: Path, report: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    doc = {k: getattr(report, k) for k in ("n_cells", "n_values", "n_withheld",
+                                            "n_components", "n_lp_solves")}
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(json.dumps({**doc, "verdict": "pass"}, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

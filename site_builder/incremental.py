@@ -1,0 +1,251 @@
+"""Incremental publishing: reuse work whose inputs have not changed, keyed by content.
+
+Three caches, each keyed by a SHA-256 of everything the work depends on (never by a time or
+a path), so that a reused result is the very result the work would have produced:
+
+* **compute**: ``<aggregates>/inputs.json`` records the fingerprint of the inputs of the
+  compute notebook (the extract's files, the report specs and policy, the notebook, the
+  source of every ``site_builder`` module the notebook can run, the installed packages and
+  the parameters) and the SHA-256 of every file compute wrote. ``publish`` skips compute
+  only when the fingerprint matches *and* the aggregates directory holds exactly those
+  files with exactly those bytes. ``inputs.json`` is written last, atomically, after a
+  successful run; a killed or failed run that wrote anything leaves files that no longer
+  match it, so that directory is computed again. (A failed run that wrote nothing leaves the
+  directory exactly as it was, ``inputs.json`` included: bad input changes nothing.)
+* **protect, per year** (:func:`protect_by_year`): years are independent populations in
+  ``protect`` (it splits them itself when given workers), so each year's protected cells are
+  kept under ``<cache>/protect/<key>.parquet`` keyed by that year's raw cells, the policy,
+  the code and the packages. A change to one district in one year re-protects that year only.
+* **the gate's LP audit, per year** (:mod:`site_builder.gate.audit_cache`): a passing verdict
+  keyed by the exact published cells of that year read back from the staged CSVs.
+
+What is *not* covered here is code outside the compute set (``site_builder/site``,
+``site_builder/gate``, the CLI and ``pipeline``): a template change never invalidates compute.
+``tests/test_incremental.py`` checks that the compute code imports none of those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+PACKAGE = Path(__file__).resolve().parent
+FINGERPRINT = "inputs.json"
+FORMAT = 1
+
+NOT_COMPUTE = ("site/", "gate/", "cli.py", "pipeline.py")
+"""Package paths (relative to ``site_builder/``) the compute notebook never imports."""
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def files_digest(root: Path, files: Iterable[Path]) -> str:
+    """One SHA-256 over ``files`` (relative names and contents), in sorted order."""
+    h = hashlib.sha256()
+    for p in sorted(files):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0")
+        h.update(file_sha256(p).encode() + b"\n")
+    return h.hexdigest()
+
+
+def tree_digest(root: Path) -> str:
+    """SHA-256 over every file under ``root`` (a single file: its name-less content hash)."""
+    root = Path(root)
+    if root.is_file():
+        return file_sha256(root)
+    return files_digest(root, (p for p in root.rglob("*") if p.is_file()))
+
+
+def compute_code_files() -> list[Path]:
+    """Every file of the package the compute notebook may execute or read."""
+    out = []
+    for p in sorted(PACKAGE.rglob("*")):
+        rel = p.relative_to(PACKAGE).as_posix()
+        if not p.is_file() or "__pycache__" in rel or rel.startswith(NOT_COMPUTE):
+            continue
+        out.append(p)
+    return out
+
+
+_CODE: str | None = None
+_ENV: str | None = None
+
+
+def code_digest() -> str:
+    """SHA-256 of the compute code (see :data:`NOT_COMPUTE` for what is left out)."""
+    global _CODE
+    if _CODE is None:
+        _CODE = files_digest(PACKAGE, compute_code_files())
+    return _CODE
+
+
+def environment_digest() -> str:
+    """SHA-256 of the Python version and every installed distribution's name and version."""
+    global _ENV
+    if _ENV is None:
+        from importlib.metadata import distributions
+
+        names = sorted({f"{d.metadata['Name']}=={d.version}" for d in distributions()})
+        _ENV = _sha((sys.version + "\n" + "\n".join(names)).encode())
+    return _ENV
+
+
+# --- compute: the whole aggregates directory ---------------------------------------------
+
+
+def compute_inputs(*, extract: Path, specs: Path, notebook: Path,
+                   parameters: dict[str, Any]) -> dict[str, Any]:
+    """What the compute notebook's result depends on, each as a digest."""
+    return {
+        "extract": tree_digest(extract),
+        "specs": tree_digest(specs),
+        "notebook": file_sha256(notebook),
+        "code": code_digest(),
+        "environment": environment_digest(),
+        "parameters": parameters,
+    }
+
+
+def fingerprint(inputs: dict[str, Any]) -> str:
+    return _sha(json.dumps({"format": FORMAT, **inputs}, sort_keys=True).encode())
+
+
+def _outputs(aggregates: Path) -> dict[str, str]:
+    return {p.relative_to(aggregates).as_posix(): file_sha256(p)
+            for p in sorted(aggregates.rglob("*"))
+            if p.is_file() and p.relative_to(aggregates).as_posix() != FINGERPRINT}
+
+
+def record(aggregates: Path, inputs: dict[str, Any]) -> str:
+    """Write ``inputs.json`` (last, atomically) for a finished compute; return the
+    fingerprint."""
+    aggregates = Path(aggregates)
+    fp = fingerprint(inputs)
+    doc = {"format": FORMAT, "fingerprint": fp, "inputs": inputs,
+           "outputs": _outputs(aggregates)}
+    tmp = aggregates / f".{FINGERPRINT}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, aggregates / FINGERPRINT)
+    _fsync_dir(aggregates)
+    return fp
+
+
+def reusable(aggregates: Path, inputs: dict[str, Any]) -> tuple[str | None, str]:
+    """``(fingerprint, why)``: the fingerprint if ``aggregates`` holds exactly what compute
+    wrote for these inputs, else ``None`` and the reason it cannot be reused."""
+    path = Path(aggregates) / FINGERPRINT
+    if not path.is_file():
+        return None, f"no {FINGERPRINT} in {aggregates} (never computed, or interrupted)"
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+        recorded, outputs = doc["fingerprint"], doc["outputs"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        return None, f"{path} is unreadable ({err})"
+    if doc.get("format") != FORMAT or recorded != fingerprint(inputs):
+        old = doc.get("inputs", {})
+        changed = sorted(k for k in inputs if old.get(k) != inputs[k]) or ["format"]
+        return None, "changed since the last compute: " + ", ".join(changed)
+    actual = _outputs(Path(aggregates))
+    if actual != outputs:
+        diff = sorted(set(actual.items()) ^ set(outputs.items()))
+        return None, (f"{aggregates} does not hold exactly what compute wrote "
+                      f"({len(diff)} file(s) differ, e.g. {diff[0][0]})")
+    if "published.parquet" not in outputs:
+        return None, f"{aggregates} holds no published.parquet"
+    return recorded, "unchanged inputs"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- protect, one year at a time -----------------------------------------------------------
+
+
+def frame_digest(df: pl.DataFrame | None) -> str:
+    """SHA-256 of a frame's schema and CSV text (floats in shortest round-trip form, nulls
+    distinct from empty strings): the same cells give the same digest."""
+    if df is None:
+        return "none"
+    text = df.write_csv(null_value="\x00null\x00", quote_style="non_numeric")
+    return _sha((repr(list(df.schema.items())) + "\n" + text).encode())
+
+
+def protect_key(raw_year: pl.DataFrame, policy: Any, *, audit: bool = True) -> str:
+    parts = ["protect v1", frame_digest(raw_year), policy.model_dump_json(),
+             f"audit={audit}", code_digest(), environment_digest()]
+    return _sha("\n".join(parts).encode())
+
+
+def protect_by_year(raw: pl.DataFrame, policy: Any, cache: Path | str | None, *,
+                    workers: int = 2, log: Any = print) -> pl.DataFrame:
+    """``protect(raw, policy, workers=workers)``, reusing each year already protected from
+    exactly the same raw cells, policy, code and packages.
+
+    ``protect`` protects years independently and returns ``concat(years).sort(KEY)``; this
+    does the same, with the unchanged years read from ``cache`` (``None``: no cache).
+    """
+    from site_builder.cells import KEY
+    from site_builder.disclosure import protect
+
+    if cache is None:
+        return protect(raw, policy, workers=workers)
+    cache = Path(cache) / "protect"
+    years = raw["year"].unique().sort().to_list()
+    parts = {y: raw.filter(pl.col("year") == y) for y in years}
+    keys = {y: protect_key(parts[y], policy) for y in years}
+    done: dict[int, pl.DataFrame] = {}
+    for y in years:
+        path = cache / f"{keys[y]}.parquet"
+        if path.is_file():
+            done[y] = pl.read_parquet(path)
+    todo = [y for y in years if y not in done]
+    if done:
+        log(f"protect: reusing {len(done)} year(s) protected from identical raw cells "
+            f"({', '.join(map(str, sorted(done)))}); protecting "
+            f"{', '.join(map(str, todo)) or 'nothing'}")
+    if todo:
+        fresh = protect(pl.concat([parts[y] for y in todo]), policy, workers=workers)
+        cache.mkdir(parents=True, exist_ok=True)
+        os.chmod(cache, 0o700)
+        for y in todo:
+            done[y] = fresh.filter(pl.col("year") == y)
+            _write_parquet(done[y], cache / f"{keys[y]}.parquet")
+    return pl.concat([done[y] for y in years]).sort(list(KEY))
+
+
+def _write_parquet(df: pl.DataFrame, path: Path) -> None:
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    df.write_parquet(tmp, compression="zstd", statistics=False)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)

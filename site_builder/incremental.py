@@ -30,7 +30,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -140,13 +140,8 @@ def record(aggregates: Path, inputs: dict[str, Any]) -> str:
     fp = fingerprint(inputs)
     doc = {"format": FORMAT, "fingerprint": fp, "inputs": inputs,
            "outputs": _outputs(aggregates)}
-    tmp = aggregates / f".{FINGERPRINT}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(json.dumps(doc, indent=1, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, aggregates / FINGERPRINT)
+    text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
+    atomic_write(aggregates / FINGERPRINT, lambda tmp: tmp.write_text(text, "utf-8"))
     _fsync_dir(aggregates)
     return fp
 
@@ -240,12 +235,23 @@ def protect_by_year(raw: pl.DataFrame, policy: Any, cache: Path | str | None, *,
 
 
 def _write_parquet(df: pl.DataFrame, path: Path) -> None:
+    atomic_write(path, lambda tmp: df.write_parquet(tmp, compression="zstd",
+                                                     statistics=False))
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """``write`` a file beside ``path`` (mode 0600), flush it to disk, rename it into place.
+    On any failure (a full disk) the half-written file is removed and nothing else changes."""
     tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-    df.write_parquet(tmp, compression="zstd", statistics=False)
-    fd = os.open(tmp, os.O_RDONLY)
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        write(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -57,6 +57,10 @@ def check_parameters(notebook: Path, parameters: Mapping[str, Any]) -> None:
             f"{', '.join(unknown)} (known: {', '.join(sorted(known)) or 'none'})")
 
 
+def _disk_full(message: str) -> bool:
+    return "No space left on device" in message or "Disk quota exceeded" in message
+
+
 def _cell_name(source: str) -> str:
     """A cell's name: its first comment line ('# Load the extract' -> 'Load the extract')."""
     for line in source.splitlines():
@@ -113,8 +117,8 @@ def execute_notebook(notebook: Path, output: Path, parameters: Mapping[str, Any]
     except PapermillExecutionError as err:
         head = (f"{notebook.name} failed in cell {err.exec_count} "
                 f"\"{_cell_name(err.source)}\":\n")
-        if err.ename in _expected_error_names():
-            body = err.evalue
+        if err.ename in _expected_error_names() or _disk_full(err.evalue):
+            body = err.evalue  # a full disk is not a bug either: no traceback
         else:
             body = _ANSI.sub("", "\n".join(err.traceback))
         raise NotebookFailed(head + body + f"\n(executed notebook kept at {output})") from None

@@ -58,21 +58,30 @@ def _step(name: str, opts: PublishOptions, console: Console, fn: Callable[[], ob
     except StepFailed:
         raise
     except ReportcardError as err:
+        if _disk_full(err):  # e.g. the compute notebook could not write the aggregates
+            raise StepFailed(name, ReportcardError(f"{err}\n{_disk_hint(opts)}")) from None
         raise StepFailed(name, err) from None
     except OSError as err:
-        # A full disk is not a bug: say so, without a traceback. (polars reports it with no
-        # errno, only the text.)
-        if err.errno not in (errno.ENOSPC, errno.EDQUOT) and \
-                "No space left on device" not in str(err):
+        # A full disk is not a bug: say so, without a traceback.
+        if not _disk_full(err):
             raise
-        raise StepFailed(name, ReportcardError(
-            f"{err}\n  Hint: the disk holding {opts.site.resolve().parent} (site/ and its "
-            f"staging copy) or {opts.aggregates} is full; free some space and publish again"
-        )) from None
+        raise StepFailed(name, ReportcardError(f"{err}\n{_disk_hint(opts)}")) from None
     opts.timings[name] = time.perf_counter() - started
     if opts.progress:
         console.print(f"  {name}: done in {opts.timings[name]:.1f} s")
     return result
+
+
+def _disk_full(err: Exception) -> bool:
+    # polars reports a full disk with no errno, only the text.
+    return (isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)) or \
+        "No space left on device" in str(err) or "Disk quota exceeded" in str(err)
+
+
+def _disk_hint(opts: PublishOptions) -> str:
+    return (f"  Hint: the disk holding {opts.site.resolve().parent} (site/ and its staging "
+            f"copy) or {opts.aggregates.resolve().parent} (the aggregates and their cache) "
+            "is full; free some space and publish again")
 
 
 def publish(opts: PublishOptions) -> PublishResult:
@@ -114,11 +123,15 @@ def publish(opts: PublishOptions) -> PublishResult:
                                       progress=opts.progress)
                 return report.render()
 
+            def say(message: str) -> None:
+                if opts.progress:
+                    console.print(f"  gate and swap: {message}")
+
             result = _step("gate and swap", opts, console, lambda: publish_staged(
                 staging, site, extract=opts.extract, specs=opts.specs,
                 parameters={"extract": str(opts.extract), "specs": str(opts.specs),
                             "years": list(opts.years) if opts.years else "all"},
-                gate=gate))
+                gate=gate, say=say))
         finally:
             # build_site's work directory (.<out>.src) is not removed when the build fails.
             for debris in (staging, staging.parent / f".{staging.name}.src"):

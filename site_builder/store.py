@@ -37,11 +37,15 @@ def write_cells(cells: pl.DataFrame, out_dir: Path | str, name: str,
     os.chmod(out, 0o700)
     target = out / name
     tmp = out / f".{name}.tmp"
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-    cells.select(list(schema)).cast(schema).write_parquet(  # type: ignore[arg-type]
-        tmp, compression="zstd", statistics=False)  # stats cost ~1 s; readers read it all
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, target)
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        cells.select(list(schema)).cast(schema).write_parquet(  # type: ignore[arg-type]
+            tmp, compression="zstd", statistics=False)  # stats cost ~1 s; readers read it all
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # e.g. a full disk: leave no half-written file behind
+        raise
     return target
 
 
@@ -62,17 +66,21 @@ def copy_directory(extract_dir: Path | str, out_dir: Path | str) -> Path:
     tmp = Path(out_dir) / ".directory.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for spec in schema.DIRECTORY_FILES:
-        path = find_file(src, spec.name)
-        if path is not None:
-            shutil.copyfile(path, tmp / path.name)
-    # A synthetic extract (made by `reportcard synth`) says so, and so will every page.
-    meta = Path(extract_dir) / "extract.json"
-    if meta.is_file():
-        info = json.loads(meta.read_text("utf-8"))
-        if info.get("generator") == SYNTHETIC_GENERATOR:
-            (tmp / SYNTHETIC_MARKER).write_text(
-                json.dumps({"synthetic": True, "profile": info.get("profile")}) + "\n", "utf-8")
+    try:
+        for spec in schema.DIRECTORY_FILES:
+            path = find_file(src, spec.name)
+            if path is not None:
+                shutil.copyfile(path, tmp / path.name)
+        # A synthetic extract (made by `reportcard synth`) says so, and so will every page.
+        meta = Path(extract_dir) / "extract.json"
+        if meta.is_file():
+            info = json.loads(meta.read_text("utf-8"))
+            if info.get("generator") == SYNTHETIC_GENERATOR:
+                (tmp / SYNTHETIC_MARKER).write_text(json.dumps(
+                    {"synthetic": True, "profile": info.get("profile")}) + "\n", "utf-8")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.rmtree(dst, ignore_errors=True)
     os.replace(tmp, dst)
     return dst

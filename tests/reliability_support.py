@@ -1,18 +1,8 @@
 """Helpers for tests/test_reliability.py: tree hashes, a mixture detector, a killable publish.
 
-Run as a script, this module is the real ``reportcard`` CLI with optional, declared test
-doubles, chosen by the ``RELIABILITY_STUBS`` environment variable (comma-separated):
-
-* ``compute``: ``run_compute`` does nothing; ``--aggregates`` must already hold computed,
-  protected aggregates (so a fault-injection trial need not wait ~100 s for the notebook);
-* ``audit``: the gate's LP disclosure audit is skipped (its other checks still run);
-* ``markers``: print ``@@ <event>`` lines to stderr around the gate-and-swap internals
-  (``manifest``, ``fsync``, ``swap``, ``swapped``, ``old-removed``) so that a test can send
-  SIGKILL at a chosen instant of the swap step;
-* ``templates=DIR``: put the templates in DIR in front of the package's own (like
-  ``build_site(..., template_dir=DIR)``; ``publish`` has no such option).
-
-Everything else (lock, stale-staging clean-up, build, gate, manifest, swap) is the real code.
+Every publish here is the real ``reportcard`` CLI, with no test double. A test that needs a
+changed package file (a broken template) runs the CLI of a copy of the repository
+(:func:`copy_repo`, then ``repo=`` to :func:`run` or :func:`start`).
 """
 
 from __future__ import annotations
@@ -164,10 +154,27 @@ class Running:
             return "\n".join(line for _, line in self.lines)
 
 
-def start(args: list[str], *, stubs: str = "", cwd: Path = ROOT) -> Running:
-    """Start ``reportcard <args>`` (through this module when ``stubs`` are given)."""
-    env = dict(os.environ, RELIABILITY_STUBS=stubs, PYTHONUNBUFFERED="1", COLUMNS="200")
-    cmd = [sys.executable, str(HERE), *args] if stubs else [str(RC), *args]
+def copy_repo(dst: Path) -> Path:
+    """What the CLI runs from (package, notebooks, specs, mkdocs.yml), copied to ``dst``."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("site_builder", "notebooks", "report_specs"):
+        shutil.copytree(ROOT / name, dst / name, ignore=ignore)
+    shutil.copy2(ROOT / "mkdocs.yml", dst / "mkdocs.yml")
+    return dst
+
+
+def _command(args: list[str], repo: Path | None) -> tuple[list[str], dict[str, str], Path]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="200")
+    env.pop("SOURCE_DATE_EPOCH", None)
+    if repo is None:
+        return [str(RC), *args], env, ROOT
+    env["PYTHONPATH"] = str(repo)  # the copy's site_builder, in the CLI and in the kernel
+    return [sys.executable, "-m", "site_builder.cli", *args], env, repo
+
+
+def start(args: list[str], *, repo: Path | None = None) -> Running:
+    """Start ``reportcard <args>`` (of the repository copy ``repo``, if given)."""
+    cmd, env, cwd = _command(args, repo)
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     run = Running(proc=proc, started=time.monotonic())
@@ -175,11 +182,10 @@ def start(args: list[str], *, stubs: str = "", cwd: Path = ROOT) -> Running:
     return run
 
 
-def run(args: list[str], *, stubs: str = "", timeout: float = 600,
-        cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    """Run ``reportcard <args>`` to the end (through this module when ``stubs`` are given)."""
-    env = dict(os.environ, RELIABILITY_STUBS=stubs, COLUMNS="200")
-    cmd = [sys.executable, str(HERE), *args] if stubs else [str(RC), *args]
+def run(args: list[str], *, timeout: float = 600,
+        repo: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``reportcard <args>`` (of the repository copy ``repo``, if given) to the end."""
+    cmd, env, cwd = _command(args, repo)
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout)
 
@@ -204,66 +210,3 @@ def copy_in_place(new: Path, site: Path, stop_after: int) -> None:
         dst = site / src.relative_to(new)
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
-
-
-# --- the stubbed CLI ----------------------------------------------------------------------
-
-
-def _marker(event: str) -> None:
-    sys.stderr.write(f"@@ {event}\n")
-    sys.stderr.flush()
-
-
-def _install_stubs(stubs: list[str]) -> None:
-    if "compute" in stubs:
-        import site_builder.runner as runner
-
-        def no_compute(**kwargs: object) -> Path:
-            _marker("compute stubbed: using the aggregates already in place")
-            return Path(str(kwargs["out"]))
-
-        runner.run_compute = no_compute  # type: ignore[assignment]
-    if "audit" in stubs:
-        import site_builder.gate as gate
-
-        gate._disclosure_audit = (  # type: ignore[assignment]
-            lambda site, policy, report, raw_cells=None, cache=None: [])
-    if "markers" in stubs:
-        import site_builder.gate.publish as pub
-
-        real_manifest, real_fsync, real_swap = pub.write_manifest, pub._fsync_tree, \
-            pub.swap_directories
-
-        def manifest(*a: object, **k: object) -> Path:
-            _marker("manifest")
-            return real_manifest(*a, **k)  # type: ignore[arg-type]
-
-        def fsync(root: Path) -> None:
-            _marker("fsync")
-            real_fsync(root)
-
-        def swap(new: Path, current: Path) -> None:
-            _marker("swap")
-            real_swap(new, current)
-            _marker("swapped")
-
-        pub.write_manifest = manifest  # type: ignore[assignment]
-        pub._fsync_tree = fsync
-        pub.swap_directories = swap
-    extra = [Path(s.split("=", 1)[1]) for s in stubs if s.startswith("templates=")]
-    if extra:
-        import site_builder.site.build as build
-
-        real_env = build.environment
-
-        def env(template_dir: Path | None = None) -> object:
-            return real_env(template_dir or extra[0])
-
-        build.environment = env  # type: ignore[assignment]
-
-
-if __name__ == "__main__":
-    _install_stubs([s for s in os.environ.get("RELIABILITY_STUBS", "").split(",") if s])
-    from site_builder.cli import main
-
-    main(prog_name="reportcard")

@@ -3,11 +3,11 @@ two publishers at once. In every case the published ``site/`` is exactly the com
 site or exactly the complete new one, and nothing half-made is left beside it.
 
 One module-scoped, real publish of the tiny state (seed 7) is the "old" site. The "new" site
-is built from the same aggregates with one district renamed in the public directory, so the
-two trees differ in a few pages. Most fault-injection trials run publish through
-``tests/reliability_support.py`` with compute stubbed (the aggregates are already computed)
-and the gate's LP audit skipped, so that a trial takes seconds, not minutes; a few trials
-kill the real compute notebook. Those doubles are declared in that module's docstring.
+is a real publish of a copy of that extract with one district renamed in its public
+directory, so the two trees differ in a few pages. Every trial runs the real CLI, with no test
+double: a publish of inputs already published reuses their aggregates and the LP audit's
+verdicts (``site_builder/incremental.py``: the inputs did not change), so it takes seconds;
+the compute trials kill a real compute (their aggregates directory has no ``inputs.json``).
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ from site_builder.site.render import TEMPLATES  # noqa: E402
 from site_builder.specs import load_specs  # noqa: E402
 
 SPECS = rs.SPECS
-FAST = "compute,audit,markers"
-"""Stubs for a fast publish of already computed aggregates (see reliability_support)."""
 STOPPED = "Publishing stopped at step '{}'; site/ was not changed."
 
 
@@ -48,6 +46,7 @@ class State:
     site: Path
     """The published old site. Tests must leave it exactly as it is."""
     aggregates: Path
+    new_extract: Path
     new_aggregates: Path
     trees: dict[str, dict[str, str]]
     """'old' and 'new': every file of each complete site, manifest.json excluded."""
@@ -65,21 +64,23 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> State:
     run = rs.run(["publish", "--extract", str(root / "extract"), "--site", str(root / "site"),
                   "--aggregates", str(root / "aggregates"), "--specs", str(SPECS)])
     assert run.returncode == 0, run.stderr
-    new_agg = root / "new-aggregates"
-    shutil.copytree(root / "aggregates", new_agg)
-    districts = new_agg / "directory" / "districts.csv"
+    new_extract = root / "extract-new"
+    shutil.copytree(root / "extract", new_extract)
+    districts = new_extract / "directory" / "districts.csv"
     text = districts.read_text()
     assert "KIRKSVILLE R-III," in text
     districts.write_text(text.replace("KIRKSVILLE R-III,", "KIRKSVILLE R-III (NEW NAME),", 1))
     side = root / "new-side"
-    run = rs.run(["publish", "--extract", str(root / "extract"), "--site", str(side / "site"),
-                  "--aggregates", str(new_agg), "--specs", str(SPECS)], stubs=FAST)
+    new_agg = root / "new-aggregates"
+    run = rs.run(["publish", "--extract", str(new_extract), "--site", str(side / "site"),
+                  "--aggregates", str(new_agg), "--specs", str(SPECS)])
     assert run.returncode == 0, run.stderr
     trees = {"old": _no_manifest(rs.tree(root / "site")),
              "new": _no_manifest(rs.tree(side / "site"))}
     assert trees["old"] != trees["new"]
     assert trees["old"].keys() == trees["new"].keys()
-    return State(root, root / "extract", root / "site", root / "aggregates", new_agg, trees)
+    return State(root, root / "extract", root / "site", root / "aggregates", new_extract,
+                 new_agg, trees)
 
 
 def aggregate_files(directory: Path) -> dict[str, tuple[str, int, int]]:
@@ -234,13 +235,16 @@ def test_an_undefined_template_variable_stops_build_site(state: State, tmp_path:
 
 
 def test_an_undefined_template_variable_stops_publish(state: State, tmp_path: Path) -> None:
-    """publish has no template option: the same override goes in through the support module
-    (compute stubbed: the aggregates are already in place)."""
+    """The same misspelt template, edited in a copy of the repository whose CLI publishes
+    (compute is reused: templates are not among its inputs)."""
     override, message = _template_dir(tmp_path)
+    repo = rs.copy_repo(tmp_path / "repo")
+    shutil.copyfile(override / "district.html",
+                    repo / "site_builder" / "site" / "templates" / "district.html")
     b = before(state)
     run = rs.run(["publish", "--extract", str(state.extract), "--site", str(state.site),
-                  "--aggregates", str(state.aggregates), "--specs", str(SPECS)],
-                 stubs=f"compute,templates={override}")
+                  "--aggregates", str(state.aggregates), "--specs", str(SPECS)], repo=repo)
+    assert "compute: unchanged inputs, reusing" in " ".join(run.stderr.split())
     lines = refused(run, "build")
     assert message in lines
     assert_nothing_changed(state, b)
@@ -292,10 +296,10 @@ PHASES = {
     "compute": Phase("compute", "compute ...", (1.0, 12.0)),
     "build": Phase("build", "build ...", (0.0, 6.0)),
     "gate": Phase("gate", "gate and swap ...", (0.0, 4.0)),
-    "manifest": Phase("manifest", "@@ manifest", (0.0, 0.05)),
-    "fsync": Phase("fsync", "@@ fsync", (0.0, 0.5)),
-    "swap": Phase("swap", "@@ swap", (0.0, 0.003)),
-    "after swap": Phase("after swap", "@@ swapped", (0.0, 0.4)),
+    "manifest": Phase("manifest", "  gate and swap: writing manifest.json", (0.0, 0.05)),
+    "fsync": Phase("fsync", "  gate and swap: flushing the staged site to disk", (0.0, 0.5)),
+    "swap": Phase("swap", "  gate and swap: swapping it in", (0.0, 0.003)),
+    "after swap": Phase("after swap", "  gate and swap: swapped", (0.0, 0.4)),
 }
 PLAN = (["compute"] * 3 + ["build"] * 6 + ["gate"] * 3 + ["manifest"] * 2 + ["fsync"] * 2
         + ["swap"] * 3 + ["after swap"] * 4)
@@ -305,7 +309,8 @@ PLAN = (["compute"] * 3 + ["build"] * 6 + ["gate"] * 3 + ["manifest"] * 2 + ["fs
 def _publish_args(s: State, site: Path, target: str, aggregates: Path | None = None
                   ) -> list[str]:
     agg = aggregates or (s.aggregates if target == "old" else s.new_aggregates)
-    return ["publish", "--extract", str(s.extract), "--site", str(site), "--aggregates",
+    extract = s.extract if target == "old" else s.new_extract
+    return ["publish", "--extract", str(extract), "--site", str(site), "--aggregates",
             str(agg), "--specs", str(SPECS)]
 
 
@@ -326,11 +331,13 @@ def test_sigkill_at_any_point_leaves_the_old_or_the_new_site(state: State,
         phase = PHASES[phase_name]
         target = "new" if current == "old" else "old"
         if phase.name == "compute":
-            # The real notebook (on a copy of the aggregates) would publish the old site.
+            # The real notebook (on a copy of the aggregates with no record of what made
+            # them, so compute runs) would publish the old site.
             target = "old"
+            (real_agg / "inputs.json").unlink(missing_ok=True)
             proc = rs.start(_publish_args(state, site, target, real_agg))
         else:
-            proc = rs.start(_publish_args(state, site, target), stubs=FAST)
+            proc = rs.start(_publish_args(state, site, target))
         started = proc.wait_for(lambda line: line.startswith("compute ..."), 120)
         assert started is not None, proc.text()
         if previous_pid is not None:  # the lock is free again and the debris is gone
@@ -342,6 +349,8 @@ def test_sigkill_at_any_point_leaves_the_old_or_the_new_site(state: State,
         time.sleep(max(0.0, at + delay - time.monotonic()))
         kernels = proc.children() if phase.name == "compute" else []
         proc.kill()
+        if phase.name != "compute":  # honestly reused: these inputs were published before
+            assert "compute: unchanged inputs, reusing" in " ".join(proc.text().split())
         previous_pid = proc.proc.pid
         found = rs.classify(site, state.trees)
         assert found in (current, target), f"trial {n}"
@@ -358,7 +367,7 @@ def test_sigkill_at_any_point_leaves_the_old_or_the_new_site(state: State,
         if n % 4 == 3 or n == len(plan) - 1:
             # The next publish succeeds and leaves nothing behind.
             target = "new" if current == "old" else "old"
-            done = rs.run(_publish_args(state, site, target), stubs=FAST)
+            done = rs.run(_publish_args(state, site, target))
             assert done.returncode == 0, done.stderr
             assert rs.classify(site, state.trees) == target
             assert rs.leftovers(tmp_path) == [], "debris of killed runs was not cleaned"
@@ -376,6 +385,9 @@ def test_sigkill_at_any_point_leaves_the_old_or_the_new_site(state: State,
 @pytest.mark.slow
 def test_a_full_disk_stops_publish_and_keeps_the_old_site(state: State,
                                                           tmp_path: Path) -> None:
+    """A small tmpfs fills while the staging tree is built, while compute writes the
+    aggregates on it, and while the gate runs (another program takes the space): each time
+    a clear error with the hint, no traceback, site/ untouched and nothing half-written left."""
     if os.geteuid() != 0:
         pytest.skip("needs root to mount a small tmpfs")
     disk = tmp_path / "disk"
@@ -386,27 +398,89 @@ def test_a_full_disk_stops_publish_and_keeps_the_old_site(state: State,
         pytest.skip(f"cannot mount a tmpfs: {mount.stderr}")
     try:
         site = disk / "site"
-        first = rs.run(_publish_args(state, site, "old"), stubs=FAST)
+        first = rs.run(_publish_args(state, site, "old"))
         assert first.returncode == 0, first.stderr
         used = shutil.disk_usage(disk).used
         # Room for about a fifth of a second copy of the site.
         size_k = (used + 3_000_000) // 1024
         subprocess.run(["mount", "-o", f"remount,size={size_k}k", str(disk)], check=True)
         b = rs.tree(site)
-        full = rs.run(_publish_args(state, site, "new"), stubs=FAST)
-        lines = refused(full, "build")
+        full = rs.run(_publish_args(state, site, "new"))
+        lines = refused(full, "build")  # the disk fills while the staging tree is built
         assert any("No space left on device" in line for line in lines), full.stderr
         assert any(line.startswith("  Hint: ") and "disk" in line for line in lines)
         assert rs.tree(site) == b
         assert rs.classify(site, state.trees) == "old"
         assert rs.leftovers(disk) == [], "the failed build's files still fill the disk"
         assert shutil.disk_usage(disk).used <= used + 64 * 1024
+
+        # The disk fills during compute: the aggregates (and their cache, and the executed
+        # notebook) are on it, with room for less than the raw cells.
+        agg = disk / "aggregates"
+        used = shutil.disk_usage(disk).used
+        subprocess.run(["mount", "-o", f"remount,size={(used + 16_384) // 1024}k", str(disk)],
+                       check=True)
+        full = rs.run(_publish_args(state, site, "old", agg))
+        lines = refused(full, "compute")
+        assert any("No space left on device" in line for line in lines), full.stderr
+        assert any(line.startswith("  Hint: ") and "is full" in line for line in lines)
+        assert rs.tree(site) == b
+        assert rs.leftovers(disk) == []
+        half = [p for p in disk.rglob("*") if p.name.endswith(".tmp")]
+        assert half == [], "half-written files were left on the full disk"
+        assert not (agg / "inputs.json").exists()  # nothing there can be reused
+
+        # Only the aggregates directory is on a full disk (the executed notebook is not): the
+        # notebook itself fails to write the raw cells.
+        agg_disk = tmp_path / "agg-disk"
+        agg_disk.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(agg_disk)],
+                       check=True)
+        try:
+            full = rs.run(_publish_args(state, site, "old", agg_disk))
+            lines = refused(full, "compute")
+            assert 'failed in cell 8 "Write the raw cells' in full.stderr, full.stderr
+            assert any("No space left on device" in line for line in lines), full.stderr
+            assert any(line.startswith("  Hint: ") and "is full" in line for line in lines)
+            assert rs.tree(site) == b
+            assert rs.entries(agg_disk) == [], "a half-written file was left"
+        finally:
+            subprocess.run(["umount", "-l", str(agg_disk)], check=False)
+
+        # The disk fills during the gate (another program takes the space the staging tree
+        # left): the manifest cannot be written.
         subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
-        again = rs.run(_publish_args(state, site, "new"), stubs=FAST)
+        before_gate = entries_on(disk)
+        proc = rs.start(_publish_args(state, site, "new"))
+        at = proc.wait_for(lambda line: line.startswith("gate and swap ..."), 300)
+        assert at is not None, proc.text()
+        filler = disk / "filler"
+        with filler.open("wb") as f, pytest.raises(OSError):
+            while True:
+                f.write(b"\0" * (1 << 20))
+                f.flush()
+        assert proc.proc.wait(timeout=300) == 1, proc.text()
+        proc.wait_for(lambda line: line == "<eof>", 10)
+        text = proc.text()
+        filler.unlink()
+        assert STOPPED.format("gate and swap") in text and "Traceback" not in text, text
+        assert "No space left on device" in text
+        assert "Hint: the disk holding" in " ".join(text.split())
+        assert rs.tree(site) == b
+        assert rs.leftovers(disk) == [], "the staged site was left on the full disk"
+        assert entries_on(disk) == before_gate
+
+        again = rs.run(_publish_args(state, site, "new"))
         assert again.returncode == 0, again.stderr
         assert rs.classify(site, state.trees) == "new"
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def entries_on(disk: Path) -> list[str]:
+    """Every path on the test disk but the site and the executed notebooks (kept by design)."""
+    return sorted(p.relative_to(disk).as_posix() for p in disk.rglob("*")
+                  if not p.relative_to(disk).as_posix().startswith(("site/", "runs/")))
 
 
 # --- 4. two publishers at once ---------------------------------------------------------------
@@ -419,8 +493,8 @@ LOCKED = "another `reportcard publish` is already running (pid {pid} since "
 def test_two_publishes_at_once_one_refuses(state: State, tmp_path: Path) -> None:
     site = tmp_path / "site"
     shutil.copytree(state.site, site)
-    a = rs.start(_publish_args(state, site, "new"), stubs=FAST)
-    b = rs.start(_publish_args(state, site, "new"), stubs=FAST)
+    a = rs.start(_publish_args(state, site, "new"))
+    b = rs.start(_publish_args(state, site, "new"))
     for p in (a, b):
         p.proc.wait(timeout=300)
         p.wait_for(lambda line: line == "<eof>", 10)
@@ -444,9 +518,9 @@ def test_a_second_publish_with_wait_runs_after_the_first(state: State,
                                                          tmp_path: Path) -> None:
     site = tmp_path / "site"
     shutil.copytree(state.site, site)
-    a = rs.start(_publish_args(state, site, "new"), stubs=FAST)
+    a = rs.start(_publish_args(state, site, "new"))
     assert a.wait_for(lambda line: line.startswith("build ..."), 120) is not None, a.text()
-    b = rs.start([*_publish_args(state, site, "old"), "--wait", "300"], stubs=FAST)
+    b = rs.start([*_publish_args(state, site, "old"), "--wait", "300"])
     # While a holds the lock, b does nothing: site/ stays the old site until a swaps.
     assert b.wait_for(lambda line: line.startswith("compute ..."), 2) is None
     assert a.proc.wait(timeout=300) == 0, a.text()

@@ -99,10 +99,5 @@ def _remember(path: Path, report: Any) -> None:
     os.chmod(path.parent, 0o700)
     doc = {k: getattr(report, k) for k in ("n_cells", "n_values", "n_withheld",
                                             "n_components", "n_lp_solves")}
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(json.dumps({**doc, "verdict": "pass"}, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    text = json.dumps({**doc, "verdict": "pass"}, sort_keys=True) + "\n"
+    incremental.atomic_write(path, lambda tmp: tmp.write_text(text, "utf-8"))

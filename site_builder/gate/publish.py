@@ -133,13 +133,22 @@ class PublishLock:
 
 def publish_staged(staging: Path, site: Path, *, extract: Path | None, specs: Path,
                    parameters: dict[str, object],
-                   gate: Callable[[Path], str]) -> PublishResult:
-    """Steps 5-8 for an already built staging directory (the caller holds the lock)."""
+                   gate: Callable[[Path], str],
+                   say: Callable[[str], None] | None = None) -> PublishResult:
+    """Steps 5-8 for an already built staging directory (the caller holds the lock).
+
+    ``say``: told of each step as it starts (progress output; the reliability tests time
+    their SIGKILLs by it)."""
+    tell = say or (lambda _message: None)
     started = time.perf_counter()
     summary = gate(staging)
+    tell("writing manifest.json")
     write_manifest(staging, specs=specs, extract=extract, parameters=parameters)
+    tell("flushing the staged site to disk")
     _fsync_tree(staging)
+    tell("swapping it in")
     swap_directories(staging, site)
+    tell("swapped")
     # The exchange is atomic, but only durable once the parent directory is on disk: a
     # power cut right after it could otherwise bring back the old site (or none at all).
     _fsync_dir(site.parent)

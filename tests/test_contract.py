@@ -249,15 +249,18 @@ def test_notebook_can_fail_the_run(extract: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_full_state_validates_in_under_30_seconds(tmp_path: Path) -> None:
-    """A Missouri-size extract (about 890k students x 5 years, 5.6M test results)."""
+def test_full_state_validates(tmp_path: Path) -> None:
+    """A Missouri-size extract (about 890k students x 5 years, 5.6M test results) passes the
+    contract. How long that takes is measured in benchmarks/ (make bench), not asserted here:
+    the machine is shared."""
     from site_builder.synth import generate
 
     root = tmp_path / "state"
     generate(root, seed=7, profile="state")
     report = check_extract(root)
     assert sum(per["enrollment"] for per in report.counts.values()) > 4_000_000
-    assert report.seconds < 30, f"validation took {report.seconds:.1f}s"
+    assert report.ok, [str(p) for p in report.errors[:5]]
+    print(f"validated in {report.seconds:.1f} s")
 
 
 def test_synth_canaries_do_not_survive_load_extract(tmp_path: Path) -> None:

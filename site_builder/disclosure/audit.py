@@ -69,11 +69,10 @@ ALONE_COLUMNS = 3000
 LOCAL_COLUMNS = 15000
 """Largest neighbourhood LP (columns)."""
 WHOLE_GROUP_COLUMNS = 25000
-"""A group up to this size is its own neighbourhood (one interior-point LP per direction)..."""
-WHOLE_GROUP_SHARE = 4
-"""... when at least 1 in this many of its values are still short."""
+"""A group up to this size is its own neighbourhood (one interior-point LP per direction)
+when it has at least one short value per SEED_COLUMNS columns..."""
 SEED_COLUMNS = 100
-"""Otherwise a neighbourhood holds up to this many columns per short value in it."""
+"""... otherwise a neighbourhood holds up to this many columns per short value in it."""
 LOCAL_ROUNDS = 4
 """Random-direction rounds (a min and a max LP each) per neighbourhood LP."""
 IPM_COLUMNS = 3000
@@ -673,7 +672,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             local(np.flatnonzero((region == a) | (region == b)), todo, exact=False)
 
     def neighbourhoods(todo: np.ndarray) -> None:
-        if n <= WHOLE_GROUP_COLUMNS and len(todo) * WHOLE_GROUP_SHARE >= n:
+        if n <= WHOLE_GROUP_COLUMNS and len(todo) * SEED_COLUMNS >= n:
             local(np.arange(n), todo, exact=False)  # one LP beats many chunks
             return
         # Chunks of short columns (in region order) whose neighbourhood stays small; a few

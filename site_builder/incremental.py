@@ -36,6 +36,8 @@ from typing import Any
 
 import polars as pl
 
+from site_builder.store import fsync_dir
+
 PACKAGE = Path(__file__).resolve().parent
 FINGERPRINT = "inputs.json"
 FORMAT = 1
@@ -142,7 +144,7 @@ def record(aggregates: Path, inputs: dict[str, Any]) -> str:
            "outputs": _outputs(aggregates)}
     text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
     atomic_write(aggregates / FINGERPRINT, lambda tmp: tmp.write_text(text, "utf-8"))
-    _fsync_dir(aggregates)
+    fsync_dir(aggregates)
     return fp
 
 
@@ -169,14 +171,6 @@ def reusable(aggregates: Path, inputs: dict[str, Any]) -> tuple[str | None, str]
     if "published.parquet" not in outputs:
         return None, f"{aggregates} holds no published.parquet"
     return recorded, "unchanged inputs"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- protect, one year at a time -----------------------------------------------------------

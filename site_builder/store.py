@@ -25,6 +25,15 @@ from site_builder.extract import find_file
 PUBLISHED_SCHEMA = {**RAW_SCHEMA, **PUBLISHED_EXTRA}
 
 
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside ``path`` durable (the directory entry itself)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_cells(cells: pl.DataFrame, out_dir: Path | str, name: str,
                 schema: dict[str, pl.DataType]) -> Path:
     """Write ``<out_dir>/<name>`` restricted (dir 0700, file 0600), atomically.

@@ -15,13 +15,13 @@ import ast
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
+from reliability_support import copy_repo
 
 from site_builder import incremental
 
@@ -134,14 +134,6 @@ def _tree(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _copy_repo(dst: Path) -> Path:
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("site_builder", "notebooks", "report_specs"):
-        shutil.copytree(ROOT / name, dst / name, ignore=ignore)
-    shutil.copy2(ROOT / "mkdocs.yml", dst / "mkdocs.yml")
-    return dst
-
-
 def _cli(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real CLI, importing the copy's site_builder (and running the copy's notebook)."""
     env = dict(os.environ, PYTHONPATH=str(repo), COLUMNS="200")
@@ -171,7 +163,7 @@ def _change_one_district(extract: Path, year: int, district: str) -> int:
 
 @pytest.mark.slow
 def test_incremental_publish_equals_a_clean_build(tmp_path: Path) -> None:
-    repo = _copy_repo(tmp_path / "repo")
+    repo = copy_repo(tmp_path / "repo")
     probe = _cli(repo, "--help")
     assert probe.returncode == 0, probe.stderr
     where = subprocess.run([sys.executable, "-c", "import site_builder; print(site_builder"

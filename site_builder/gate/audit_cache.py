@@ -74,14 +74,7 @@ def audit_site_cached(site: Path, policy: Any, cache: Path, *, hint: pl.DataFram
         reports[y] = r
         if r.ok:
             _remember(Path(cache) / f"{keys[y]}.json", r)
-    out = AuditReport(n_cells=published.height)
-    for y in years:
-        r = reports[y]
-        out.failures += r.failures
-        out.n_values += r.n_values
-        out.n_withheld += r.n_withheld
-        out.n_components += r.n_components
-        out.n_lp_solves += r.n_lp_solves
+    out = AuditReport.combined((reports[y] for y in years), published.height)
     out.seconds = time.perf_counter() - t0
     return out, reused
 

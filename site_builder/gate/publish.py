@@ -30,6 +30,7 @@ from filelock import FileLock, Timeout
 
 from site_builder.errors import ReportcardError
 from site_builder.gate.manifest import write_manifest
+from site_builder.store import fsync_dir
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -60,15 +61,6 @@ def swap_directories(new: Path, current: Path) -> None:
             f"could not swap {new} into {current}: {os.strerror(err)}\n"
             "  Hint: the staging directory and site/ must be on the same filesystem "
             "(Linux 3.15+); site/ was not changed.")
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename inside ``path`` durable (the directory entry itself)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _fsync_tree(root: Path) -> None:
@@ -151,7 +143,7 @@ def publish_staged(staging: Path, site: Path, *, extract: Path | None, specs: Pa
     tell("swapped")
     # The exchange is atomic, but only durable once the parent directory is on disk: a
     # power cut right after it could otherwise bring back the old site (or none at all).
-    _fsync_dir(site.parent)
+    fsync_dir(site.parent)
     if staging.exists():  # the old site, after an exchange
         shutil.rmtree(staging)
     files = sum(1 for p in site.rglob("*") if p.is_file())

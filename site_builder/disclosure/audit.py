@@ -23,9 +23,12 @@ exactly: two feasible points of the whole system that differ in a value by the r
 show its range is at least that wide. The points come from small LPs over a neighbourhood of the
 value with everything outside held at a feasible starting point: either a *hint* (any candidate
 values, e.g. the unprotected aggregates, checked here against every published constraint before
-use; a hint that breaks one is ignored) or an LP solution. A value no neighbourhood can prove
-wide enough gets the exact LP of its whole linked group; where that group is too large to solve
-in time, the value is reported as unproven, and an unproven value fails the audit like any other.
+use; a hint that breaks one is ignored) or an LP solution. Districts' shares of state totals are
+proven by *trades*: points of each district alone that move its shares, combined by a small
+master LP so that the moves cancel in every state total (each combined point is checked against
+every published constraint before use). A value no neighbourhood can prove wide enough gets the
+exact LP of its whole linked group; where that group is too large to solve in time, the value is
+reported as unproven, and an unproven value fails the audit like any other.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from pathlib import Path
 import highspy
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix, csc_matrix
+from scipy.sparse import coo_matrix, csc_matrix, vstack
 from scipy.sparse.csgraph import connected_components
 
 from site_builder.cells import CSV_COLUMNS, KEY
@@ -81,6 +84,16 @@ ALONE_COUNT = 400
 """Values per large group tried alone in their own neighbourhood (exact there)."""
 EXACT_COUNT = 150
 """Exact min/max LPs for values left short in one large linked group; the rest are unproven."""
+TRADE_SLACK = 40.0
+"""How far a region's shares of its linking rows may move in its own trade points."""
+TRADE_ROUNDS = 4
+"""Random-direction rounds (a min and a max LP each) per region for trade points."""
+TRADE_TARGETS = 60
+"""Regions whose short columns one master LP of the trades pass pushes."""
+TRADE_MASTER_ROUNDS = 60
+"""Master LP rounds per trades iteration."""
+TRADE_ITERATIONS = 3
+"""Master rounds, then more points for the regions still short, this many times."""
 EXACT_LARGE_COUNT = 60
 """A thorough audit solves exactly over a group of any size when at most this many of its
 values are left unproven (interior point, a few seconds a solve on 20,000 columns)."""
@@ -565,13 +578,16 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     Every point found is a feasible point of the whole group (neighbourhood LPs hold the rest
     at ``base``, itself feasible), so the spread of a column over the points found is inside
     its true range: a spread as wide as required proves it. Passes, each only for the columns
-    still short: (1) each region's columns together, random directions; (2) each region with
-    short columns paired with the region it shares the most linking rows with; (3) the
-    columns within NEIGHBOURHOOD_HOPS relations of the short ones, in chunks (the whole group
-    when it is small and many are short), random directions; (4, thorough) each short column
-    alone in its own neighbourhood, exact min and max there; (5) for a group of at most
-    EXACT_LIMIT columns, or (thorough) with at most EXACT_LARGE_COUNT columns left, exact LPs
-    over the whole group for up to EXACT_COUNT columns. What is left is unproven.
+    still short: (1) each region's columns together, random directions; (2) trades: regions
+    moving their shares of the linking rows against each other (see ``trades``); then, with
+    ``thorough`` (the slow passes; a quick audit reports what is left as unproven): (3) each
+    region with short columns paired with the region it shares the most linking rows with;
+    (4) the columns within NEIGHBOURHOOD_HOPS relations of the short ones, in chunks (the
+    whole group when it is small and many are short; a quick audit runs this pass too when
+    the group has at most WHOLE_GROUP_COLUMNS columns); (5) each short column alone in its
+    own neighbourhood, exact min and max there; (6) for a group of at most EXACT_LIMIT
+    columns, or (thorough) with at most EXACT_LARGE_COUNT columns left, exact LPs over the
+    whole group for up to EXACT_COUNT columns. What is left is unproven.
     """
     n = A.shape[1]
     solves = 0
@@ -645,6 +661,145 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             if short_region[region[order[a]]]:
                 local(np.sort(order[a:b]), todo, exact=False)
 
+    # Rows that link regions (districts adding up to the state), found once.
+    _B = A_csr.tocoo()
+    _rr = region[_B.col]
+    _o = np.lexsort((_rr, _B.row))
+    _first = np.r_[True, (_B.row[_o][1:] != _B.row[_o][:-1]) | (_rr[_o][1:] != _rr[_o][:-1])]
+    is_link_row = np.bincount(_B.row[_o][_first], minlength=A.shape[0]) > 1
+
+    def trades(todo: np.ndarray) -> None:
+        """Regions trading their shares of the rows that link them. Each region alone, with
+        its linking rows loosened by TRADE_SLACK, gives points that meet every row of its
+        own and move its shares of the linking rows. A small master LP then picks, per
+        region, a convex combination of its points (or the starting point) such that the
+        moved shares cancel in every linking row: the result is a feasible point of the
+        whole group (checked before use), and random objectives push the short columns."""
+        link_rows = np.flatnonzero(is_link_row)
+        if not len(link_rows):
+            return
+        nonlocal solves
+        n_reg = int(region.max()) + 1
+        order = np.argsort(region, kind="stable")
+        cuts = np.flatnonzero(np.r_[True, region[order][1:] != region[order][:-1], True])
+        p_cols: list[np.ndarray] = []
+        p_vals: list[np.ndarray] = []
+        p_reg: list[int] = []
+
+        def region_points(regions: np.ndarray, targeted: bool) -> None:
+            nonlocal solves
+            short_now = _short(mn, mx, required)
+            for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+                g = int(region[order[a]])
+                if not regions[g]:
+                    continue
+                cols = np.sort(order[a:b])
+                rws = np.unique(A_csc[:, cols].indices)
+                lk = is_link_row[rws]
+                if not lk.any():
+                    continue
+                goal = short_now[cols]
+                if targeted and not goal.any():
+                    continue
+                sub = A_csr[rws]
+                inside = np.zeros(n, bool)
+                inside[cols] = True
+                fixed = sub @ np.where(inside, 0.0, base)
+                S = sub[:, cols].tocsc()
+                rl = np.where(lk, rlo[rws] - fixed - TRADE_SLACK, rlo[rws] - fixed)
+                rh = np.where(lk, rhi[rws] - fixed + TRADE_SLACK, rhi[rws] - fixed)
+                h = _model(S, lo[cols], hi[cols], rl, rh)
+                if not targeted:  # also push the columns on linking rows: trade partners
+                    goal = goal.copy()
+                    goal[np.unique(S.tocsr()[np.flatnonzero(lk)].indices)] = True
+                for _ in range(TRADE_ROUNDS):
+                    c = np.zeros(len(cols))
+                    c[goal] = rng.choice([-1.0, 1.0], int(goal.sum()))
+                    for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+                        x = _solve(h, c, sense)
+                        solves += 1
+                        if x is None:
+                            continue
+                        dx = x - base[cols]
+                        nz = np.flatnonzero(np.abs(dx) > EPS)
+                        if len(nz):
+                            p_cols.append(cols[nz])
+                            p_vals.append(dx[nz])
+                            p_reg.append(g)
+
+        def master() -> None:
+            """Rounds of the master LP; afterwards only the points it used, and the first
+            pass's points (the trade partners of every region), are kept."""
+            nonlocal solves, p_cols, p_vals, p_reg
+            npt = len(p_cols)
+            if not npt:
+                return
+            P = csc_matrix((np.concatenate(p_vals), (
+                np.concatenate(p_cols), np.repeat(np.arange(npt), [len(c) for c in p_cols]))),
+                shape=(n, npt))
+            G = (A_csr[link_rows] @ P).tocsc()
+            cap = coo_matrix((np.ones(npt), (np.array(p_reg), np.arange(npt))),
+                             shape=(n_reg, npt))
+            at = A_csr[link_rows] @ base
+            M = vstack([G, cap]).tocsc()
+            h = _model(M, np.zeros(npt), np.ones(npt),
+                       np.r_[rlo[link_rows] - at, np.full(n_reg, -np.inf)],
+                       np.r_[rhi[link_rows] - at, np.ones(n_reg)])
+            Pt = P.T.tocsr()
+            used = np.zeros(npt, bool)
+            turn = 0
+            gained = 0
+            for _ in range(TRADE_MASTER_ROUNDS):
+                left = np.flatnonzero(_short(mn, mx, required))
+                if not len(left):
+                    break
+                regs = np.unique(region[left])
+                if turn >= len(regs):  # a full turn: go on only while it pays
+                    if gained < 0.05 * len(left):
+                        break
+                    turn, gained = 0, 0
+                # Regions in turn, TRADE_TARGETS at a time (deterministic rotation).
+                pick = regs[turn:turn + TRADE_TARGETS]
+                turn += TRADE_TARGETS
+                left = left[np.isin(region[left], pick)]
+                s = np.zeros(n)
+                s[left] = rng.choice([-1.0, 1.0], len(left))
+                c = Pt @ s
+                for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+                    lam = _solve(h, c, sense)
+                    solves += 1
+                    if lam is None:
+                        continue
+                    lam = np.clip(lam, 0.0, 1.0)
+                    x = base + P @ lam
+                    if _feasible(A, x, lo, hi, rlo, rhi):
+                        before = int(_short(mn[left], mx[left], required[left]).sum())
+                        np.minimum(mn, x, out=mn)
+                        np.maximum(mx, x, out=mx)
+                        gained += before - int(_short(mn[left], mx[left], required[left]).sum())
+                        used |= lam > EPS
+            keep = np.flatnonzero(used | (np.arange(npt) < n_first))
+            p_cols = [p_cols[i] for i in keep]
+            p_vals = [p_vals[i] for i in keep]
+            p_reg = [p_reg[i] for i in keep]
+
+        t0 = time.perf_counter()
+        region_points(np.ones(n_reg, bool), targeted=False)
+        n_first = len(p_cols)
+        log.debug("trades: %d points in %.1f s", len(p_cols), time.perf_counter() - t0)
+        for it in range(TRADE_ITERATIONS):
+            t0 = time.perf_counter()
+            master()
+            left = np.flatnonzero(_short(mn, mx, required))
+            log.debug("trades: master left %d in %.1f s", len(left), time.perf_counter() - t0)
+            if not len(left) or it + 1 == TRADE_ITERATIONS:
+                return
+            regs = np.zeros(n_reg, bool)
+            regs[region[left]] = True
+            t0 = time.perf_counter()
+            region_points(regs, targeted=True)
+            log.debug("trades: %d points in %.1f s", len(p_cols), time.perf_counter() - t0)
+
     def pairs(todo: np.ndarray) -> None:
         """Each region with short columns together with the region it shares the most
         linking rows with (rows that span regions: districts adding up to the state). A
@@ -709,8 +864,11 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
 
     todo = np.flatnonzero(_short(mn, mx, required))
     todo = step("regions", by_region, todo)
-    todo = step("pairs of regions", pairs, todo)
-    todo = step("neighbourhoods", neighbourhoods, todo)
+    todo = step("trades between regions", trades, todo)
+    if thorough:
+        todo = step("pairs of regions", pairs, todo)
+    if thorough or n <= WHOLE_GROUP_COLUMNS:
+        todo = step("neighbourhoods", neighbourhoods, todo)
     if thorough:
         todo = step("single-value neighbourhoods", one_by_one, todo)
     unproven = np.zeros(n, bool)
@@ -821,14 +979,26 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
     (raw cells), which make large linked groups much faster to prove; they are checked
     against everything published and ignored if they do not fit."""
     years = published["year"].unique().sort().to_list()
-    if workers > 1 and len(years) > 1 and only is None:
+    if len(years) > 1 and only is not None:
+        raise ValueError("audit_cells: `only` is for one year's cells")
+    if workers == 1 and len(years) > 1:
+        # Always year by year, so that a year's proofs do not depend on what else is audited
+        # with it (the publication gate audits years apart, protect() protects them apart).
+        t0 = time.perf_counter()
+        out = AuditReport.combined(
+            [_audit_year(published.filter(pl.col("year") == y), policy,
+                         None if hint is None else hint.filter(pl.col("year") == y),
+                         thorough) for y in years], published.height)
+        out.seconds = time.perf_counter() - t0
+        return out
+    if workers > 1 and len(years) > 1:
         import multiprocessing as mp
 
         t0 = time.perf_counter()
         parts = [(published.filter(pl.col("year") == y),
                   None if hint is None else hint.filter(pl.col("year") == y)) for y in years]
         with mp.get_context("spawn").Pool(min(workers, len(years))) as pool:
-            reports = pool.starmap(_audit_year, [(p, policy, h) for p, h in parts])
+            reports = pool.starmap(_audit_year, [(p, policy, h, thorough) for p, h in parts])
         out = AuditReport.combined(reports, published.height)
         out.seconds = time.perf_counter() - t0
         return out
@@ -843,5 +1013,5 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
 
 
 def _audit_year(published: pl.DataFrame, policy: Policy,
-                hint: pl.DataFrame | None) -> AuditReport:
-    return audit_cells(published, policy, hint=hint)
+                hint: pl.DataFrame | None, thorough: bool = True) -> AuditReport:
+    return audit_cells(published, policy, hint=hint, thorough=thorough)

@@ -362,13 +362,16 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
     many processes (same result).
     """
     years = raw["year"].unique().sort().to_list()
-    if workers > 1 and len(years) > 1:
-        import multiprocessing as mp
-        from functools import partial
-
+    if len(years) > 1:  # years apart (as the gate audits them), in parallel with workers
         parts = [raw.filter(pl.col("year") == y) for y in years]
-        with mp.get_context("spawn").Pool(min(workers, len(years))) as pool:
-            done = pool.map(partial(protect, policy=policy, audit=audit), parts)
+        if workers > 1:
+            import multiprocessing as mp
+            from functools import partial
+
+            with mp.get_context("spawn").Pool(min(workers, len(years))) as pool:
+                done = pool.map(partial(protect, policy=policy, audit=audit), parts)
+        else:
+            done = [protect(p, policy, audit=audit) for p in parts]
         return pl.concat(done).sort(list(KEY))
     cells = with_population(raw, policy).sort(list(KEY))
     if cells.select(KEY).is_duplicated().any():
@@ -395,44 +398,33 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
     if audit:
         # Withholding more only widens ranges (the published system loses constraints), so
         # after the first audit only what failed and what was withheld since is re-proven.
-        # Rounds skip the audit's slowest proofs; a value they leave unproven is proven
-        # thoroughly before anything more is withheld around it. Once a round finds nothing,
-        # a full thorough audit from scratch, the one the publication gate runs, must pass.
+        # The rounds run the audit's quick proofs only; a value they leave unproven is
+        # treated like a disclosure and gets another complement, so that the pattern is one
+        # the quick proofs prove (a slow proof of a large linked group can take hours). Once
+        # a round finds nothing, a full audit from scratch, which the publication gate
+        # repeats, must pass.
         only = None
-        final = False
         for _ in range(MAX_AUDIT_ROUNDS):
             published = render(cells, system, st.reason, policy)
             report = _audit.audit_cells(published, policy, hint=cells, only=only,
-                                        thorough=final)
+                                        thorough=False)
             found = [f for f in report.failures if f.kind != "inconsistent"]
             if not found:
-                if final and only is None:  # a full, thorough audit passed
+                if only is None:  # a full audit from scratch passed
                     break
-                final, only = True, None
+                only = None
                 continue
-            unproven = np.zeros(len(st.reason), bool)
-            if not final:
-                # What the quick proofs could not show is not yet a disclosure: prove it
-                # thoroughly before withholding more around it.
-                for f in found:
-                    if f.kind == "unproven" and f.var_id is not None:
-                        unproven[f.var_id] = True
-                found = [f for f in found if not (f.kind == "unproven" and f.var_id is not None)]
-                if not found:
-                    final, only = True, unproven
-                    continue
             report.failures = found
             before = st.hidden.copy()
             if not st.fix(report):
-                if not final:  # nothing left to withhold near them: prove them thoroughly
-                    final = True
-                    only = np.zeros(len(st.reason), bool)
-                    only[[f.var_id for f in found if f.var_id is not None]] = True
-                    continue
+                # Nothing left to withhold near them: the slow proofs decide (the gate's
+                # audit runs them too).
+                report = _audit.audit_cells(published, policy, hint=cells, thorough=True)
+                if not [f for f in report.failures if f.kind != "inconsistent"]:
+                    break
                 raise ProtectionError("could not protect:\n" + report.render(limit=10))
-            final = False
             st.greedy()
-            only = (st.hidden & ~before) | unproven
+            only = st.hidden & ~before
             for f in found:
                 if f.var_id is not None:
                     only[f.var_id] = True

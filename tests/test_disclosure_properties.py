@@ -178,6 +178,7 @@ def test_pairs_of_districts_prove_shares_of_a_state_total(caplog, monkeypatch) -
     base = np.array([4.0, 96.0, 6.0, 94.0])
     region = np.array([0, 0, 1, 1])
     monkeypatch.setattr(audit_mod, "TRADE_ROUNDS", 0)  # no trades: pairs on their own
+    monkeypatch.setattr(audit_mod, "WHOLE_GROUP_COLUMNS", 0)  # nor one LP over the group
     with caplog.at_level(logging.INFO, logger=audit_mod.log.name):
         mn, mx, _, unproven = audit_mod._prove_large(
             A, lo, hi, rhs, rhs, required, base, region, np.random.default_rng(1))
@@ -222,6 +223,8 @@ def test_trades_prove_a_ring_of_districts_no_pair_can(caplog, monkeypatch) -> No
     from site_builder.disclosure import audit as audit_mod
 
     A, rhs, lo, hi, required, base, region = _three_district_ring()
+    # As in a large group: no LP over the whole group before the trades.
+    monkeypatch.setattr(audit_mod, "WHOLE_GROUP_COLUMNS", 0)
 
     def run(thorough: bool = False) -> tuple:
         caplog.clear()

@@ -88,6 +88,8 @@ TRADE_SLACK = 40.0
 """How far a region's shares of its linking rows may move in its own trade points."""
 TRADE_ROUNDS = 4
 """Random-direction rounds (a min and a max LP each) per region for trade points."""
+TRADE_POINTS_PER_ROW = 8
+"""... or more, so that the points number at least this many per linking row."""
 TRADE_TARGETS = 60
 """Regions whose short columns one master LP of the trades pass pushes."""
 TRADE_MASTER_ROUNDS = 60
@@ -682,6 +684,11 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         n_reg = int(region.max()) + 1
         order = np.argsort(region, kind="stable")
         cuts = np.flatnonzero(np.r_[True, region[order][1:] != region[order][:-1], True])
+        # Enough points that their moves can cancel: several per linking row.
+        n_linked = len(np.unique(region[np.unique(A_csr[link_rows].indices)]))
+        rounds = max(TRADE_ROUNDS, -(-TRADE_POINTS_PER_ROW * len(link_rows) // (2 * n_linked)))
+        if not TRADE_ROUNDS:
+            rounds = 0
         p_cols: list[np.ndarray] = []
         p_vals: list[np.ndarray] = []
         p_reg: list[int] = []
@@ -712,7 +719,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                 if not targeted:  # also push the columns on linking rows: trade partners
                     goal = goal.copy()
                     goal[np.unique(S.tocsr()[np.flatnonzero(lk)].indices)] = True
-                for _ in range(TRADE_ROUNDS):
+                for _ in range(rounds):
                     c = np.zeros(len(cols))
                     c[goal] = rng.choice([-1.0, 1.0], int(goal.sum()))
                     for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
@@ -864,12 +871,13 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
 
     todo = np.flatnonzero(_short(mn, mx, required))
     todo = step("regions", by_region, todo)
+    if n <= WHOLE_GROUP_COLUMNS:  # one LP over the whole group: cheap enough, and strong
+        todo = step("neighbourhoods", neighbourhoods, todo)
     todo = step("trades between regions", trades, todo)
     if thorough:
         todo = step("pairs of regions", pairs, todo)
-    if thorough or n <= WHOLE_GROUP_COLUMNS:
-        todo = step("neighbourhoods", neighbourhoods, todo)
-    if thorough:
+        if n > WHOLE_GROUP_COLUMNS:
+            todo = step("neighbourhoods", neighbourhoods, todo)
         todo = step("single-value neighbourhoods", one_by_one, todo)
     unproven = np.zeros(n, bool)
     if len(todo):

@@ -13,7 +13,8 @@ with exactly one withheld member, or whose withheld head-count parts add up to 1
 whose withheld numerators are all pinned at 0, gets one more withheld member, the cheapest:
 never a zero count, the smallest value, All-students rows last, ties by key. This runs to a
 fixpoint; then the independent LP audit checks the result and each value it can narrow too
-far gets one more complement in one of its relations, until the audit passes.
+far (or, in a large linked group, cannot prove wide enough with its quick proofs) gets one
+more complement in one of its relations, until the audit passes. Years are protected apart.
 """
 
 from __future__ import annotations
@@ -396,44 +397,64 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
             break
         st.greedy()
     if audit:
-        # Withholding more only widens ranges (the published system loses constraints), so
-        # after the first audit only what failed and what was withheld since is re-proven.
-        # The rounds run the audit's quick proofs only; a value they leave unproven is
-        # treated like a disclosure and gets another complement, so that the pattern is one
-        # the quick proofs prove (a slow proof of a large linked group can take hours). Once
-        # a round finds nothing, a full audit from scratch, which the publication gate
-        # repeats, must pass.
-        only = None
-        for _ in range(MAX_AUDIT_ROUNDS):
-            published = render(cells, system, st.reason, policy)
-            report = _audit.audit_cells(published, policy, hint=cells, only=only,
-                                        thorough=False)
-            found = [f for f in report.failures if f.kind != "inconsistent"]
-            if not found:
-                if only is None:  # a full audit from scratch passed
-                    break
-                only = None
-                continue
-            report.failures = found
-            before = st.hidden.copy()
-            if not st.fix(report):
-                # Nothing left to withhold near them: the slow proofs decide (the gate's
-                # audit runs them too).
-                report = _audit.audit_cells(published, policy, hint=cells, thorough=True)
-                if not [f for f in report.failures if f.kind != "inconsistent"]:
-                    break
-                raise ProtectionError("could not protect:\n" + report.render(limit=10))
-            st.greedy()
-            only = st.hidden & ~before
-            for f in found:
-                if f.var_id is not None:
-                    only[f.var_id] = True
-                if f.rel_id is not None:
-                    only[st.e_var[st.e_rel == f.rel_id]] = True
-        else:
-            raise ProtectionError(f"still failing after {MAX_AUDIT_ROUNDS} audit rounds:\n"
-                                  + report.render(limit=10))
+        _audit_rounds(st, cells, system, policy)
     return render(cells, system, st.reason, policy)
+
+
+def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Policy) -> None:
+    """Audit the pattern and withhold more until the audit passes.
+
+    Withholding more only widens ranges (the published system loses constraints), so after
+    the first round only what failed and what was withheld since is re-proven. The rounds
+    run the audit's quick proofs only; a value they leave unproven is answered with another
+    complement like a disclosed one, so that the pattern is one the quick proofs prove (a
+    slow proof of a large linked group can take hours). A value still unproven after that
+    is left to the slow proofs. Once a round finds nothing, the audit from scratch, the one
+    the publication gate repeats (with the slow proofs if any value needs them), must pass.
+    """
+    only: np.ndarray | None = None
+    patient = np.zeros(len(st.reason), bool)  # unproven once already: for the slow proofs
+    thorough = False
+    report = _audit.AuditReport()
+    for _ in range(MAX_AUDIT_ROUNDS):
+        published = render(cells, system, st.reason, policy)
+        report = _audit.audit_cells(published, policy, hint=cells, only=only,
+                                    thorough=thorough)
+        found = [f for f in report.failures if f.kind != "inconsistent"]
+        waiting = False
+        if not thorough:
+            keep = []
+            for f in found:
+                if f.kind == "unproven" and f.var_id is not None:
+                    if patient[f.var_id]:
+                        waiting = True
+                        continue
+                    patient[f.var_id] = True
+                keep.append(f)
+            found = keep
+        if not found:
+            if only is None and not waiting:  # the audit from scratch passed
+                return
+            # From scratch; with the slow proofs when a value is waiting for them.
+            only, thorough = None, waiting and only is None
+            continue
+        report.failures = found
+        before = st.hidden.copy()
+        if not st.fix(report):
+            if not thorough:  # nothing left to withhold near them: the slow proofs decide
+                only, thorough = None, True
+                continue
+            raise ProtectionError("could not protect:\n" + report.render(limit=10))
+        st.greedy()
+        thorough = False
+        only = st.hidden & ~before
+        for f in found:
+            if f.var_id is not None:
+                only[f.var_id] = True
+            if f.rel_id is not None:
+                only[st.e_var[st.e_rel == f.rel_id]] = True
+    raise ProtectionError(f"still failing after {MAX_AUDIT_ROUNDS} audit rounds:\n"
+                          + report.render(limit=10))
 
 
 def render(cells: pl.DataFrame, system: System, reason: np.ndarray,

@@ -192,18 +192,24 @@ def protect_key(raw_year: pl.DataFrame, policy: Any, *, audit: bool = True) -> s
 
 
 def protect_by_year(raw: pl.DataFrame, policy: Any, cache: Path | str | None, *,
-                    workers: int = 2, log: Any = print) -> pl.DataFrame:
-    """``protect(raw, policy, workers=workers)``, reusing each year already protected from
-    exactly the same raw cells, policy, code and packages.
+                    workers: int = 2, log: Any = print,
+                    witnesses: dict[int, Any] | None = None) -> pl.DataFrame:
+    """``protect(raw, policy, workers=workers, witnesses=witnesses)``, reusing each year
+    already protected from exactly the same raw cells, policy, code and packages.
 
     ``protect`` protects years independently and returns ``concat(years).sort(KEY)``; this
-    does the same, with the unchanged years read from ``cache`` (``None``: no cache).
+    does the same, with the unchanged years (and their audit witnesses) read from ``cache``
+    (``None``: no cache).
     """
     from site_builder.cells import KEY
     from site_builder.disclosure import protect
+    from site_builder.disclosure.audit import read_witnesses
+    from site_builder.store import write_witnesses
 
+    if witnesses is None:
+        witnesses = {}
     if cache is None:
-        return protect(raw, policy, workers=workers)
+        return protect(raw, policy, workers=workers, witnesses=witnesses)
     cache = Path(cache) / "protect"
     years = raw["year"].unique().sort().to_list()
     parts = {y: raw.filter(pl.col("year") == y) for y in years}
@@ -213,18 +219,24 @@ def protect_by_year(raw: pl.DataFrame, policy: Any, cache: Path | str | None, *,
         path = cache / f"{keys[y]}.parquet"
         if path.is_file():
             done[y] = pl.read_parquet(path)
+            witnesses.update(read_witnesses(cache / keys[y]))
     todo = [y for y in years if y not in done]
     if done:
         log(f"protect: reusing {len(done)} year(s) protected from identical raw cells "
             f"({', '.join(map(str, sorted(done)))}); protecting "
             f"{', '.join(map(str, todo)) or 'nothing'}")
     if todo:
-        fresh = protect(pl.concat([parts[y] for y in todo]), policy, workers=workers)
+        new: dict[int, Any] = {}
+        fresh = protect(pl.concat([parts[y] for y in todo]), policy, workers=workers,
+                        witnesses=new)
         cache.mkdir(parents=True, exist_ok=True)
         os.chmod(cache, 0o700)
         for y in todo:
             done[y] = fresh.filter(pl.col("year") == y)
+            if y in new:  # before the cells: a year's cells in the cache mean it is whole
+                write_witnesses({y: new[y]}, cache / keys[y])
             _write_parquet(done[y], cache / f"{keys[y]}.parquet")
+        witnesses.update(new)
     return pl.concat([done[y] for y in years]).sort(list(KEY))
 
 

@@ -63,6 +63,24 @@ def write_published_cells(published: pl.DataFrame, out_dir: Path | str) -> Path:
     return write_cells(published, out_dir, "published.parquet", PUBLISHED_SCHEMA)
 
 
+def write_witnesses(witnesses: dict, out_dir: Path | str) -> list[Path]:
+    """Write the audit's witnesses (``audit.Witnesses`` per year, from ``protect``) beside the
+    raw cells, restricted like them: they are moves from the true values."""
+    from site_builder.disclosure.audit import WITNESS_FILES, witness_frames
+
+    frames = witness_frames(witnesses)
+    return [write_cells(df, out_dir, name, dict(df.schema))
+            for df, name in zip(frames, WITNESS_FILES, strict=True)]
+
+
+def remove_witnesses(out_dir: Path | str) -> None:
+    """Remove witnesses that no longer belong to the cells beside them."""
+    from site_builder.disclosure.audit import WITNESS_FILES
+
+    for name in WITNESS_FILES:
+        (Path(out_dir) / name).unlink(missing_ok=True)
+
+
 SYNTHETIC_GENERATOR = "site_builder.synth"
 SYNTHETIC_MARKER = "synthetic.json"
 """Written beside the directory files when the extract was made by ``reportcard synth``."""

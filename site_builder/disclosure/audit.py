@@ -29,10 +29,19 @@ master LP so that the moves cancel in every state total (each combined point is 
 every published constraint before use). A value no neighbourhood can prove wide enough gets the
 exact LP of its whole linked group; where that group is too large to solve in time, the value is
 reported as unproven, and an unproven value fails the audit like any other.
+
+*Witnesses* carry proofs from one audit to the next: the points that proved each value's range
+(:class:`Witnesses`, kept by ``protect()`` beside the raw cells, restricted like them). Given
+witnesses, the audit checks every point against every published number first (a point that breaks
+one, or moves a number that is published, proves nothing) and searches only for the proofs still
+missing. Withholding more only loosens the published system, so a point that proved a range before
+still proves it: ``protect()``'s rounds and the publication gate's audit then cost a check, not a
+search.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -42,7 +51,7 @@ from pathlib import Path
 import highspy
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix, csc_matrix, vstack
+from scipy.sparse import coo_matrix, csc_matrix, csr_matrix, vstack
 from scipy.sparse.csgraph import connected_components
 
 from site_builder.cells import CSV_COLUMNS, KEY
@@ -151,6 +160,8 @@ class AuditReport:
     n_components: int = 0
     n_lp_solves: int = 0
     seconds: float = 0.0
+    witnesses: dict[int, Witnesses] = field(default_factory=dict)
+    """Per year: the points that prove the withheld values proven here (see Witnesses)."""
 
     @property
     def ok(self) -> bool:
@@ -166,6 +177,7 @@ class AuditReport:
             out.n_withheld += r.n_withheld
             out.n_components += r.n_components
             out.n_lp_solves += r.n_lp_solves
+            out.witnesses.update(r.witnesses)
         return out
 
     def counts(self) -> dict[str, int]:
@@ -186,6 +198,72 @@ class AuditReport:
         if len(self.failures) > limit:
             lines.append(f"  ... and {len(self.failures) - limit} more")
         return "\n".join(lines)
+
+
+@dataclass
+class Witnesses:
+    """Certificates that withheld values' ranges are wide: feasible points of one year's
+    published system, found by this audit's LPs, kept so that a later audit of the same or a
+    more suppressed pattern need not search for them again. Each point is the hint (the true
+    values) plus a weighted sum of *moves*; a move changes some variables (``build_system``
+    ids of ``fingerprint``'s system) by some amounts. A point proves nothing by itself: the
+    audit checks every point against every published number before it counts (a point that
+    breaks one, or that moves a value that is now published, is ignored)."""
+
+    fingerprint: str
+    move_vars: list[np.ndarray] = field(default_factory=list)
+    move_deltas: list[np.ndarray] = field(default_factory=list)
+    point_moves: list[np.ndarray] = field(default_factory=list)
+    point_weights: list[np.ndarray] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.point_moves)
+
+    def frames(self, year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(moves, points) as frames, for :func:`write_witnesses`."""
+        moves = pl.DataFrame({
+            "year": pl.Series([year] * len(self.move_vars), dtype=pl.Int32),
+            "move": pl.Series(range(len(self.move_vars)), dtype=pl.Int64),
+            "vars": pl.Series([v.tolist() for v in self.move_vars], dtype=pl.List(pl.Int64)),
+            "deltas": pl.Series([d.tolist() for d in self.move_deltas],
+                                dtype=pl.List(pl.Float64))})
+        points = pl.DataFrame({
+            "year": pl.Series([year] * len(self.point_moves), dtype=pl.Int32),
+            "fingerprint": pl.Series([self.fingerprint] * len(self.point_moves),
+                                     dtype=pl.String),
+            "moves": pl.Series([m.tolist() for m in self.point_moves],
+                               dtype=pl.List(pl.Int64)),
+            "weights": pl.Series([w.tolist() for w in self.point_weights],
+                                 dtype=pl.List(pl.Float64))})
+        return moves, points
+
+
+WITNESS_FILES = ("witness_moves.parquet", "witness_points.parquet")
+"""The files that hold witnesses beside the raw cells (restricted, like them)."""
+
+
+def witness_frames(witnesses: dict[int, Witnesses]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per-year witnesses as (moves, points) frames, for the files in WITNESS_FILES."""
+    parts = [w.frames(y) for y, w in sorted(witnesses.items())] or [Witnesses("").frames(0)]
+    return pl.concat([m for m, _ in parts]), pl.concat([p for _, p in parts])
+
+
+def read_witnesses(in_dir: Path) -> dict[int, Witnesses]:
+    """The witnesses in ``in_dir`` (WITNESS_FILES; empty when they are not there)."""
+    paths = [Path(in_dir) / name for name in WITNESS_FILES]
+    if not all(p.is_file() for p in paths):
+        return {}
+    moves, points = (pl.read_parquet(p) for p in paths)
+    out: dict[int, Witnesses] = {}
+    for (year,), pts in points.group_by("year", maintain_order=True):
+        mv = moves.filter(pl.col("year") == year).sort("move")
+        out[int(year)] = Witnesses(
+            str(pts["fingerprint"][0]) if pts.height else "",
+            [np.asarray(v, np.int64) for v in mv["vars"].to_list()],
+            [np.asarray(d, float) for d in mv["deltas"].to_list()],
+            [np.asarray(m, np.int64) for m in pts["moves"].to_list()],
+            [np.asarray(w, float) for w in pts["weights"].to_list()])
+    return out
 
 
 # ---------------------------------------------------------------------------- reading
@@ -213,17 +291,20 @@ def read_published(csv_paths: Iterable[Path]) -> pl.DataFrame:
 
 
 def audit_published(csv_paths: list[Path], policy: Policy, workers: int = 1,
-                    hint: pl.DataFrame | None = None) -> AuditReport:
+                    hint: pl.DataFrame | None = None,
+                    witnesses: dict[int, Witnesses] | None = None) -> AuditReport:
     """Audit published CSV files (columns ``cells.CSV_COLUMNS``; withheld = empty field)."""
-    return audit_cells(read_published(csv_paths), policy, workers=workers, hint=hint)
+    return audit_cells(read_published(csv_paths), policy, workers=workers, hint=hint,
+                       witnesses=witnesses)
 
 
 def audit_site(site_dir: Path, policy: Policy, workers: int = 1,
-               hint: pl.DataFrame | None = None) -> AuditReport:
+               hint: pl.DataFrame | None = None,
+               witnesses: dict[int, Witnesses] | None = None) -> AuditReport:
     """Audit every CSV under ``site_dir/downloads`` except data_dictionary.csv."""
     paths = sorted(p for p in (Path(site_dir) / "downloads").glob("**/*.csv")
                    if p.name != "data_dictionary.csv")
-    return audit_published(paths, policy, workers=workers, hint=hint)
+    return audit_published(paths, policy, workers=workers, hint=hint, witnesses=witnesses)
 
 
 # ---------------------------------------------------------------------------- knowledge
@@ -336,13 +417,16 @@ def _pins(system: System, var: int, known: np.ndarray, value: np.ndarray,
 def check_system(system: System, k: Knowledge, policy: Policy,
                  report: AuditReport | None = None,
                  hint: np.ndarray | None = None,
-                 only: np.ndarray | None = None, thorough: bool = True) -> AuditReport:
+                 only: np.ndarray | None = None, thorough: bool = True,
+                 witnesses: Witnesses | None = None, year: int = 0) -> AuditReport:
     """LP ranges of every withheld value, derived groups, consistency. ``hint``: candidate
     values per variable (NaN where unknown), used only as a starting point, after a check.
     ``only`` (bool per variable): prove only these withheld values' ranges (the others
     still take part as unknowns) -- for a caller that proved the rest before and has only
     withheld more since, which can only widen every range. ``thorough=False`` skips the
-    slowest proofs of large groups (a value they would have proven is reported unproven)."""
+    slowest proofs of large groups (a value they would have proven is reported unproven).
+    ``witnesses``: points found by an earlier audit (each checked before it counts); the
+    points that prove this audit's large groups go to ``report.witnesses[year]``."""
     report = report or AuditReport()
     t0 = time.perf_counter()
     m = policy.min_cell_size
@@ -426,8 +510,25 @@ def check_system(system: System, k: Knowledge, policy: Policy,
         req = k.required[hvars]
         if only is not None:
             req = np.where(only[hvars], req, 0)
+        fingerprint = hashlib.sha256("\n".join(descr).encode()).hexdigest()
+        w_in = None
+        if witnesses is not None and witnesses.fingerprint == fingerprint:
+            # In this LP's columns; a point that moves a published value is not one of its.
+            w_in = Witnesses("")
+            for mids, w in zip(witnesses.point_moves, witnesses.point_weights, strict=True):
+                if all((col[witnesses.move_vars[m]] >= 0).all() for m in mids):
+                    w_in.point_moves.append(mids)
+                    w_in.point_weights.append(w)
+            w_in.move_vars = [col[v] for v in witnesses.move_vars]
+            w_in.move_deltas = witnesses.move_deltas
+        w_out = Witnesses("") if start is not None else None
         rng_lo, rng_hi, n_comp, n_solves, unproven = _ranges(
-            A, lo, hi, rlo_a, rhi_a, req, start=start, region=region, thorough=thorough)
+            A, lo, hi, rlo_a, rhi_a, req, start=start, region=region, thorough=thorough,
+            witness_in=w_in, witness_out=w_out)
+        if w_out is not None:
+            report.witnesses[year] = Witnesses(
+                fingerprint, [hvars[c] for c in w_out.move_vars], w_out.move_deltas,
+                w_out.point_moves, w_out.point_weights)
         report.n_components = n_comp
         report.n_lp_solves = n_solves
         ilo = np.ceil(rng_lo - EPS)
@@ -500,6 +601,7 @@ def _feasible(A: csc_matrix, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, rlo:
 def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi: np.ndarray,
             required: np.ndarray, start: np.ndarray | None = None,
             region: np.ndarray | None = None, thorough: bool = True,
+            witness_in: Witnesses | None = None, witness_out: Witnesses | None = None,
             ) -> tuple[np.ndarray, np.ndarray, int, int, np.ndarray]:
     """Range [min, max] of every column subject to rlo <= A x <= rhi, lo <= x <= hi.
 
@@ -513,7 +615,8 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
     Components larger than LARGE_COMPONENT are proven by :func:`_prove_large` instead
     (``start``: a feasible point; ``region``: a label per column that groups columns likely
     to be linked, e.g. the district). The last array is True for columns whose range was
-    neither proven wide enough nor computed exactly.
+    neither proven wide enough nor computed exactly. ``witness_in`` / ``witness_out``: see
+    :func:`_prove_large` (here in this LP's column indices).
     """
     n = A.shape[1]
     n_rows = A.shape[0]
@@ -537,16 +640,51 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
     sizes = np.bincount(comp, minlength=labels.max() + 1)
     unproven = np.zeros(n, bool)
     large = np.flatnonzero(sizes > LARGE_COMPONENT)
+    # Witness points by group (a point moves columns of one group only), in local indices.
+    w_by: dict[int, Witnesses] = {}
+    local = np.zeros(n, np.int64)
+    for lab in large:
+        cols = np.flatnonzero(comp == lab)
+        local[cols] = np.arange(len(cols))
+    if witness_in is not None and start is not None:
+        is_large = np.zeros(labels.max() + 1, bool)
+        is_large[large] = True
+        seen: dict[int, int] = {}  # a move's id in its group's witnesses
+        for mids, w in zip(witness_in.point_moves, witness_in.point_weights, strict=True):
+            c0 = witness_in.move_vars[mids[0]] if len(mids) else np.zeros(0, np.int64)
+            if not len(c0) or not is_large[comp[c0[0]]]:
+                continue
+            lab = int(comp[c0[0]])
+            if any((comp[witness_in.move_vars[m]] != lab).any() for m in mids):
+                continue  # cannot be a point of this system
+            wl = w_by.setdefault(lab, Witnesses(""))
+            ids = []
+            for m in mids:
+                if int(m) not in seen:
+                    seen[int(m)] = len(wl.move_vars)
+                    wl.move_vars.append(local[witness_in.move_vars[m]])
+                    wl.move_deltas.append(witness_in.move_deltas[m])
+                ids.append(seen[int(m)])
+            wl.point_moves.append(np.array(ids, np.int64))
+            wl.point_weights.append(w)
     for lab in large:
         cols = np.flatnonzero(comp == lab)
         rws = np.flatnonzero(rows_comp == lab)
         sub = A_csr[rws][:, cols].tocsc()
         base = None if start is None else start[cols]
         reg = np.zeros(len(cols), np.int64) if region is None else region[cols]
+        out = None if witness_out is None else Witnesses("")
         m_lo, m_hi, s, unp = _prove_large(sub, lo[cols], hi[cols], rlo[rws], rhi[rws],
-                                          required[cols], base, reg, rng, thorough)
+                                          required[cols], base, reg, rng, thorough,
+                                          witness_in=w_by.get(int(lab)), witness_out=out)
         mn[cols], mx[cols], unproven[cols] = m_lo, m_hi, unp
         solves += s
+        if out is not None and witness_out is not None:
+            shift = len(witness_out.move_vars)
+            witness_out.move_vars += [cols[c] for c in out.move_vars]
+            witness_out.move_deltas += out.move_deltas
+            witness_out.point_moves += [m + shift for m in out.point_moves]
+            witness_out.point_weights += out.point_weights
     sizes[large] = 0
     batch_of_label = np.cumsum(sizes) // BATCH_COLUMNS
     col_batch = batch_of_label[comp[col_order]]
@@ -571,9 +709,35 @@ def _short(mn: np.ndarray, mx: np.ndarray, required: np.ndarray) -> np.ndarray:
     return np.floor(mx + EPS) - np.ceil(mn - EPS) < required
 
 
+def _moved(A_csc: csc_matrix, A_csr: csr_matrix, base: np.ndarray, lo: np.ndarray,
+           hi: np.ndarray, rlo: np.ndarray, rhi: np.ndarray, move_cols: list[np.ndarray],
+           move_vals: list[np.ndarray], weights: np.ndarray, tol: float = 1e-6,
+           ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The point base + sum(weights * moves) as (columns it moves, their values), or None
+    if it breaks a bound or a row. ``base`` must be feasible: only the rows the moved
+    columns are in can break."""
+    if not move_cols:
+        return np.zeros(0, np.int64), np.zeros(0)
+    c = np.concatenate(move_cols)
+    v = np.concatenate([w * d for w, d in zip(weights, move_vals, strict=True)])
+    sup, inv = np.unique(c, return_inverse=True)
+    d = np.bincount(inv, weights=v, minlength=len(sup))
+    x = base[sup] + d
+    if not (np.all(np.isfinite(x)) and np.all(x >= lo[sup] - tol)
+            and np.all(x <= hi[sup] + tol)):
+        return None
+    rws = np.unique(A_csc[:, sup].indices)
+    sub = A_csr[rws]
+    ax = sub @ base + sub[:, sup] @ d
+    if not (np.all(ax >= rlo[rws] - tol) and np.all(ax <= rhi[rws] + tol)):
+        return None
+    return sup, x
+
+
 def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                  rhi: np.ndarray, required: np.ndarray, base: np.ndarray | None,
                  region: np.ndarray, rng: np.random.Generator, thorough: bool = True,
+                 witness_in: Witnesses | None = None, witness_out: Witnesses | None = None,
                  ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """Ranges of one large linked group, proven wide enough where they are.
 
@@ -590,6 +754,10 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     own neighbourhood, exact min and max there; (6) for a group of at most EXACT_LIMIT
     columns, or (thorough) with at most EXACT_LARGE_COUNT columns left, exact LPs over the
     whole group for up to EXACT_COUNT columns. What is left is unproven.
+
+    Witnesses (column indices of this group, moves from ``base``, which must then be the
+    hint): the points of ``witness_in`` that meet every row and bound count first; the points
+    that prove a column proven here (its lowest and highest) go to ``witness_out``.
     """
     n = A.shape[1]
     solves = 0
@@ -599,9 +767,65 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         solves += 1
         if base is None:  # the published numbers contradict each other: nothing proven
             return lo.copy(), lo.copy(), solves, np.ones(n, bool)
+        witness_in = witness_out = None  # witnesses are moves from the hint
     mn, mx = base.copy(), base.copy()
     A_csr = A.tocsr()
     A_csc = A.tocsc()
+
+    # Every point found, as moves from base, and which point gave each column's min and max.
+    record = witness_out is not None
+    mv_cols: list[np.ndarray] = []
+    mv_vals: list[np.ndarray] = []
+    pt_mv: list[np.ndarray] = []
+    pt_w: list[np.ndarray] = []
+    arg_mn = np.full(n, -1, np.int64)
+    arg_mx = np.full(n, -1, np.int64)
+
+    def new_move(cols: np.ndarray, vals: np.ndarray) -> int:
+        if not record:
+            return -1
+        mv_cols.append(cols)
+        mv_vals.append(vals)
+        return len(mv_cols) - 1
+
+    def fold(move_cols: list[np.ndarray], move_vals: list[np.ndarray], weights: np.ndarray,
+             ids: list[int] | None = None) -> bool:
+        """Take the point base + sum(weights * moves) into the spreads if it meets every row
+        and bound. Every point is checked this way, exactly as a later audit checks it as a
+        witness, so that a witness proves there what it proved here."""
+        x = _moved(A_csc, A_csr, base, lo, hi, rlo, rhi, move_cols, move_vals, weights)
+        if x is None:
+            return False
+        sup, xs = x
+        pid = len(pt_mv)
+        if record:
+            if ids is None:
+                ids = [new_move(c, v) for c, v in zip(move_cols, move_vals, strict=True)]
+            pt_mv.append(np.asarray(ids, np.int64))
+            pt_w.append(np.asarray(weights, float))
+        low = xs < mn[sup]
+        high = xs > mx[sup]
+        mn[sup[low]] = xs[low]
+        arg_mn[sup[low]] = pid
+        mx[sup[high]] = xs[high]
+        arg_mx[sup[high]] = pid
+        return True
+
+    def fold_local(cols: np.ndarray, x: np.ndarray) -> None:
+        """A point over ``cols`` with every other column at base."""
+        d = x - base[cols]
+        nz = np.flatnonzero(d)
+        fold([cols[nz]], [d[nz]], np.ones(1))
+
+    if witness_in is not None and len(witness_in):
+        t0 = time.perf_counter()
+        held = 0
+        for mids, w in zip(witness_in.point_moves, witness_in.point_weights, strict=True):
+            held += fold([witness_in.move_vars[m] for m in mids],
+                         [witness_in.move_deltas[m] for m in mids], w)
+        log.info("large group of %d: %d of %d witnesses hold; %d values left to prove "
+                 "in %.1f s", n, held, len(witness_in), int(_short(mn, mx, required).sum()),
+                 time.perf_counter() - t0)
 
     def local(cols: np.ndarray, todo: np.ndarray, exact: bool) -> None:
         """LPs over ``cols`` (sorted) with every other column held at ``base``."""
@@ -620,13 +844,11 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                        shape=(k + len(rws), k + len(rws)))
         piece = connected_components(g, directed=False)[1][:k]
         req = np.where(np.isin(cols, todo), required[cols], 0)
-        m_lo, m_hi, s = _batch_ranges(S, lo[cols], hi[cols], rlo[rws] - fixed,
-                                      rhi[rws] - fixed, req, piece, rng, exact=exact,
-                                      ipm=not exact and k > IPM_COLUMNS,
-                                      rounds=LOCAL_ROUNDS)
+        _, _, s = _batch_ranges(S, lo[cols], hi[cols], rlo[rws] - fixed, rhi[rws] - fixed,
+                                req, piece, rng, exact=exact,
+                                ipm=not exact and k > IPM_COLUMNS, rounds=LOCAL_ROUNDS,
+                                on_point=lambda x: fold_local(cols, x))
         solves += s
-        mn[cols] = np.minimum(mn[cols], m_lo)
-        mx[cols] = np.maximum(mx[cols], m_hi)
 
     def around(seeds: np.ndarray, limit: int) -> np.ndarray:
         """The columns within NEIGHBOURHOOD_HOPS relations of ``seeds``, and further out
@@ -692,6 +914,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         p_cols: list[np.ndarray] = []
         p_vals: list[np.ndarray] = []
         p_reg: list[int] = []
+        p_mid: list[int] = []  # the move each point is recorded as
 
         def region_points(regions: np.ndarray, targeted: bool) -> None:
             nonlocal solves
@@ -733,11 +956,12 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                             p_cols.append(cols[nz])
                             p_vals.append(dx[nz])
                             p_reg.append(g)
+                            p_mid.append(new_move(cols[nz], dx[nz]))
 
         def master() -> None:
             """Rounds of the master LP; afterwards only the points it used, and the first
             pass's points (the trade partners of every region), are kept."""
-            nonlocal solves, p_cols, p_vals, p_reg
+            nonlocal solves, p_cols, p_vals, p_reg, p_mid
             npt = len(p_cols)
             if not npt:
                 return
@@ -778,17 +1002,18 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                     if lam is None:
                         continue
                     lam = np.clip(lam, 0.0, 1.0)
-                    x = base + P @ lam
-                    if _feasible(A, x, lo, hi, rlo, rhi):
-                        before = int(_short(mn[left], mx[left], required[left]).sum())
-                        np.minimum(mn, x, out=mn)
-                        np.maximum(mx, x, out=mx)
+                    on = np.flatnonzero(lam)
+                    before = int(_short(mn[left], mx[left], required[left]).sum())
+                    if fold(  # checked against every row and bound before use
+                            [p_cols[i] for i in on], [p_vals[i] for i in on], lam[on],
+                            [p_mid[i] for i in on]):
                         gained += before - int(_short(mn[left], mx[left], required[left]).sum())
                         used |= lam > EPS
             keep = np.flatnonzero(used | (np.arange(npt) < n_first))
             p_cols = [p_cols[i] for i in keep]
             p_vals = [p_vals[i] for i in keep]
             p_reg = [p_reg[i] for i in keep]
+            p_mid = [p_mid[i] for i in keep]
 
         t0 = time.perf_counter()
         region_points(np.ones(n_reg, bool), targeted=False)
@@ -885,17 +1110,28 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             req = np.zeros(n, np.int64)
             req[todo] = required[todo]
             done: list[np.ndarray] = []
-            m_lo, m_hi, s = _batch_ranges(A, lo, hi, rlo, rhi, req, np.zeros(n, np.int64),
-                                          rng, max_exact_rounds=EXACT_COUNT, solved=done,
-                                          ipm=n > IPM_COLUMNS)
+            _, _, s = _batch_ranges(A, lo, hi, rlo, rhi, req, np.zeros(n, np.int64), rng,
+                                    max_exact_rounds=EXACT_COUNT, solved=done,
+                                    ipm=n > IPM_COLUMNS,
+                                    on_point=lambda x: fold_local(np.arange(n), x))
             solves += s
-            mn = np.minimum(mn, m_lo)
-            mx = np.maximum(mx, m_hi)
             # Exact where solved (both ends); the rest only got what the budget allowed.
             left = np.flatnonzero(_short(mn, mx, required))
             unproven[left[~np.isin(left, np.concatenate([[-1], *done]))]] = True
         else:
             unproven[todo] = True
+    if record:
+        # Only the points that some proven column needs (its lowest and its highest).
+        proven = ~_short(mn, mx, required) & (required > 0)
+        pids = np.unique(np.r_[arg_mn[proven], arg_mx[proven]])
+        pids = pids[pids >= 0]
+        mids = np.unique(np.concatenate([pt_mv[p] for p in pids])) if len(pids) else pids
+        new_id = np.full(len(mv_cols), -1, np.int64)
+        new_id[mids] = np.arange(len(mids)) + len(witness_out.move_vars)
+        witness_out.move_vars += [mv_cols[m] for m in mids]
+        witness_out.move_deltas += [mv_vals[m] for m in mids]
+        witness_out.point_moves += [new_id[pt_mv[p]] for p in pids]
+        witness_out.point_weights += [pt_w[p] for p in pids]
     return mn, mx, solves, unproven
 
 
@@ -905,11 +1141,12 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
                   max_exact_rounds: int | None = None,
                   solved: list[np.ndarray] | None = None, ipm: bool = False,
                   rounds: int = N_DIRECTIONS + MAX_FOCUSED_ROUNDS,
+                  on_point: Callable[[np.ndarray], None] | None = None,
                   ) -> tuple[np.ndarray, np.ndarray, int]:
     """Min and max of every column with ``required`` > 0 (``exact=False``: only as far as
     random directions get; the spread found is then a lower bound on the range; with
     ``max_exact_rounds``, exact for at most that many columns per component, listed in
-    ``solved``)."""
+    ``solved``). ``on_point`` is given every point found."""
     n = A.shape[1]
     h = _model(A, lo, hi, rlo, rhi, ipm=ipm)
     solves = 1
@@ -917,6 +1154,8 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
     if x is None:  # published numbers contradict each other: nothing is proven
         return lo.copy(), lo.copy(), solves
     mn, mx = x.copy(), x.copy()
+    if on_point is not None:
+        on_point(x)
 
     def short() -> np.ndarray:
         return np.flatnonzero(np.floor(mx + EPS) - np.ceil(mn - EPS) < required)
@@ -932,6 +1171,8 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
             solves += 1
             if x is not None:
                 mn, mx = np.minimum(mn, x), np.maximum(mx, x)
+                if on_point is not None:
+                    on_point(x)
         before, todo = len(todo), short()
         if i >= N_DIRECTIONS and len(todo) > 0.8 * before:
             break
@@ -956,6 +1197,8 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
                 mn[pick], mx[pick] = lo[pick], lo[pick]
                 continue
             mn, mx = np.minimum(mn, x), np.maximum(mx, x)
+            if on_point is not None:
+                on_point(x)
         todo = np.setdiff1d(todo, pick)
         rest = short()
         todo = np.intersect1d(todo, rest)
@@ -981,11 +1224,14 @@ def hint_values(cells: pl.DataFrame, system: System, hint: pl.DataFrame) -> np.n
 
 def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
                 hint: pl.DataFrame | None = None,
-                only: np.ndarray | None = None, thorough: bool = True) -> AuditReport:
+                only: np.ndarray | None = None, thorough: bool = True,
+                witnesses: dict[int, Witnesses] | None = None) -> AuditReport:
     """Audit published cells (a frame with the CSV columns). Years are independent; with
     ``workers > 1`` they are audited in that many processes. ``hint``: candidate true values
     (raw cells), which make large linked groups much faster to prove; they are checked
-    against everything published and ignored if they do not fit."""
+    against everything published and ignored if they do not fit. ``witnesses``: per year,
+    points found by an earlier audit (see :class:`Witnesses`); the report carries this
+    audit's."""
     years = published["year"].unique().sort().to_list()
     if len(years) > 1 and only is not None:
         raise ValueError("audit_cells: `only` is for one year's cells")
@@ -996,7 +1242,8 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
         out = AuditReport.combined(
             [_audit_year(published.filter(pl.col("year") == y), policy,
                          None if hint is None else hint.filter(pl.col("year") == y),
-                         thorough) for y in years], published.height)
+                         thorough, (witnesses or {}).get(y)) for y in years],
+            published.height)
         out.seconds = time.perf_counter() - t0
         return out
     if workers > 1 and len(years) > 1:
@@ -1006,7 +1253,10 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
         parts = [(published.filter(pl.col("year") == y),
                   None if hint is None else hint.filter(pl.col("year") == y)) for y in years]
         with mp.get_context("spawn").Pool(min(workers, len(years))) as pool:
-            reports = pool.starmap(_audit_year, [(p, policy, h, thorough) for p, h in parts])
+            reports = pool.starmap(_audit_year, [(p, policy, h, thorough,
+                                                  (witnesses or {}).get(y))
+                                                 for y, (p, h) in zip(years, parts,
+                                                                      strict=True)])
         out = AuditReport.combined(reports, published.height)
         out.seconds = time.perf_counter() - t0
         return out
@@ -1017,9 +1267,13 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
     report = AuditReport(n_cells=published.height)
     x0 = None if hint is None else hint_values(cells, system, hint)
     report.seconds = time.perf_counter() - t0
-    return check_system(system, k, policy, report, hint=x0, only=only, thorough=thorough)
+    year = int(years[0]) if years else 0
+    return check_system(system, k, policy, report, hint=x0, only=only, thorough=thorough,
+                        witnesses=(witnesses or {}).get(year), year=year)
 
 
-def _audit_year(published: pl.DataFrame, policy: Policy,
-                hint: pl.DataFrame | None, thorough: bool = True) -> AuditReport:
-    return audit_cells(published, policy, hint=hint, thorough=thorough)
+def _audit_year(published: pl.DataFrame, policy: Policy, hint: pl.DataFrame | None,
+                thorough: bool = True, witnesses: Witnesses | None = None) -> AuditReport:
+    return audit_cells(published, policy, hint=hint, thorough=thorough,
+                       witnesses=None if witnesses is None else {
+                           int(published["year"][0]): witnesses})

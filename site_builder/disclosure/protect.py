@@ -19,6 +19,9 @@ more complement in one of its relations, until the audit passes. Years are prote
 
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
 import polars as pl
 
@@ -27,6 +30,8 @@ from site_builder.disclosure import audit as _audit
 from site_builder.disclosure.policy import Policy
 from site_builder.disclosure.relations import System, build_system, with_population
 from site_builder.errors import ReportcardError
+
+log = logging.getLogger(__name__)
 
 NONE, PRIMARY, COMPLEMENTARY, TOP, BOTTOM = range(5)
 REASON_NAMES = ("", "primary", "complementary", "top_coded", "bottom_coded")
@@ -354,26 +359,37 @@ class _State:
 
 
 def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
-            workers: int = 1) -> pl.DataFrame:
+            workers: int = 1,
+            witnesses: dict[int, _audit.Witnesses] | None = None) -> pl.DataFrame:
     """Published cells (raw columns + ``cells.PUBLISHED_EXTRA``) from raw cells.
 
     Every number that discloses a group of fewer than ``policy.min_cell_size`` students,
     directly or by derivation across all the tables, is withheld. Deterministic.
     Years are independent populations: with ``workers > 1`` they are protected in that
-    many processes (same result).
+    many processes (same result). ``witnesses``: filled with the witnesses of each year's
+    passing audit (restricted data: points near the true values), which let the
+    publication gate's audit check the proofs instead of searching for them again.
     """
     years = raw["year"].unique().sort().to_list()
-    if len(years) > 1:  # years apart (as the gate audits them), in parallel with workers
-        parts = [raw.filter(pl.col("year") == y) for y in years]
-        if workers > 1:
-            import multiprocessing as mp
-            from functools import partial
+    parts = [raw.filter(pl.col("year") == y) for y in years]
+    if workers > 1 and len(years) > 1:
+        import multiprocessing as mp
+        from functools import partial
 
-            with mp.get_context("spawn").Pool(min(workers, len(years))) as pool:
-                done = pool.map(partial(protect, policy=policy, audit=audit), parts)
-        else:
-            done = [protect(p, policy, audit=audit) for p in parts]
-        return pl.concat(done).sort(list(KEY))
+        with mp.get_context("spawn").Pool(min(workers, len(years))) as pool:
+            done = pool.map(partial(_protect_year, policy=policy, audit=audit), parts)
+    else:
+        done = [_protect_year(p, policy, audit=audit) for p in parts]
+    if witnesses is not None:
+        for _, w in done:
+            witnesses.update(w)
+    if not done:
+        return _protect_year(raw, policy, audit=audit)[0]
+    return pl.concat([d for d, _ in done]).sort(list(KEY))
+
+
+def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,
+                  ) -> tuple[pl.DataFrame, dict[int, _audit.Witnesses]]:
     cells = with_population(raw, policy).sort(list(KEY))
     if cells.select(KEY).is_duplicated().any():
         raise ProtectionError("raw cells: the same cell key appears twice")
@@ -396,63 +412,79 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
         if not n + st.fix_vars(bad):
             break
         st.greedy()
-    if audit:
-        _audit_rounds(st, cells, system, policy)
-    return render(cells, system, st.reason, policy)
+    witnesses = _audit_rounds(st, cells, system, policy) if audit else {}
+    return render(cells, system, st.reason, policy), witnesses
 
 
-def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Policy) -> None:
-    """Audit the pattern and withhold more until the audit passes.
+def _audit_rounds(st: _State, cells: pl.DataFrame, system: System,
+                  policy: Policy) -> dict[int, _audit.Witnesses]:
+    """Audit the pattern and withhold more until the audit passes; returns the witnesses of
+    the audit that passed (see :class:`audit.Witnesses`).
 
-    Withholding more only widens ranges (the published system loses constraints), so after
-    the first round only what failed and what was withheld since is re-proven. The rounds
-    run the audit's quick proofs only; a value they leave unproven is answered with another
-    complement like a disclosed one, so that the pattern is one the quick proofs prove (a
-    slow proof of a large linked group can take hours). A value still unproven after that
-    is left to the slow proofs. Once a round finds nothing, the audit from scratch, the one
-    the publication gate repeats (with the slow proofs if any value needs them), must pass.
+    Every round audits the whole pattern from scratch, as the publication gate does, given
+    the witnesses of the round before: withholding more only removes constraints, so a point
+    that proved a range before still proves it (the audit checks every one), and the LPs
+    only look for proofs of what is new or failed. The rounds run the audit's quick proofs;
+    a value they leave unproven is answered with another complement like a disclosed one,
+    so that the pattern is one the quick proofs prove (a slow proof of a large linked group
+    can take hours). A value still unproven after that waits for the slow proofs: once a
+    quick round finds nothing else, the next round runs them. A value narrowed too far
+    again after its complement gets one in every relation it is in.
     """
-    only: np.ndarray | None = None
     patient = np.zeros(len(st.reason), bool)  # unproven once already: for the slow proofs
+    strikes = np.zeros(len(st.reason), np.int64)  # rounds a value has failed in
     thorough = False
+    witnesses: dict[int, _audit.Witnesses] = {}
     report = _audit.AuditReport()
-    for _ in range(MAX_AUDIT_ROUNDS):
+    for rnd in range(MAX_AUDIT_ROUNDS):
+        t0 = time.perf_counter()
         published = render(cells, system, st.reason, policy)
-        report = _audit.audit_cells(published, policy, hint=cells, only=only,
-                                    thorough=thorough)
+        report = _audit.audit_cells(published, policy, hint=cells, thorough=thorough,
+                                    witnesses=witnesses)
+        witnesses = report.witnesses
         found = [f for f in report.failures if f.kind != "inconsistent"]
-        waiting = False
+        waiting = 0
         if not thorough:
             keep = []
             for f in found:
                 if f.kind == "unproven" and f.var_id is not None:
                     if patient[f.var_id]:
-                        waiting = True
+                        waiting += 1
                         continue
                     patient[f.var_id] = True
                 keep.append(f)
             found = keep
+        kinds: dict[str, int] = {}
+        for f in found:
+            kinds[f.kind] = kinds.get(f.kind, 0) + 1
+        log.info("audit round %d (%s): %s%s in %.1f s", rnd + 1,
+                 "thorough" if thorough else "quick",
+                 ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) or "nothing to fix",
+                 f"; {waiting} waiting for the slow proofs" if waiting else "",
+                 time.perf_counter() - t0)
         if not found:
-            if only is None and not waiting:  # the audit from scratch passed
-                return
-            # From scratch; with the slow proofs when a value is waiting for them.
-            only, thorough = None, waiting and only is None
+            if not waiting:
+                return witnesses
+            thorough = True  # the slow proofs, for the values waiting for them
             continue
+        # A value narrowed too far again after its complement: one more complement in every
+        # relation it is in, not only in the cheapest (one at a time can take many rounds).
+        again = [f.var_id for f in found if f.kind in ("exact", "approximate")
+                 and f.var_id is not None and strikes[f.var_id]]
+        for f in found:
+            if f.var_id is not None:
+                strikes[f.var_id] += 1
+        if again:
+            rels = np.unique(st.e_rel[np.isin(st.e_var, again)])
+            found = found + [_audit.Failure("approximate", "", rel_id=int(r)) for r in rels]
         report.failures = found
-        before = st.hidden.copy()
         if not st.fix(report):
             if not thorough:  # nothing left to withhold near them: the slow proofs decide
-                only, thorough = None, True
+                thorough = True
                 continue
             raise ProtectionError("could not protect:\n" + report.render(limit=10))
         st.greedy()
         thorough = False
-        only = st.hidden & ~before
-        for f in found:
-            if f.var_id is not None:
-                only[f.var_id] = True
-            if f.rel_id is not None:
-                only[st.e_var[st.e_rel == f.rel_id]] = True
     raise ProtectionError(f"still failing after {MAX_AUDIT_ROUNDS} audit rounds:\n"
                           + report.render(limit=10))
 

@@ -120,15 +120,20 @@ def _disclosure_audit(site: Path, policy: Path, report: GateReport,
     import polars as pl
 
     from site_builder.disclosure import audit_site, load_policy
+    from site_builder.disclosure.audit import read_witnesses
 
     hint = pl.read_parquet(raw_cells) if raw_cells is not None and raw_cells.is_file() else None
+    # protect()'s proofs, kept beside the raw cells: each is checked before it counts.
+    witnesses = read_witnesses(raw_cells.parent) if hint is not None and raw_cells else {}
     if cache is None:
-        result = audit_site(site, load_policy(policy), workers=2, hint=hint)
+        result = audit_site(site, load_policy(policy), workers=2, hint=hint,
+                            witnesses=witnesses)
         reused: list[int] = []
     else:
         from site_builder.gate.audit_cache import audit_site_cached
 
-        result, reused = audit_site_cached(site, load_policy(policy), cache, hint=hint)
+        result, reused = audit_site_cached(site, load_policy(policy), cache, hint=hint,
+                                           witnesses=witnesses)
     report.notes.append("Disclosure audit: " + result.render().splitlines()[0] + (
         f" Years {', '.join(map(str, reused))}: the same cells passed before (audit cache)."
         if reused else ""))

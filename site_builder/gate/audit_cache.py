@@ -24,21 +24,30 @@ from site_builder import incremental
 HERE = Path(__file__)
 
 
-def year_key(published: pl.DataFrame, hint: pl.DataFrame | None, policy: Any) -> str:
-    parts = ["audit v1", incremental.frame_digest(published), incremental.frame_digest(hint),
-             policy.model_dump_json(), incremental.code_digest(),
+def year_key(published: pl.DataFrame, hint: pl.DataFrame | None, policy: Any,
+             witnesses: Any = None) -> str:
+    from site_builder.disclosure.audit import witness_frames
+
+    w = "none" if witnesses is None else "\n".join(
+        incremental.frame_digest(f) for f in witness_frames({0: witnesses}))
+    parts = ["audit v2", incremental.frame_digest(published), incremental.frame_digest(hint),
+             w, policy.model_dump_json(), incremental.code_digest(),
              incremental.file_sha256(HERE), incremental.environment_digest()]
     return incremental._sha("\n".join(parts).encode())
 
 
-def _audit_year(published: pl.DataFrame, policy: Any, hint: pl.DataFrame | None) -> Any:
+def _audit_year(published: pl.DataFrame, policy: Any, hint: pl.DataFrame | None,
+                witnesses: Any = None) -> Any:
     from site_builder.disclosure.audit import audit_cells
 
-    return audit_cells(published, policy, hint=hint)
+    y = published["year"][0] if published.height else 0
+    return audit_cells(published, policy, hint=hint,
+                       witnesses=None if witnesses is None else {int(y): witnesses})
 
 
 def audit_site_cached(site: Path, policy: Any, cache: Path, *, hint: pl.DataFrame | None,
-                      workers: int = 2) -> tuple[Any, list[int]]:
+                      workers: int = 2, witnesses: dict[int, Any] | None = None,
+                      ) -> tuple[Any, list[int]]:
     """``audit_site(site, policy, workers, hint)`` with passing years taken from ``cache``.
 
     Returns the combined report and the years whose pass was reused.
@@ -52,7 +61,8 @@ def audit_site_cached(site: Path, policy: Any, cache: Path, *, hint: pl.DataFram
     years = published["year"].unique().sort().to_list()
     parts = {y: (published.filter(pl.col("year") == y),
                  None if hint is None else hint.filter(pl.col("year") == y)) for y in years}
-    keys = {y: year_key(*parts[y], policy) for y in years}
+    witnesses = witnesses or {}
+    keys = {y: year_key(*parts[y], policy, witnesses.get(y)) for y in years}
     reports: dict[int, Any] = {}
     for y in years:
         path = Path(cache) / f"{keys[y]}.json"
@@ -66,10 +76,11 @@ def audit_site_cached(site: Path, policy: Any, cache: Path, *, hint: pl.DataFram
         import multiprocessing as mp
 
         with mp.get_context("spawn").Pool(min(workers, len(todo))) as pool:
-            fresh = pool.starmap(_audit_year, [(parts[y][0], policy, parts[y][1])
-                                               for y in todo])
+            fresh = pool.starmap(_audit_year, [(parts[y][0], policy, parts[y][1],
+                                                witnesses.get(y)) for y in todo])
     else:
-        fresh = [_audit_year(parts[y][0], policy, parts[y][1]) for y in todo]
+        fresh = [_audit_year(parts[y][0], policy, parts[y][1], witnesses.get(y))
+                 for y in todo]
     for y, r in zip(todo, fresh, strict=True):
         reports[y] = r
         if r.ok:

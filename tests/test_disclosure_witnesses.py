@@ -1,0 +1,139 @@
+"""Witnesses: the LP points that proved protect()'s pattern, kept so that the gate's audit
+checks those proofs instead of searching for them again. A witness is only ever a candidate:
+the audit checks every point against every published number, so a witness cannot make a
+leak pass."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from site_builder.disclosure import audit as audit_mod
+from site_builder.disclosure import audit_published, load_policy, protect
+from site_builder.disclosure.toy import toy_state
+from tests.test_disclosure_properties import write_csv
+
+POLICY = load_policy()
+
+
+LARGE = {"LARGE_COMPONENT": 5, "EXACT_LIMIT": 0}
+"""The toy state's linked groups are small; treat them like a state's large ones, which are
+proven by points (and so have witnesses), with no exact fallback."""
+
+
+def _raw() -> pl.DataFrame:
+    return toy_state(2, n_districts=2, schools=(2, 3), size=(4.0, 0.6))
+
+
+@pytest.fixture
+def every_group_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in LARGE.items():
+        monkeypatch.setattr(audit_mod, name, value)
+
+
+@pytest.fixture(scope="module")
+def protected() -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in LARGE.items():
+            mp.setattr(audit_mod, name, value)
+        raw = _raw()
+        witnesses: dict = {}
+        pub = protect(raw, POLICY, witnesses=witnesses)
+    return raw, pub, witnesses
+
+
+def _leak(raw: pl.DataFrame, pub: pl.DataFrame) -> pl.DataFrame:
+    """One complementary count published again, everywhere it appears."""
+    victim = pub.filter((pl.col("reason") == "complementary")
+                        & (pl.col("topic") == "enrollment")).row(0, named=True)
+    same = pl.all_horizontal([pl.col(k) == victim[k] for k in
+                              ("level", "district_code", "school_code", "grade",
+                               "group_family", "student_group")])
+    true_n = raw.filter(same & (pl.col("topic") == "enrollment"))["n_students"][0]
+    return pub.with_columns(
+        pl.when(same & pl.col("topic").is_in(["enrollment", "attendance"]))
+        .then(pl.lit(true_n)).otherwise(pl.col("n_students")).alias("n_students"))
+
+
+def test_the_gate_checks_protects_proofs_instead_of_finding_them(
+        tmp_path: Path, protected: tuple, every_group_large: None,
+        caplog: pytest.LogCaptureFixture) -> None:
+    raw, pub, witnesses = protected
+    assert set(witnesses) == {2024} and len(witnesses[2024]) > 0
+    path = write_csv(pub, tmp_path / "pub.csv")  # read back from disk, as the gate does
+    without = audit_published([path], POLICY, hint=raw)
+    caplog.clear()
+    with caplog.at_level("INFO", logger=audit_mod.__name__):
+        given = audit_published([path], POLICY, hint=raw, witnesses=witnesses)
+    assert without.ok and given.ok, given.render(limit=5)
+    held = [r.getMessage() for r in caplog.records if "witnesses hold" in r.getMessage()]
+    assert held and all(m.endswith("0 values left to prove in " + m.split(" in ")[-1])
+                        for m in held), held
+    assert given.n_lp_solves < without.n_lp_solves
+
+
+def test_a_witness_cannot_make_a_leak_pass(tmp_path: Path, protected: tuple,
+                                           every_group_large: None) -> None:
+    raw, pub, witnesses = protected
+    leak = write_csv(_leak(raw, pub), tmp_path / "leak.csv")
+    rep = audit_published([leak], POLICY, hint=raw, witnesses=witnesses)
+    assert not rep.ok
+    assert {f.kind for f in rep.failures} & {"exact", "approximate", "unproven",
+                                             "derived_group"}
+
+
+def test_forged_witnesses_are_checked_and_ignored(tmp_path: Path, protected: tuple,
+                                                  every_group_large: None,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    raw, pub, witnesses = protected
+    w = witnesses[2024]
+    # Moves 1,000 times too far: no such point meets the published numbers.
+    forged = audit_mod.Witnesses(w.fingerprint, w.move_vars, [d * 1000 for d in w.move_deltas],
+                                 w.point_moves, w.point_weights)
+    path = write_csv(pub, tmp_path / "pub.csv")
+    with caplog.at_level("INFO", logger=audit_mod.__name__):
+        rep = audit_published([path], POLICY, hint=raw, witnesses={2024: forged})
+    assert rep.ok  # proven again from scratch
+    held = [r.getMessage() for r in caplog.records if "witnesses hold" in r.getMessage()]
+    assert held and all(m.split(": ")[1].startswith("0 of ") for m in held), held
+    # Witnesses of another system (another fingerprint) are not even looked at.
+    caplog.clear()
+    other = audit_mod.Witnesses("not this system", w.move_vars, w.move_deltas,
+                                w.point_moves, w.point_weights)
+    with caplog.at_level("INFO", logger=audit_mod.__name__):
+        assert audit_published([path], POLICY, hint=raw, witnesses={2024: other}).ok
+    assert not [r for r in caplog.records if "witnesses hold" in r.getMessage()]
+
+
+def test_witness_files_are_restricted_and_read_back_whole(tmp_path: Path,
+                                                          protected: tuple) -> None:
+    from site_builder.store import write_witnesses
+
+    _, _, witnesses = protected
+    paths = write_witnesses(witnesses, tmp_path / "agg")
+    assert [p.name for p in paths] == list(audit_mod.WITNESS_FILES)
+    for p in paths:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "agg").stat().st_mode) == 0o700
+    back = audit_mod.read_witnesses(tmp_path / "agg")
+    a, b = witnesses[2024], back[2024]
+    assert a.fingerprint == b.fingerprint and len(a) == len(b)
+    for x, y in [(a.move_vars, b.move_vars), (a.move_deltas, b.move_deltas),
+                 (a.point_moves, b.point_moves), (a.point_weights, b.point_weights)]:
+        assert len(x) == len(y) and all(np.array_equal(u, v) for u, v in zip(x, y, strict=True))
+
+
+def test_witnesses_are_deterministic(tmp_path: Path, protected: tuple,
+                                     every_group_large: None) -> None:
+    from site_builder.store import write_witnesses
+
+    raw, _, first = protected
+    again: dict = {}
+    protect(raw, POLICY, witnesses=again)
+    a = [p.read_bytes() for p in write_witnesses(first, tmp_path / "a")]
+    b = [p.read_bytes() for p in write_witnesses(again, tmp_path / "b")]
+    assert a == b

@@ -39,6 +39,10 @@ MAX_AUDIT_ROUNDS = 50
 BIG = 1.0e9
 MAX_NARROW_ROUNDS = 200
 STUBBORN_ROUNDS = 4
+WAITING_PROGRESS = 0.8
+"""Once only values waiting for the slow proofs are left, quick rounds go on while each leaves
+at most this share of the round before's waiting values (the slow proofs of a large group
+can take hours; another quick round, starting from the points found so far, minutes)."""
 
 
 class ProtectionError(ReportcardError):
@@ -433,6 +437,7 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System,
     """
     patient = np.zeros(len(st.reason), bool)  # unproven once already: for the slow proofs
     strikes = np.zeros(len(st.reason), np.int64)  # rounds a value has failed in
+    last_waiting = 0
     thorough = False
     witnesses: dict[int, _audit.Witnesses] = {}
     report = _audit.AuditReport()
@@ -465,8 +470,12 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System,
         if not found:
             if not waiting:
                 return witnesses
-            thorough = True  # the slow proofs, for the values waiting for them
+            # The slow proofs for the values waiting for them; but first more quick rounds
+            # while they keep proving many of them (each adds its points to the witnesses).
+            thorough = waiting > WAITING_PROGRESS * last_waiting
+            last_waiting = waiting
             continue
+        last_waiting = waiting
         # A value narrowed too far again after its complement: one more complement in every
         # relation it is in, not only in the cheapest (one at a time can take many rounds).
         again = [f.var_id for f in found if f.kind in ("exact", "approximate")

@@ -417,13 +417,11 @@ def _pins(system: System, var: int, known: np.ndarray, value: np.ndarray,
 def check_system(system: System, k: Knowledge, policy: Policy,
                  report: AuditReport | None = None,
                  hint: np.ndarray | None = None,
-                 only: np.ndarray | None = None, thorough: bool = True,
-                 witnesses: Witnesses | None = None, year: int = 0) -> AuditReport:
+                 thorough: bool = True, witnesses: Witnesses | None = None,
+                 year: int = 0) -> AuditReport:
     """LP ranges of every withheld value, derived groups, consistency. ``hint``: candidate
     values per variable (NaN where unknown), used only as a starting point, after a check.
-    ``only`` (bool per variable): prove only these withheld values' ranges (the others
-    still take part as unknowns) -- for a caller that proved the rest before and has only
-    withheld more since, which can only widen every range. ``thorough=False`` skips the
+    ``thorough=False`` skips the
     slowest proofs of large groups (a value they would have proven is reported unproven).
     ``witnesses``: points found by an earlier audit (each checked before it counts); the
     points that prove this audit's large groups go to ``report.witnesses[year]``."""
@@ -508,8 +506,6 @@ def check_system(system: System, k: Knowledge, policy: Policy,
         region = np.unique(system.vars["district_code"].to_numpy()[hvars],
                            return_inverse=True)[1]
         req = k.required[hvars]
-        if only is not None:
-            req = np.where(only[hvars], req, 0)
         fingerprint = hashlib.sha256("\n".join(descr).encode()).hexdigest()
         w_in = None
         if witnesses is not None and witnesses.fingerprint == fingerprint:
@@ -642,11 +638,11 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
     large = np.flatnonzero(sizes > LARGE_COMPONENT)
     # Witness points by group (a point moves columns of one group only), in local indices.
     w_by: dict[int, Witnesses] = {}
-    local = np.zeros(n, np.int64)
-    for lab in large:
-        cols = np.flatnonzero(comp == lab)
-        local[cols] = np.arange(len(cols))
     if witness_in is not None and start is not None:
+        local = np.zeros(n, np.int64)
+        for lab in large:
+            cols = np.flatnonzero(comp == lab)
+            local[cols] = np.arange(len(cols))
         is_large = np.zeros(labels.max() + 1, bool)
         is_large[large] = True
         seen: dict[int, int] = {}  # a move's id in its group's witnesses
@@ -1223,8 +1219,7 @@ def hint_values(cells: pl.DataFrame, system: System, hint: pl.DataFrame) -> np.n
 
 
 def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
-                hint: pl.DataFrame | None = None,
-                only: np.ndarray | None = None, thorough: bool = True,
+                hint: pl.DataFrame | None = None, thorough: bool = True,
                 witnesses: dict[int, Witnesses] | None = None) -> AuditReport:
     """Audit published cells (a frame with the CSV columns). Years are independent; with
     ``workers > 1`` they are audited in that many processes. ``hint``: candidate true values
@@ -1233,8 +1228,6 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
     points found by an earlier audit (see :class:`Witnesses`); the report carries this
     audit's."""
     years = published["year"].unique().sort().to_list()
-    if len(years) > 1 and only is not None:
-        raise ValueError("audit_cells: `only` is for one year's cells")
     if workers == 1 and len(years) > 1:
         # Always year by year, so that a year's proofs do not depend on what else is audited
         # with it (the publication gate audits years apart, protect() protects them apart).
@@ -1268,7 +1261,7 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
     x0 = None if hint is None else hint_values(cells, system, hint)
     report.seconds = time.perf_counter() - t0
     year = int(years[0]) if years else 0
-    return check_system(system, k, policy, report, hint=x0, only=only, thorough=thorough,
+    return check_system(system, k, policy, report, hint=x0, thorough=thorough,
                         witnesses=(witnesses or {}).get(year), year=year)
 
 

@@ -459,9 +459,7 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System,
                     patient[f.var_id] = True
                 keep.append(f)
             found = keep
-        kinds: dict[str, int] = {}
-        for f in found:
-            kinds[f.kind] = kinds.get(f.kind, 0) + 1
+        kinds = _audit.AuditReport(failures=found).counts()
         log.info("audit round %d (%s): %s%s in %.1f s", rnd + 1,
                  "thorough" if thorough else "quick",
                  ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) or "nothing to fix",

@@ -38,11 +38,9 @@ def year_key(published: pl.DataFrame, hint: pl.DataFrame | None, policy: Any,
 
 def _audit_year(published: pl.DataFrame, policy: Any, hint: pl.DataFrame | None,
                 witnesses: Any = None) -> Any:
-    from site_builder.disclosure.audit import audit_cells
+    from site_builder.disclosure.audit import _audit_year
 
-    y = published["year"][0] if published.height else 0
-    return audit_cells(published, policy, hint=hint,
-                       witnesses=None if witnesses is None else {int(y): witnesses})
+    return _audit_year(published, policy, hint, witnesses=witnesses)
 
 
 def audit_site_cached(site: Path, policy: Any, cache: Path, *, hint: pl.DataFrame | None,

@@ -211,3 +211,26 @@ def test_suppression_report_counts_each_rule() -> None:
     assert total["share_published"] == 25.0
     md = render_markdown(rep)
     assert "| All tables |" in md and "25.0%" in md
+
+
+def test_a_large_groups_rows_do_not_leak_into_a_small_groups_lp(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linked groups are solved apart: a large one by proofs, small ones in batches. A large
+    group's relation (here x0 + x1 + x2 = 30) must not enter a small group's LP, where it
+    would have none of its values and read "0 = 30": the small group's LP would be
+    infeasible and its values reported as exactly disclosed."""
+    import numpy as np
+    from scipy.sparse import csc_matrix
+
+    from site_builder.disclosure import audit as audit_mod
+
+    monkeypatch.setattr(audit_mod, "LARGE_COMPONENT", 2)
+    A = csc_matrix(np.array([[1.0, 1.0, 1.0, 0.0, 0.0],
+                             [0.0, 0.0, 0.0, 1.0, 1.0]]))
+    lo, hi = np.zeros(5), np.array([30.0, 30.0, 30.0, 10.0, 10.0])
+    rhs = np.array([30.0, 10.0])
+    start = np.array([10.0, 10.0, 10.0, 5.0, 5.0])
+    mn, mx, _, _, unproven = audit_mod._ranges(A, lo, hi, rhs, rhs, np.ones(5, np.int64),
+                                               start=start)
+    assert list(mn[3:]) == [0.0, 0.0] and list(mx[3:]) == [10.0, 10.0]
+    assert not unproven.any()

@@ -219,6 +219,17 @@ class Witnesses:
     def __len__(self) -> int:
         return len(self.point_moves)
 
+    def merged(self, other: Witnesses) -> Witnesses:
+        """Both sets of points (``other``'s moves renumbered after this one's); a set with
+        another fingerprint is left out."""
+        if other.fingerprint != self.fingerprint:
+            return self
+        shift = len(self.move_vars)
+        return Witnesses(self.fingerprint, self.move_vars + other.move_vars,
+                         self.move_deltas + other.move_deltas,
+                         self.point_moves + [m + shift for m in other.point_moves],
+                         self.point_weights + other.point_weights)
+
     def frames(self, year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(moves, points) as frames, for :func:`write_witnesses`."""
         moves = pl.DataFrame({
@@ -267,6 +278,15 @@ def read_witnesses(in_dir: Path) -> dict[int, Witnesses]:
 
 
 # ---------------------------------------------------------------------------- reading
+
+def _fingerprint(descr: list[str]) -> str:
+    return hashlib.sha256("\n".join(descr).encode()).hexdigest()
+
+
+def fingerprint(system: System) -> str:
+    """What witnesses of ``system`` are tied to: its variables, in order."""
+    return _fingerprint(describe(system.vars).to_list())
+
 
 def read_published(csv_paths: Iterable[Path]) -> pl.DataFrame:
     """Published cells from CSVs on disk, one row per KEY (cells in several files merged)."""
@@ -465,37 +485,8 @@ def check_system(system: System, k: Knowledge, policy: Policy,
             low=float(derived[r]), rel_id=int(r)))
 
     # The LP over withheld values.
-    hvars = np.flatnonzero(hid)
-    col = np.full(nv, -1)
-    col[hvars] = np.arange(len(hvars))
-    lo = k.lo[hvars].copy()
-    hi = k.hi[hvars].copy()
-    is_den = system.vars["is_den"].to_numpy()
-    den_id = system.vars["den_id"].to_numpy()
-    # Withheld numerators with a published denominator: n <= d as a bound.
-    hn = hvars[~is_den[hvars] & k.known[den_id[hvars]]]
-    hi[col[hn]] = np.minimum(hi[col[hn]], k.value[den_id[hn]])
-    rows_used = np.flatnonzero(n_hid_rel >= 1)
-    row_of = np.full(n_rel, -1)
-    row_of[rows_used] = np.arange(len(rows_used))
-    sel = e_hid & (row_of[e_rel] >= 0)
-    r_i = list(row_of[e_rel[sel]])
-    c_i = list(col[e_var[sel]])
-    v_i = list(coef[sel])
-    rlo = list(-known_sum[rows_used])
-    rhi = list(-known_sum[rows_used])
-    # n - d <= 0 when both are withheld.
-    hn2 = hvars[~is_den[hvars] & hid[den_id[hvars]]]
-    base = len(rows_used)
-    ri2 = base + np.arange(len(hn2))
-    r_i += list(ri2) + list(ri2)
-    c_i += list(col[hn2]) + list(col[den_id[hn2]])
-    v_i += [1.0] * len(hn2) + [-1.0] * len(hn2)
-    rlo += [-np.inf] * len(hn2)
-    rhi += [0.0] * len(hn2)
-    n_rows = base + len(hn2)
-    A = coo_matrix((v_i, (r_i, c_i)), shape=(n_rows, len(hvars))).tocsc()
-    rlo_a, rhi_a = np.array(rlo, float), np.array(rhi, float)
+    lp = withheld_lp(system, k)
+    hvars, col, A, lo, hi, rlo_a, rhi_a = lp.hvars, lp.col, lp.A, lp.lo, lp.hi, lp.rlo, lp.rhi
 
     if len(hvars):
         start = None
@@ -506,7 +497,7 @@ def check_system(system: System, k: Knowledge, policy: Policy,
         region = np.unique(system.vars["district_code"].to_numpy()[hvars],
                            return_inverse=True)[1]
         req = k.required[hvars]
-        fingerprint = hashlib.sha256("\n".join(descr).encode()).hexdigest()
+        fingerprint = _fingerprint(descr)
         w_in = None
         if witnesses is not None and witnesses.fingerprint == fingerprint:
             # In this LP's columns; a point that moves a published value is not one of its.
@@ -549,6 +540,63 @@ def check_system(system: System, k: Knowledge, policy: Policy,
     report.n_withheld = int(hid.sum())
     report.seconds += time.perf_counter() - t0
     return report
+
+
+@dataclass(frozen=True)
+class WithheldLP:
+    """The withheld values of a system as an LP: ``rlo <= A x <= rhi``, ``lo <= x <= hi``,
+    one column per withheld variable (``hvars[c]``; ``col[v]`` is -1 for a published one)."""
+
+    hvars: np.ndarray
+    col: np.ndarray
+    A: csc_matrix
+    lo: np.ndarray
+    hi: np.ndarray
+    rlo: np.ndarray
+    rhi: np.ndarray
+
+
+def withheld_lp(system: System, k: Knowledge) -> WithheldLP:
+    """What the published numbers say about the withheld ones, as linear constraints: every
+    relation with a withheld member (the published members moved to the right-hand side),
+    numerators <= denominators, and each value's bounds from :func:`_knowledge`."""
+    nv = len(k.known)
+    e = system.edges
+    e_rel = e["rel_id"].to_numpy()
+    e_var = e["var_id"].to_numpy()
+    e_tot = e["is_total"].to_numpy()
+    n_rel = int(e_rel.max()) + 1 if len(e_rel) else 0
+    coef = np.where(e_tot, 1.0, -1.0)
+    hid = ~k.known
+    e_hid = hid[e_var]
+    n_hid_rel = np.bincount(e_rel, weights=e_hid, minlength=n_rel)
+    pub_terms = np.where(e_hid, 0.0, coef * np.nan_to_num(k.value[e_var]))
+    known_sum = np.bincount(e_rel, weights=pub_terms, minlength=n_rel)
+    hvars = np.flatnonzero(hid)
+    col = np.full(nv, -1)
+    col[hvars] = np.arange(len(hvars))
+    lo = k.lo[hvars].copy()
+    hi = k.hi[hvars].copy()
+    is_den = system.vars["is_den"].to_numpy()
+    den_id = system.vars["den_id"].to_numpy()
+    # Withheld numerators with a published denominator: n <= d as a bound.
+    hn = hvars[~is_den[hvars] & k.known[den_id[hvars]]]
+    hi[col[hn]] = np.minimum(hi[col[hn]], k.value[den_id[hn]])
+    rows_used = np.flatnonzero(n_hid_rel >= 1)
+    row_of = np.full(n_rel, -1)
+    row_of[rows_used] = np.arange(len(rows_used))
+    sel = e_hid & (row_of[e_rel] >= 0)
+    # n - d <= 0 when both are withheld.
+    hn2 = hvars[~is_den[hvars] & hid[den_id[hvars]]]
+    base = len(rows_used)
+    ri2 = base + np.arange(len(hn2))
+    r_i = np.concatenate([row_of[e_rel[sel]], ri2, ri2])
+    c_i = np.concatenate([col[e_var[sel]], col[hn2], col[den_id[hn2]]])
+    v_i = np.concatenate([coef[sel], np.ones(len(hn2)), -np.ones(len(hn2))])
+    rlo = np.concatenate([-known_sum[rows_used], np.full(len(hn2), -np.inf)])
+    rhi = np.concatenate([-known_sum[rows_used], np.zeros(len(hn2))])
+    A = coo_matrix((v_i, (r_i, c_i)), shape=(base + len(hn2), len(hvars))).tocsc()
+    return WithheldLP(hvars, col, A, lo, hi, rlo, rhi)
 
 
 def _model(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
@@ -684,6 +732,9 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
     sizes[large] = 0
     batch_of_label = np.cumsum(sizes) // BATCH_COLUMNS
     col_batch = batch_of_label[comp[col_order]]
+    # Rows of large groups are in no batch (with none of a batch's columns, such a row
+    # would read "0 = its published total" and make the batch's LP infeasible).
+    batch_of_label[large] = -1
     row_batch = batch_of_label[rows_comp[row_order]]
     col_cuts = np.flatnonzero(np.r_[True, col_batch[1:] != col_batch[:-1], True])
     for a, b in zip(col_cuts[:-1], col_cuts[1:], strict=True):

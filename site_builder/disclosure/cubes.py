@@ -1,0 +1,529 @@
+"""Witnesses built, not searched for: the hypercube moves of a suppression pattern.
+
+A withheld value is protected when the published numbers allow it a wide enough range. The
+classic way to show that is a *hypercube* (Repsilber; Giessing's tau-Argus "hypercube
+method"): pick, along each axis of the tables, a partner for the value, and move the value
+and the partners' corners by +d and -d in turn. Along every relation the moves cancel, so
+every published number stays as it is, and the value can be d higher or d lower than it is.
+
+Here the axes are the ones the policy's relations run along:
+
+* **where**: a school against a sibling school of its district, or a district (with one of
+  its schools) against another district (with one of its schools);
+* **who**: a student group against a sibling in its partition (Black against Asian), or a
+  grade against another grade of All students;
+* **what**: a level against another level of the same rate (with "proficient or advanced"
+  following when the move crosses it), a tested count together with one of its levels.
+
+A cube is the product of one move per axis; its corners must all be withheld values. Each
+cube is then checked against the audit's own LP (:func:`audit.withheld_lp`: every relation,
+every bound, numerators within denominators), which also gives how far it can move each way.
+The cubes that prove a value wide enough become :class:`audit.Witnesses`: the audit checks
+each point again before it counts, so a wrong cube here costs time, never safety.
+
+The same cubes choose complements (:func:`cube_complements`, Giessing's hypercube method):
+for a value no cube of withheld values proves, the cube that proves it at the least cost
+(fewest published corners; counts and All-students rows dearest) has its published corners
+withheld, so the pattern is one the audit can check instead of search. What no cube can
+prove (a state total, a value with no partner anywhere) is left to the audit's LPs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy.sparse import csr_matrix
+
+from site_builder.disclosure import audit as _audit
+from site_builder.disclosure.policy import Policy
+from site_builder.disclosure.relations import System
+
+log = logging.getLogger(__name__)
+
+PLACES = 3
+"""Places tried per rectangle: sibling schools, and other districts (cheapest, then most
+students first)."""
+SIBLINGS = 6
+"""Sibling groups tried per value (up to this many)."""
+TEMPLATES = 6
+"""Moves along "what" tried per value (up to this many)."""
+CHUNK = 20_000
+"""Values whose cubes are built at once (bounds memory)."""
+
+
+@dataclass
+class _Space:
+    """A year's variables on the cube axes, and which of them may move (``mov``: one row
+    per movable variable x with fix, geo, who, what, dgeo (its district's geo), level,
+    value, cost: 0 for a withheld value)."""
+
+    fix: np.ndarray
+    geo: np.ndarray
+    who: np.ndarray
+    what: np.ndarray
+    who_t: pl.DataFrame
+    what_t: pl.DataFrame
+    dgeo: np.ndarray
+    level: np.ndarray
+    sorted_keys: np.ndarray
+    order: np.ndarray
+    shape: tuple[int, int, int]
+
+    def key(self, fix: np.ndarray, geo: np.ndarray, who: np.ndarray,
+            what: np.ndarray) -> np.ndarray:
+        n_geo, n_who, n_what = self.shape
+        return ((fix * n_geo + geo) * n_who + who) * n_what + what
+
+    def var_at(self, fix: np.ndarray, geo: np.ndarray, who: np.ndarray,
+               what: np.ndarray) -> np.ndarray:
+        """Variable ids at these coordinates (-1 where there is none)."""
+        kk = self.key(fix, geo, who, what)
+        if not len(self.sorted_keys):
+            return np.full(len(kk), -1)
+        i = np.clip(np.searchsorted(self.sorted_keys, kk), 0, len(self.sorted_keys) - 1)
+        return np.where(self.sorted_keys[i] == kk, self.order[i], -1)
+
+    def frame(self, ids: np.ndarray, value: np.ndarray, cost: np.ndarray) -> pl.DataFrame:
+        return pl.DataFrame({
+            "x": ids, "fix": self.fix[ids], "geo": self.geo[ids], "who": self.who[ids],
+            "what": self.what[ids], "dgeo": self.dgeo[self.geo[ids]],
+            "level": self.level[ids], "value": value[ids], "cost": cost[ids]})
+
+
+def _ids(frame: pl.DataFrame, cols: list[str]) -> tuple[np.ndarray, pl.DataFrame]:
+    """Dense ids for the distinct values of ``cols`` (in sorted order) and the id table."""
+    table = frame.select(cols).unique().sort(cols).with_row_index("_id")
+    ids = frame.select(cols).join(table, on=cols, how="left", maintain_order="left")["_id"]
+    return ids.to_numpy().astype(np.int64), table
+
+
+def _space(system: System) -> _Space:
+    v = system.vars
+    fix, _ = _ids(v, ["year", "subject"])
+    geo, geo_t = _ids(v, ["level", "district_code", "school_code"])
+    who, who_t = _ids(v, ["group_family", "student_group", "grade"])
+    what, what_t = _ids(v, ["series"])
+    d = geo_t.filter(pl.col("level") == "district").select(
+        "district_code", pl.col("_id").alias("d_id"))
+    dgeo = geo_t.join(d, on="district_code", how="left", maintain_order="left")[
+        "d_id"].fill_null(-1).to_numpy().astype(np.int64)
+    sp = _Space(fix, geo, who, what, who_t, what_t, dgeo, v["level"].to_numpy(),
+                np.zeros(0, np.int64), np.zeros(0, np.int64),
+                (geo_t.height, who_t.height, what_t.height))
+    keys = sp.key(fix, geo, who, what)
+    sp.order = np.argsort(keys)
+    sp.sorted_keys = keys[sp.order]
+    return sp
+
+
+def cube_witnesses(published: pl.DataFrame, system: System, policy: Policy,
+                   truth: np.ndarray) -> tuple[_audit.Witnesses, np.ndarray]:
+    """Hypercube witnesses for the withheld values of one year's published cells, and the
+    withheld values they leave unproven.
+
+    ``system`` is :func:`relations.build_system` of ``published`` (rows in the same order);
+    ``truth`` the true value of every variable (witness points are moves from it, as the
+    audit's are). No witnesses when the true values do not fit what is published."""
+    t0 = time.perf_counter()
+    k = _audit._knowledge(published, system, policy)
+    lp = _audit.withheld_lp(system, k)
+    out = _audit.Witnesses(_audit.fingerprint(system))
+    hv = lp.hvars
+    todo = hv[k.required[hv] > 0]
+    x0 = truth[hv]
+    if not len(hv) or np.isnan(x0).any() or not _audit._feasible(
+            lp.A, x0, lp.lo, lp.hi, lp.rlo, lp.rhi):
+        return out, todo
+    sp = _space(system)
+    hidden = ~k.known
+    mov = sp.frame(hv, truth, np.zeros(len(hidden)))
+    A_csr = lp.A.tocsr()
+    at_x0 = A_csr @ x0
+    proven = np.zeros(len(hidden), bool)
+    n_tried = 0
+    for a in range(0, len(todo), CHUNK):
+        xs = todo[a:a + CHUNK]
+        xs = xs[~proven[xs]]
+        corners = _cubes(xs, mov, sp, policy)
+        if corners.height == 0:
+            continue
+        cand, c_row = np.unique(corners["cand"].to_numpy(), return_inverse=True)
+        n_tried += len(cand)
+        var = corners["var"].to_numpy()
+        D = csr_matrix((corners["sign"].to_numpy().astype(float), (c_row, lp.col[var])),
+                       shape=(len(cand), lp.A.shape[1]))
+        up, dn = _reach(D, A_csr, at_x0, x0, lp)
+        for ci, vs, sg in _pick(corners["x"].to_numpy(), var, corners["sign"].to_numpy(),
+                                c_row, up, dn, k.required, proven, np.zeros(len(var))):
+            mid = len(out.move_vars)
+            out.move_vars.append(vs.astype(np.int64))
+            out.move_deltas.append(sg.astype(float))
+            for wgt in (up[ci], -dn[ci]):
+                if wgt:
+                    out.point_moves.append(np.array([mid], np.int64))
+                    out.point_weights.append(np.array([float(wgt)]))
+    left = todo[~proven[todo]]
+    log.info("cubes: %d of %d withheld values proven by %d cubes (%d tried) in %.1f s",
+             len(todo) - len(left), len(todo), len(out.move_vars), n_tried,
+             time.perf_counter() - t0)
+    return out, left
+
+
+def cube_complements(system: System, xs: np.ndarray, hidden: np.ndarray,
+                     eligible: np.ndarray, value: np.ndarray, lo: np.ndarray,
+                     hi: np.ndarray, required: np.ndarray, cost: np.ndarray,
+                     policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """Published values to withhold so that each value of ``xs`` has a cube that proves it,
+    and which of ``xs`` then have one:
+    for each in turn (unless an earlier pick proves it), the cube of withheld and
+    ``eligible`` published values, moving within ``lo``..``hi`` (for a published value:
+    its bounds once withheld), with the least ``cost`` of published corners."""
+    t0 = time.perf_counter()
+    sp = _space(system)
+    movable = np.flatnonzero(hidden | eligible)
+    mov = sp.frame(movable, value.astype(float), np.where(hidden, 0.0, cost))
+    proven = np.zeros(len(hidden), bool)
+    picked = np.zeros(len(hidden), bool)
+    e = system.edges
+    rel = csr_matrix((np.where(e["is_total"].to_numpy(), 1.0, -1.0),
+                      (e["rel_id"].to_numpy(), e["var_id"].to_numpy())),
+                     shape=(int(e["rel_id"].max()) + 1 if e.height else 0, len(hidden)))
+    for a in range(0, len(xs), CHUNK):
+        chunk = xs[a:a + CHUNK]
+        chunk = chunk[~proven[chunk]]
+        corners = _cubes(chunk, mov, sp, policy)
+        if corners.height == 0:
+            continue
+        cand, c_row = np.unique(corners["cand"].to_numpy(), return_inverse=True)
+        var = corners["var"].to_numpy()
+        sg = corners["sign"].to_numpy().astype(float)
+        x = value[var].astype(float)
+        up = np.full(len(cand), np.inf)
+        dn = np.full(len(cand), np.inf)
+        room_hi, room_lo = (hi[var] - x) / np.abs(sg), (x - lo[var]) / np.abs(sg)
+        np.minimum.at(up, c_row, np.where(sg > 0, room_hi, room_lo))
+        np.minimum.at(dn, c_row, np.where(sg > 0, room_lo, room_hi))
+        up, dn = np.floor(np.maximum(up, 0)), np.floor(np.maximum(dn, 0))
+        # Every relation must balance (a cube that breaks one is no move at all).
+        D = csr_matrix((sg, (c_row, var)), shape=(len(cand), len(hidden)))
+        R = (D @ rel.T).tocoo()
+        broken = np.unique(R.row[np.abs(R.data) > 1e-9])
+        up[broken] = dn[broken] = -1
+        corner_cost = np.where(hidden[var] | picked[var], 0.0, cost[var])
+        for _, vs, _ in _pick(corners["x"].to_numpy(), var, sg, c_row, up, dn, required,
+                              proven, corner_cost):
+            picked[vs[~hidden[vs]]] = True
+    out = np.flatnonzero(picked)
+    log.info("cube complements: %d values withheld for %d unproven (%d now proven) in %.1f s",
+             len(out), len(xs), int(proven[xs].sum()), time.perf_counter() - t0)
+    return out, proven[xs]
+
+
+def _cubes(xs: np.ndarray, mov: pl.DataFrame, sp: _Space, policy: Policy) -> pl.DataFrame:
+    """Every cube of the values ``xs`` whose corners are all movable (rows of ``mov``):
+    rows (cand, x, var, sign), one per corner, sorted by cube then var."""
+    empty = pl.DataFrame(schema={"cand": pl.Int64, "x": pl.Int64, "var": pl.Int64,
+                                 "sign": pl.Int64})
+    xf = mov.join(pl.DataFrame({"x": xs}), on="x")
+    if xf.height == 0:
+        return empty
+    rects = _rectangles(xf, mov, _who_moves(xf, mov, sp, policy),
+                        _what_moves(xf, mov, sp, policy))
+    if rects.height == 0:
+        return empty
+    places = _place_moves(xf, rects, _have(rects, mov))
+    r = rects.rename({"sign": "sr"})
+    g = places.rename({"sign": "sg"})
+    c = r.join(g, on=["x", "rect"])
+    if c.height == 0:
+        return empty
+    c = c.select(pl.struct("x", "rect", "place").rank("dense").cast(pl.Int64).alias("cand"),
+                 "x", "fix", "geo", "who", "what", (pl.col("sr") * pl.col("sg")).alias("sign"))
+    var = sp.var_at(c["fix"].to_numpy(), c["geo"].to_numpy(), c["who"].to_numpy(),
+                    c["what"].to_numpy())
+    ok = var >= 0
+    ok[ok] = np.isin(var[ok], mov["x"].to_numpy())
+    c = c.select("cand", "x", "sign").with_columns(pl.Series("var", var), pl.Series("ok", ok))
+    good = c.group_by("cand").agg(pl.col("ok").all()).filter(pl.col("ok")).select("cand")
+    # A var twice in one cube (axes that meet): its signs add up.
+    return (c.join(good, on="cand").group_by("cand", "x", "var").agg(pl.col("sign").sum())
+            .filter(pl.col("sign") != 0).sort("cand", "var"))
+
+
+def _ranked(frame: pl.DataFrame, by: list[str], n: int) -> pl.DataFrame:
+    """The ``n`` cheapest rows per ``by`` (then most students, then smallest x), ranked."""
+    return (frame.sort([*by, "cost", "value", "x"],
+                       descending=[False] * len(by) + [False, True, False])
+            .with_columns(pl.int_range(pl.len()).over(by).alias("rank"))
+            .filter(pl.col("rank") < n))
+
+
+def _as_moves(frame: pl.DataFrame, coords: list[tuple[str, int]], opt: str = "opt",
+              keep: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Rows (x, opt, *keep, coord, sign) from option rows with one column per named
+    coordinate (null: not part of this option)."""
+    parts = [frame.select("x", opt, *keep, pl.col(c).alias("coord"), pl.lit(s).alias("sign"))
+             for c, s in coords]
+    return pl.concat(parts).drop_nulls("coord").with_columns(
+        pl.col("coord").cast(pl.Int64), pl.col("sign").cast(pl.Int64))
+
+
+def _who_moves(xf: pl.DataFrame, mov: pl.DataFrame, sp: _Space, policy: Policy,
+               ) -> pl.DataFrame:
+    """Who: a group against a movable sibling of its partition; a grade of All students
+    against another grade; All students in all grades (the total of every partition) with
+    one movable member of each partition. Rows (x, ow, sib, who, sw)."""
+    who_t = sp.who_t
+    part = np.full(who_t.height, -1, np.int64)
+    fam = who_t["group_family"].to_numpy()
+    grp = who_t["student_group"].to_numpy()
+    grade = who_t["grade"].to_numpy()
+    for i, gp in enumerate(policy.group_partitions):
+        part[(fam == gp.family) & np.isin(grp, gp.members)] = i
+    is_all = (fam == policy.all_students.group_family) & (grp == policy.all_students.student_group)
+    part[is_all & (grade != policy.grade_partition.total)] = len(policy.group_partitions)
+    everything = is_all & (grade == policy.grade_partition.total)
+    sl = ["fix", "geo", "what", "part"]
+    mp = mov.with_columns(pl.Series("part", part[mov["who"].to_numpy()])).filter(
+        pl.col("part") >= 0)
+    xp = xf.with_columns(pl.Series("part", part[xf["who"].to_numpy()]))
+    ranked = _ranked(mp.join(xp.select(sl).unique(), on=sl), sl, SIBLINGS + 1)
+    opts = (xp.filter(pl.col("part") >= 0).select("x", *sl, "who")
+            .join(ranked.select(*sl, pl.col("who").alias("sib"), "rank"), on=sl)
+            .filter(pl.col("sib") != pl.col("who")).sort("x", "rank")
+            .with_columns(pl.int_range(pl.len()).over("x").alias("opt"))
+            .filter(pl.col("opt") < SIBLINGS))
+    pairs = _as_moves(opts, [("who", 1), ("sib", -1)], keep=("sib",))
+    # The total: itself and the cheapest movable member of each partition.
+    totals = xf.filter(pl.Series(everything[xf["who"].to_numpy()]))
+    at = totals.select("fix", "geo", "what").unique()
+    tops = _ranked(mov.with_columns(pl.Series("part", part[mov["who"].to_numpy()]))
+                   .filter(pl.col("part") >= 0).join(at, on=["fix", "geo", "what"]),
+                   sl, 1).select("fix", "geo", "what", "who")
+    members = totals.select("x", "fix", "geo", "what").join(tops, on=["fix", "geo", "what"])
+    rows = pl.concat([totals.select("x", "who"), members.select("x", "who")]).sort("x", "who")
+    sig = rows.group_by("x").agg(pl.col("who").cast(pl.String).str.join(",").alias("s"))
+    sig = sig.with_columns((-1 - pl.col("s").rank("dense").cast(pl.Int64)).alias("sib"))
+    total_moves = rows.join(sig.select("x", "sib"), on="x").select(
+        "x", pl.lit(0).alias("opt"), "sib", pl.col("who").alias("coord"),
+        pl.lit(1).alias("sign"))
+    return pl.concat([pairs, total_moves.cast(pairs.schema)]).rename(  # type: ignore[arg-type]
+        {"opt": "ow", "coord": "who", "sign": "sw"})
+
+
+def _what_moves(xf: pl.DataFrame, mov: pl.DataFrame, sp: _Space, policy: Policy,
+                ) -> pl.DataFrame:
+    """What: a level against another level of the same rate, "proficient or advanced"
+    following when the move crosses it; a tested count with one of its levels; any other
+    value on its own. Rows (x, ot, tmpl, what, st), cheapest templates first."""
+    what_t = sp.what_t
+    sid = {s: i for i, s in enumerate(what_t["series"].to_list())}
+    templates: list[tuple[int, list[tuple[int, int]]]] = []  # (coordinate, move)
+    for lp in policy.level_partitions:
+        pop = policy.populations.get(lp.topic)
+        names = {f"d:{pop}", *(f"n:{lp.topic}/{m}" for m in lp.measures)}
+        if not names <= sid.keys() or any(c == sid[f"d:{pop}"] for c, _ in templates):
+            continue
+        templates += _level_templates(lp.topic, lp.measures, sid[f"d:{pop}"], sid, policy)
+    has_template = {c for c, _ in templates}
+    # Everything else moves alone along this axis.
+    templates += [(i, [(i, 1)]) for i in range(what_t.height) if i not in has_template]
+    t_rows = [(c, j, coord, s) for j, (c, mv) in enumerate(templates)
+              for coord, s in _net(mv).items()]
+    tmpl = pl.DataFrame(t_rows, schema={"what": pl.Int64, "tmpl": pl.Int64, "coord": pl.Int64,
+                                        "sign": pl.Int64}, orient="row")
+    # Per value: the templates of its coordinate whose every member is movable there.
+    rows = xf.select("x", "fix", "geo", "who", "what").join(tmpl, on="what")
+    there = mov.select("fix", "geo", "who", pl.col("what").alias("coord"), "cost")
+    rows = rows.join(there, on=["fix", "geo", "who", "coord"], how="left")
+    ok = rows.group_by("x", "tmpl").agg(pl.col("cost").is_not_null().all().alias("ok"),
+                                        pl.col("cost").sum().alias("c"))
+    ok = (ok.filter(pl.col("ok")).sort("x", "c", "tmpl")
+          .with_columns(pl.int_range(pl.len()).over("x").alias("opt"))
+          .filter(pl.col("opt") < TEMPLATES))
+    return rows.join(ok.select("x", "tmpl", "opt"), on=["x", "tmpl"]).select(
+        "x", pl.col("opt").alias("ot"), "tmpl", pl.col("coord").alias("what"),
+        pl.col("sign").alias("st"))
+
+
+def _net(move: list[tuple[int, int]]) -> dict[int, int]:
+    """A move's net sign per coordinate (a sum that gains one part and loses another does
+    not move, and need not be withheld)."""
+    out: dict[int, int] = {}
+    for coord, sign in move:
+        out[coord] = out.get(coord, 0) + sign
+    return {c: s for c, s in out.items() if s}
+
+
+def _level_templates(topic: str, measures: list[str], den: int, sid: dict[str, int],
+                     policy: Policy) -> list[tuple[int, list[tuple[int, int]]]]:
+    """Moves along "what" for one partition of a count into levels (and the sums of levels
+    the policy names): (coordinate that moves +1, the whole move)."""
+    totals = {m.total: set(m.parts) for m in policy.measure_sums
+              if m.topic == topic and f"n:{topic}/{m.total}" in sid}
+    levels = [m for m in measures if m not in totals]
+    ids = {m: sid[f"n:{topic}/{m}"] for m in [*levels, *totals]}
+
+    def follow(m: str, sign: int) -> list[tuple[int, int]]:
+        return [(ids[t], sign) for t, parts in totals.items() if m in parts]
+
+    out: list[tuple[int, list[tuple[int, int]]]] = []
+    for m in levels:  # the count with one of its levels
+        out.append((den, [(den, 1), (ids[m], 1), *follow(m, 1)]))
+    for m in levels:  # a level against another (the same side of a sum first)
+        others = sorted((o for o in levels if o != m),
+                        key=lambda o: (bool(follow(o, 1)) != bool(follow(m, 1)), o))
+        out += [(ids[m], [(ids[m], 1), (ids[o], -1), *follow(m, 1), *follow(o, -1)])
+                for o in others]
+    for t, parts in totals.items():  # a sum with one of its parts, against a level outside
+        out += [(ids[t], [(ids[t], 1), (ids[p], 1), (ids[o], -1)])
+                for p in sorted(parts) for o in levels if o not in parts]
+    return out
+
+
+def _rectangles(xf: pl.DataFrame, mov: pl.DataFrame, who_m: pl.DataFrame,
+                what_m: pl.DataFrame) -> pl.DataFrame:
+    """Each value's moves along who and what together, where every corner is movable at
+    the value's own place: rows (x, rect, sig, fix, who, what, sign, anchor), one per
+    corner. ``sig`` names the rectangle apart from its place (year and subject, the
+    value's group, the partner group, the "what" move), so that it can be looked for
+    elsewhere; ``anchor`` marks the value's own corner."""
+    c = who_m.join(what_m, on="x").with_columns((pl.col("sw") * pl.col("st")).alias("sign"))
+    c = c.join(xf.select("x", "fix", "geo", pl.col("who").alias("who_x"),
+                         pl.col("what").alias("what_x")), on="x")
+    there = mov.select("fix", "geo", "who", "what", pl.lit(True).alias("m"))
+    c = c.join(there, on=["fix", "geo", "who", "what"], how="left")
+    full = (c.group_by("x", "ow", "ot").agg(pl.col("m").is_not_null().all().alias("full"))
+            .filter(pl.col("full")))
+    c = c.join(full.select("x", "ow", "ot"), on=["x", "ow", "ot"])
+    return c.with_columns(
+        pl.struct("fix", "who_x", "sib", "tmpl").rank("dense").cast(pl.Int64).alias("sig"),
+        pl.struct("ow", "ot").rank("dense").over("x").cast(pl.Int64).alias("rect"),
+        ((pl.col("who") == pl.col("who_x")) & (pl.col("what") == pl.col("what_x")))
+        .alias("anchor"),
+    ).select("x", "rect", "sig", "fix", "who", "what", "sign", "anchor")
+
+
+def _have(rects: pl.DataFrame, mov: pl.DataFrame) -> pl.DataFrame:
+    """The places where each rectangle of ``rects`` is movable, all its corners: rows (sig,
+    geo, dgeo, level, value (its anchor's), cost (of its corners))."""
+    corners = rects.select("sig", "fix", "who", "what", "anchor").unique(
+        ["sig", "who", "what"])
+    n = corners.group_by("sig").len("n")
+    j = corners.join(mov.select("fix", "who", "what", "geo", "dgeo", "level", "value",
+                                "cost"), on=["fix", "who", "what"])
+    return (j.group_by("sig", "geo").agg(
+        pl.len().alias("k"), pl.col("dgeo").first(), pl.col("level").first(),
+        pl.col("value").filter(pl.col("anchor")).first(), pl.col("cost").sum())
+        .join(n, on="sig").filter(pl.col("k") == pl.col("n")).drop("k", "n"))
+
+
+def _place_moves(xf: pl.DataFrame, rects: pl.DataFrame, have: pl.DataFrame) -> pl.DataFrame:
+    """Moves along "where" for each value's rectangles: the school against a sibling school
+    of its district with the same rectangle movable; or the school or district (with its
+    own district, or one of its schools) against another district with one of its schools,
+    the rectangle movable at each. Rows (x, rect, place, geo, sign)."""
+    at = rects.select("x", "rect", "sig").unique().join(
+        xf.select("x", "geo", "dgeo", "level"), on="x")
+    h = have.rename({"geo": "x"})  # _ranked breaks ties by "x"
+    schools = _ranked(h.filter(pl.col("level") == "school"), ["sig", "dgeo"],
+                      PLACES + 1).rename({"x": "geo"})
+    own = schools.filter(pl.col("rank") == 0).select("sig", pl.col("dgeo").alias("d"),
+                                                     pl.col("geo").alias("d_school"))
+    districts = _ranked(h.filter(pl.col("level") == "district"), ["sig"],
+                        PLACES + 1).rename({"x": "d"}).join(
+        own, on=["sig", "d"], how="left").select("sig", "d", "d_school", "rank")
+    x_school = at.filter(pl.col("level") == "school")
+    inside = (x_school.join(schools.select("sig", "dgeo", pl.col("geo").alias("sib"), "rank"),
+                            on=["sig", "dgeo"])
+              .filter(pl.col("sib") != pl.col("geo")).sort("x", "rect", "rank")
+              .with_columns(pl.int_range(pl.len()).over("x", "rect").alias("place"))
+              .filter(pl.col("place") < PLACES))
+    # Across districts: the value's own district must have the rectangle movable too.
+    with_rect = have.filter(pl.col("level") == "district").select(
+        "sig", pl.col("geo").alias("dgeo"))
+    mine_s = x_school.join(with_rect, on=["sig", "dgeo"]).select(
+        "x", "rect", "sig", pl.col("geo").alias("mine"), pl.col("dgeo").alias("mine_d"))
+    mine_d = at.filter(pl.col("level") == "district").join(
+        own.rename({"d": "geo"}), on=["sig", "geo"], how="left").select(
+        "x", "rect", "sig", pl.col("d_school").alias("mine"), pl.col("geo").alias("mine_d"))
+    # (A district moves with one of its schools, or the schools-in-district sum breaks.)
+    across = (pl.concat([mine_s, mine_d]).join(
+        districts.rename({"d": "other", "d_school": "other_s"}), on="sig")
+        .filter((pl.col("other") != pl.col("mine_d")) & pl.col("mine").is_not_null()
+                & pl.col("other_s").is_not_null()).sort("x", "rect", "rank")
+        .with_columns((pl.int_range(pl.len()).over("x", "rect") + PLACES).alias("place"))
+        .filter(pl.col("place") < 2 * PLACES))
+    return pl.concat([
+        _as_moves(inside, [("geo", 1), ("sib", -1)], "place", ("rect",)),
+        _as_moves(across, [("mine", 1), ("mine_d", 1), ("other", -1), ("other_s", -1)],
+                  "place", ("rect",)),
+    ]).rename({"coord": "geo"})
+
+
+def _reach(D: csr_matrix, A: csr_matrix, at_x0: np.ndarray, x0: np.ndarray,
+           lp: _audit.WithheldLP) -> tuple[np.ndarray, np.ndarray]:
+    """How far each cube (a row of ``D``) can move up and down from ``x0`` (whole steps;
+    -1 where it breaks an equality)."""
+    n = D.shape[0]
+    up = np.full(n, np.inf)
+    dn = np.full(n, np.inf)
+    # Bounds of the corners.
+    Dc = D.tocoo()
+    s, c = Dc.data, Dc.col
+    room_hi = (lp.hi[c] - x0[c]) / np.abs(s)
+    room_lo = (x0[c] - lp.lo[c]) / np.abs(s)
+    np.minimum.at(up, Dc.row, np.where(s > 0, room_hi, room_lo))
+    np.minimum.at(dn, Dc.row, np.where(s > 0, room_lo, room_hi))
+    # Rows: equalities must not move; inequalities have slack.
+    R = (D @ A.T).tocoo()
+    nz = np.abs(R.data) > 1e-9
+    r, a, rows = R.row[nz], R.data[nz], R.col[nz]
+    eq = lp.rlo[rows] == lp.rhi[rows]
+    broken = np.zeros(n, bool)
+    broken[r[eq]] = True
+    sl_hi = (lp.rhi[rows] - at_x0[rows])
+    sl_lo = (at_x0[rows] - lp.rlo[rows])
+    lim_up = np.where(a > 0, sl_hi / a, sl_lo / -a)
+    lim_dn = np.where(a > 0, sl_lo / a, sl_hi / -a)
+    np.minimum.at(up, r[~eq], lim_up[~eq])
+    np.minimum.at(dn, r[~eq], lim_dn[~eq])
+    up = np.floor(np.maximum(up, 0) + 1e-9)
+    dn = np.floor(np.maximum(dn, 0) + 1e-9)
+    up[broken] = dn[broken] = -1
+    return up, dn
+
+
+def _pick(owner: np.ndarray, var: np.ndarray, sign: np.ndarray, c_row: np.ndarray,
+          up: np.ndarray, dn: np.ndarray, required: np.ndarray, proven: np.ndarray,
+          corner_cost: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """For each value not yet ``proven``, in order: of its cubes that prove it, the one with
+    the least cost, then proving the most corners, then the smallest. Marks what each
+    pick proves; returns the picks as (cube row, vars, signs). Corner rows are sorted by
+    cube (``c_row``)."""
+    n = len(up)
+    width = up + dn
+    corner_ok = (up[c_row] >= 0) & (width[c_row] >= required[var])
+    n_ok = np.bincount(c_row, weights=corner_ok, minlength=n)
+    size = np.bincount(c_row, minlength=n)
+    price = np.bincount(c_row, weights=corner_cost, minlength=n)
+    proves_owner = np.zeros(n, bool)
+    proves_owner[c_row[corner_ok & (var == owner)]] = True
+    cube_owner = np.zeros(n, np.int64)
+    cube_owner[c_row] = owner
+    best = np.lexsort((np.arange(n), size, -n_ok, price, cube_owner))
+    best = best[proves_owner[best]]
+    first = np.r_[True, cube_owner[best][1:] != cube_owner[best][:-1]] if len(best) else best
+    starts = np.searchsorted(c_row, np.arange(n + 1))
+    out = []
+    for ci in best[first]:
+        if proven[cube_owner[ci]]:
+            continue
+        a, b = starts[ci], starts[ci + 1]
+        proven[var[a:b][corner_ok[a:b]]] = True
+        out.append((int(ci), var[a:b], sign[a:b]))
+    return out

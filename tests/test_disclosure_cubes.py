@@ -1,0 +1,128 @@
+"""Hypercubes: witnesses built from the pattern's own structure (a value moved against
+partners along each axis), and complements chosen so that such a cube exists. A cube is only
+ever a candidate: the audit checks every point of it against every published number."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from site_builder.cells import KEY
+from site_builder.disclosure import audit as audit_mod
+from site_builder.disclosure import audit_published, load_policy, protect
+from site_builder.disclosure import cubes as cubes_mod
+from site_builder.disclosure.audit import hint_values
+from site_builder.disclosure.relations import build_system, with_population
+from site_builder.disclosure.toy import toy_state
+from tests.test_disclosure_cases import cell, frame, write_csv
+
+POLICY = load_policy()
+LARGE = {"LARGE_COMPONENT": 0, "EXACT_LIMIT": 0}
+"""Every linked group proven by points, as a state's large ones are (no exact fallback)."""
+
+
+def _cubes(raw: pl.DataFrame, pub: pl.DataFrame):
+    cells = with_population(pub, POLICY).sort(list(KEY))
+    system = build_system(cells, POLICY)
+    truth = hint_values(cells, system, raw)
+    return cubes_mod.cube_witnesses(cells, system, POLICY, truth)
+
+
+def _held(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "witnesses hold" in r.getMessage()]
+
+
+def test_a_rectangle_of_two_schools_and_two_groups_is_proven_by_one_cube(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Female is small at both schools (primary), so Male is withheld at both (complements);
+    # the district's Female (45) and Male (155) and each school's total are published.
+    raw = frame([cell(200, level="district"), cell(45, "Female", level="district"),
+                 cell(155, "Male", level="district"),
+                 cell(100), cell(20, "Female"), cell(80, "Male"),
+                 cell(100, school="0102"), cell(25, "Female", school="0102"),
+                 cell(75, "Male", school="0102")])
+    pub = protect(raw, POLICY)
+    assert pub.filter(pl.col("suppressed"))["reason"].sort().to_list() == [
+        "complementary", "complementary", "primary", "primary"]
+    w, left = _cubes(raw, pub)
+    assert len(left) == 0 and len(w.move_vars) == 1
+    # +d moves Female at 0101 up to 29 (d = 9); -d moves Female at 0102 up to 29 (d = 4).
+    assert sorted(abs(p[0]) for p in w.point_weights) == [4.0, 9.0]
+    for name, value in LARGE.items():
+        monkeypatch.setattr(audit_mod, name, value)
+    path = write_csv(pub, tmp_path / "pub.csv")
+    with caplog.at_level("INFO", logger=audit_mod.__name__):
+        rep = audit_published([path], POLICY, hint=raw, witnesses={2024: w})
+    assert rep.ok and rep.n_lp_solves == 0, rep.render()
+    assert _held(caplog) == [_held(caplog)[0]] and "2 of 2 witnesses hold; 0 values left" \
+        in _held(caplog)[0]
+
+
+@pytest.fixture(scope="module")
+def toy() -> tuple[pl.DataFrame, pl.DataFrame]:
+    raw = toy_state(2, n_districts=2, schools=(2, 3), size=(4.0, 0.6))
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in LARGE.items():
+            mp.setattr(audit_mod, name, value)
+        return raw, protect(raw, POLICY)
+
+
+def test_every_cube_point_holds_in_the_audit(
+        toy: tuple[pl.DataFrame, pl.DataFrame], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Each cube moves only as far as every bound and every numerator-within-count row
+    allows: the audit, checking each point against everything published, drops none."""
+    raw, pub = toy
+    w, _ = _cubes(raw, pub)
+    assert len(w) > 100
+    for name, value in LARGE.items():
+        monkeypatch.setattr(audit_mod, name, value)
+    path = write_csv(pub, tmp_path / "pub.csv")
+    with caplog.at_level("INFO", logger=audit_mod.__name__):
+        rep = audit_published([path], POLICY, hint=raw, witnesses={2024: w})
+    assert rep.ok, rep.render(limit=5)
+    held = _held(caplog)
+    assert held
+    for msg in held:
+        k, n = msg.split(": ")[1].split(" witnesses")[0].split(" of ")
+        assert k == n, msg
+
+
+def test_a_cube_moved_too_far_is_caught(toy: tuple[pl.DataFrame, pl.DataFrame],
+                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    """The same check, with every cube pushed one step past what it may move: the audit
+    drops the points instead of trusting them."""
+    raw, pub = toy
+    real = cubes_mod._reach
+
+    def too_far(*args: object) -> tuple[np.ndarray, np.ndarray]:
+        up, dn = real(*args)  # type: ignore[arg-type]
+        return np.where(up >= 0, up + 1, up), np.where(dn >= 0, dn + 1, dn)
+
+    monkeypatch.setattr(cubes_mod, "_reach", too_far)
+    w, _ = _cubes(raw, pub)
+    for name, value in LARGE.items():
+        monkeypatch.setattr(audit_mod, name, value)
+    with caplog.at_level("INFO", logger=audit_mod.__name__):
+        rep = audit_published([write_csv(pub, tmp_path / "pub.csv")], POLICY, hint=raw,
+                              witnesses={2024: w})
+    assert rep.ok  # the audit found its own proofs
+    dropped = [m for m in _held(caplog)
+               if (lambda kn: kn[0] != kn[1])(
+                   m.split(": ")[1].split(" witnesses")[0].split(" of "))]
+    assert dropped
+
+
+def test_protect_leaves_a_pattern_the_cubes_mostly_prove(
+        toy: tuple[pl.DataFrame, pl.DataFrame], caplog: pytest.LogCaptureFixture) -> None:
+    raw, pub = toy
+    with caplog.at_level(logging.INFO, logger=cubes_mod.__name__):
+        w, left = _cubes(raw, pub)
+    n_withheld = int(pub["suppressed"].sum())
+    assert len(left) < 0.5 * n_withheld, (len(left), n_withheld)

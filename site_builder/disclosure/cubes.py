@@ -1,8 +1,8 @@
 """Witnesses built, not searched for: the hypercube moves of a suppression pattern.
 
 A withheld value is protected when the published numbers allow it a wide enough range. The
-classic way to show that is a *hypercube* (Repsilber; Giessing's tau-Argus "hypercube
-method"): pick, along each axis of the tables, a partner for the value, and move the value
+classic way to show that is a *hypercube* (Repsilber's hypercube method, GHMITER, as in
+tau-Argus): pick, along each axis of the tables, a partner for the value, and move the value
 and the partners' corners by +d and -d in turn. Along every relation the moves cancel, so
 every published number stays as it is, and the value can be d higher or d lower than it is.
 
@@ -21,7 +21,7 @@ every bound, numerators within denominators), which also gives how far it can mo
 The cubes that prove a value wide enough become :class:`audit.Witnesses`: the audit checks
 each point again before it counts, so a wrong cube here costs time, never safety.
 
-The same cubes choose complements (:func:`cube_complements`, Giessing's hypercube method):
+The same cubes choose complements (:func:`cube_complements`, as the hypercube method does):
 for a value no cube of withheld values proves, the cube that proves it at the least cost
 (fewest published corners; counts and All-students rows dearest) has its published corners
 withheld, so the pattern is one the audit can check instead of search. What no cube can
@@ -57,9 +57,8 @@ CHUNK = 20_000
 
 @dataclass
 class _Space:
-    """A year's variables on the cube axes, and which of them may move (``mov``: one row
-    per movable variable x with fix, geo, who, what, dgeo (its district's geo), level,
-    value, cost: 0 for a withheld value)."""
+    """A year's variables on the cube axes (each coordinate as a small integer), with a
+    lookup from coordinates back to variables."""
 
     fix: np.ndarray
     geo: np.ndarray
@@ -88,6 +87,8 @@ class _Space:
         return np.where(self.sorted_keys[i] == kk, self.order[i], -1)
 
     def frame(self, ids: np.ndarray, value: np.ndarray, cost: np.ndarray) -> pl.DataFrame:
+        """The variables that may move (``mov`` below): one row per variable x with its
+        coordinates, dgeo (its district's geo), level, value and cost (0: withheld)."""
         return pl.DataFrame({
             "x": ids, "fix": self.fix[ids], "geo": self.geo[ids], "who": self.who[ids],
             "what": self.what[ids], "dgeo": self.dgeo[self.geo[ids]],
@@ -178,10 +179,11 @@ def cube_complements(system: System, xs: np.ndarray, hidden: np.ndarray,
                      hi: np.ndarray, required: np.ndarray, cost: np.ndarray,
                      policy: Policy) -> tuple[np.ndarray, np.ndarray]:
     """Published values to withhold so that each value of ``xs`` has a cube that proves it,
-    and which of ``xs`` then have one:
-    for each in turn (unless an earlier pick proves it), the cube of withheld and
-    ``eligible`` published values, moving within ``lo``..``hi`` (for a published value:
-    its bounds once withheld), with the least ``cost`` of published corners."""
+    and which of ``xs`` then have one. For each value in turn (unless an earlier pick proves
+    it): the cube of withheld and ``eligible`` published values, moving within
+    ``lo``..``hi`` (for a published value: its bounds once withheld) and balancing every
+    relation, with the least ``cost`` of published corners. The next
+    :func:`cube_witnesses` checks the result against the audit's own constraints."""
     t0 = time.perf_counter()
     sp = _space(system)
     movable = np.flatnonzero(hidden | eligible)

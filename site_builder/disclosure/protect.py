@@ -12,9 +12,13 @@ Complementary suppression is greedy and vectorized over every relation at once: 
 with exactly one withheld member, or whose withheld head-count parts add up to 1..29, or
 whose withheld numerators are all pinned at 0, gets one more withheld member, the cheapest:
 never a zero count, the smallest value, All-students rows last, ties by key. This runs to a
-fixpoint; then the independent LP audit checks the result and each value it can narrow too
-far (or, in a large linked group, cannot prove wide enough with its quick proofs) gets one
-more complement in one of its relations, until the audit passes. Years are protected apart.
+fixpoint. Then *hypercubes* (:mod:`cubes`): each withheld value that no cube of withheld
+values proves wide enough gets the cheapest cube that does, its published corners withheld.
+Then the independent LP audit checks the result (given the cubes as witnesses, so that it
+checks those proofs instead of searching for them), and each value it can narrow too far
+(or, in a large linked group, cannot prove wide enough with its quick proofs) gets its
+cheapest cube, or else one more complement in one of its relations, until the audit
+passes. Years are protected apart.
 """
 
 from __future__ import annotations

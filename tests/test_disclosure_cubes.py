@@ -126,3 +126,19 @@ def test_protect_leaves_a_pattern_the_cubes_mostly_prove(
         w, left = _cubes(raw, pub)
     n_withheld = int(pub["suppressed"].sum())
     assert len(left) < 0.5 * n_withheld, (len(left), n_withheld)
+
+
+def test_a_year_over_the_cube_limit_is_protected_without_cubes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Over CUBE_LIMIT withheld values (a state's size, where cubes cost too much time and
+    memory as built), protect() uses the audit rounds alone, and the result still passes."""
+    import importlib
+
+    protect_mod = importlib.import_module("site_builder.disclosure.protect")
+    raw = toy_state(3, n_districts=2, schools=(1, 3))
+    monkeypatch.setattr(protect_mod, "CUBE_LIMIT", 0)
+    with caplog.at_level(logging.INFO, logger=cubes_mod.__name__):
+        pub = protect(raw, POLICY)
+    assert not [r for r in caplog.records if r.name == cubes_mod.__name__]
+    assert audit_published([write_csv(pub, tmp_path / "pub.csv")], POLICY).ok

@@ -46,6 +46,10 @@ MAX_NARROW_ROUNDS = 200
 STUBBORN_ROUNDS = 4
 CUBE_ROUNDS = 4
 """Rounds of hypercube complements before the audit (see :mod:`cubes`)."""
+CUBE_LIMIT = 200_000
+"""Years with more withheld values than this use no cubes: as built, cubes over the full
+state (937,000 withheld values) took 900 s a round and ran out of memory (24 GB) choosing
+complements; see benchmarks/README.md, "session 15"."""
 WAITING_PROGRESS = 0.8
 """Once only values waiting for the slow proofs are left, quick rounds go on while each leaves
 at most this share of the round before's waiting values (the slow proofs of a large group
@@ -450,9 +454,10 @@ def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,
         if not n + st.fix_vars(bad):
             break
         st.greedy()
-    if audit:
+    cubes = int(st.hidden.sum()) <= CUBE_LIMIT
+    if audit and cubes:
         _cube_rounds(st, cells, system, policy)
-    witnesses = _audit_rounds(st, cells, system, policy) if audit else {}
+    witnesses = _audit_rounds(st, cells, system, policy, cubes) if audit else {}
     return render(cells, system, st.reason, policy), witnesses
 
 
@@ -469,8 +474,8 @@ def _cube_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Policy
         st.greedy()
 
 
-def _audit_rounds(st: _State, cells: pl.DataFrame, system: System,
-                  policy: Policy) -> dict[int, _audit.Witnesses]:
+def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Policy,
+                  cubes: bool = True) -> dict[int, _audit.Witnesses]:
     """Audit the pattern and withhold more until the audit passes; returns the witnesses of
     the audit that passed (see :class:`audit.Witnesses`).
 
@@ -493,9 +498,11 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System,
     for rnd in range(MAX_AUDIT_ROUNDS):
         t0 = time.perf_counter()
         published = render(cells, system, st.reason, policy)
-        year = int(cells["year"][0])
-        cubes, _ = cube_witnesses(published, system, policy, st.value.astype(float))
-        given = {year: cubes.merged(witnesses[year]) if year in witnesses else cubes}
+        given = witnesses
+        if cubes:
+            year = int(cells["year"][0])
+            built, _ = cube_witnesses(published, system, policy, st.value.astype(float))
+            given = {year: built.merged(witnesses[year]) if year in witnesses else built}
         report = _audit.audit_cells(published, policy, hint=cells, thorough=thorough,
                                     witnesses=given)
         witnesses = report.witnesses
@@ -539,12 +546,12 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System,
         # The cheapest hypercube proves a value by construction (where the cube's bounds
         # hold: a value failing again goes the other way); the rest get one more complement
         # in one of their relations.
-        fv = np.array(sorted({f.var_id for f in found
-                              if f.var_id is not None and strikes[f.var_id] == 1}), np.int64)
+        fv = np.array(sorted({f.var_id for f in found if cubes
+                              and f.var_id is not None and strikes[f.var_id] == 1}), np.int64)
         picks, covered = st.cube_complements(fv) if len(fv) else (fv, np.zeros(0, bool))
         n_cubes = st.hide(picks)
-        report.failures = [f for f in found if f.var_id is None
-                           or not covered[np.searchsorted(fv, f.var_id)]]
+        proven = set(fv[covered].tolist())
+        report.failures = [f for f in found if f.var_id not in proven]
         if not st.fix(report) + n_cubes:
             if not thorough:  # nothing left to withhold near them: the slow proofs decide
                 thorough = True

@@ -456,12 +456,10 @@ def check_system(system: System, k: Knowledge, policy: Policy,
     e_var = e["var_id"].to_numpy()
     e_tot = e["is_total"].to_numpy()
     n_rel = int(e_rel.max()) + 1 if len(e_rel) else 0
-    coef = np.where(e_tot, 1.0, -1.0)
     hid = ~k.known
     e_hid = hid[e_var]
-    n_hid_rel = np.bincount(e_rel, weights=e_hid, minlength=n_rel)
-    pub_terms = np.where(e_hid, 0.0, coef * np.nan_to_num(k.value[e_var]))
-    known_sum = np.bincount(e_rel, weights=pub_terms, minlength=n_rel)
+    lp = withheld_lp(system, k)
+    n_hid_rel, known_sum = lp.n_hid_rel, lp.known_sum
 
     # Published numbers must add up.
     bad = np.flatnonzero((n_hid_rel == 0) & (np.abs(known_sum) > EPS))
@@ -485,7 +483,6 @@ def check_system(system: System, k: Knowledge, policy: Policy,
             low=float(derived[r]), rel_id=int(r)))
 
     # The LP over withheld values.
-    lp = withheld_lp(system, k)
     hvars, col, A, lo, hi, rlo_a, rhi_a = lp.hvars, lp.col, lp.A, lp.lo, lp.hi, lp.rlo, lp.rhi
 
     if len(hvars):
@@ -554,6 +551,10 @@ class WithheldLP:
     hi: np.ndarray
     rlo: np.ndarray
     rhi: np.ndarray
+    n_hid_rel: np.ndarray
+    """Per relation: how many of its members are withheld."""
+    known_sum: np.ndarray
+    """Per relation: total minus parts over its published members."""
 
 
 def withheld_lp(system: System, k: Knowledge) -> WithheldLP:
@@ -596,7 +597,7 @@ def withheld_lp(system: System, k: Knowledge) -> WithheldLP:
     rlo = np.concatenate([-known_sum[rows_used], np.full(len(hn2), -np.inf)])
     rhi = np.concatenate([-known_sum[rows_used], np.zeros(len(hn2))])
     A = coo_matrix((v_i, (r_i, c_i)), shape=(base + len(hn2), len(hvars))).tocsc()
-    return WithheldLP(hvars, col, A, lo, hi, rlo, rhi)
+    return WithheldLP(hvars, col, A, lo, hi, rlo, rhi, n_hid_rel, known_sum)
 
 
 def _model(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,

@@ -142,3 +142,50 @@ def test_a_year_over_the_cube_limit_is_protected_without_cubes(
         pub = protect(raw, POLICY)
     assert not [r for r in caplog.records if r.name == cubes_mod.__name__]
     assert audit_published([write_csv(pub, tmp_path / "pub.csv")], POLICY).ok
+
+
+def test_cubes_are_looked_for_again_only_where_the_pattern_grew(
+        toy: tuple[pl.DataFrame, pl.DataFrame], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """protect() keeps its cubes from round to round: withholding more only removes
+    constraints, so a cube of the smaller pattern is still a point of the larger one (the
+    audit checks each again), and only the values withheld since are looked at."""
+    import importlib
+
+    protect_mod = importlib.import_module("site_builder.disclosure.protect")
+    raw, _ = toy
+    cells = with_population(raw, POLICY).sort(list(KEY))
+    system = build_system(cells, POLICY)
+    st = protect_mod._State(cells, system, POLICY)
+    st.primary_and_coding()
+    st.greedy()
+    cubes = protect_mod._Cubes(cells, system, POLICY)
+    seen: list[int] = []
+    real = cubes_mod.cube_witnesses
+
+    def spy(*args: object, only: np.ndarray | None = None) -> object:
+        seen.append(-1 if only is None else len(only))
+        return real(*args, only=only)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(protect_mod, "cube_witnesses", spy)
+    cubes.update(st)
+    first = cubes.take()
+    before = st.hidden.copy()
+    st.hide(np.flatnonzero(~st.hidden & st.eligible)[:12])
+    st.greedy()
+    grew = np.flatnonzero(st.hidden & ~before)
+    cubes.update(st)
+    second = cubes.take()
+    assert seen == [-1, len(grew)] and len(grew) >= 12
+    assert len(first) > 100 and len(second) > 0
+    for name, value in LARGE.items():
+        monkeypatch.setattr(audit_mod, name, value)
+    pub = protect_mod.render(cells, system, st.reason, POLICY)
+    with caplog.at_level("INFO", logger=audit_mod.__name__):
+        audit_published([write_csv(pub, tmp_path / "pub.csv")], POLICY, hint=raw,
+                        witnesses={2024: first.merged(second)})
+    held = _held(caplog)
+    assert held
+    for msg in held:  # every point of the smaller pattern holds in the larger one
+        k, n = msg.split(": ")[1].split(" witnesses")[0].split(" of ")
+        assert k == n, msg

@@ -122,21 +122,26 @@ def _space(system: System) -> _Space:
 
 
 def cube_witnesses(published: pl.DataFrame, system: System, policy: Policy,
-                   truth: np.ndarray) -> tuple[_audit.Witnesses, np.ndarray]:
+                   truth: np.ndarray, only: np.ndarray | None = None,
+                   ) -> tuple[_audit.Witnesses, np.ndarray]:
     """Hypercube witnesses for the withheld values of one year's published cells, and the
     withheld values they leave unproven.
 
     ``system`` is :func:`relations.build_system` of ``published`` (rows in the same order);
     ``truth`` the true value of every variable (witness points are moves from it, as the
-    audit's are). No witnesses when the true values do not fit what is published."""
+    audit's are). ``only``: look for cubes of these variables alone (those of them that are
+    withheld); by default, of every withheld value. No witnesses when the true values do
+    not fit what is published."""
     t0 = time.perf_counter()
     k = _audit._knowledge(published, system, policy)
     lp = _audit.withheld_lp(system, k)
     out = _audit.Witnesses(_audit.fingerprint(system))
     hv = lp.hvars
     todo = hv[k.required[hv] > 0]
+    if only is not None:
+        todo = todo[np.isin(todo, only)]
     x0 = truth[hv]
-    if not len(hv) or np.isnan(x0).any() or not _audit._feasible(
+    if not len(todo) or np.isnan(x0).any() or not _audit._feasible(
             lp.A, x0, lp.lo, lp.hi, lp.rlo, lp.rhi):
         return out, todo
     sp = _space(system)
@@ -193,7 +198,8 @@ def cube_complements(system: System, xs: np.ndarray, hidden: np.ndarray,
     e = system.edges
     rel = csr_matrix((np.where(e["is_total"].to_numpy(), 1.0, -1.0),
                       (e["rel_id"].to_numpy(), e["var_id"].to_numpy())),
-                     shape=(int(e["rel_id"].max()) + 1 if e.height else 0, len(hidden)))
+                     shape=(int(e["rel_id"].to_numpy().max()) + 1 if e.height else 0,
+                            len(hidden)))
     for a in range(0, len(xs), CHUNK):
         chunk = xs[a:a + CHUNK]
         chunk = chunk[~proven[chunk]]
@@ -303,9 +309,8 @@ def _who_moves(xf: pl.DataFrame, mov: pl.DataFrame, sp: _Space, policy: Policy,
     # The total: itself and the cheapest movable member of each partition.
     totals = xf.filter(pl.Series(everything[xf["who"].to_numpy()]))
     at = totals.select("fix", "geo", "what").unique()
-    tops = _ranked(mov.with_columns(pl.Series("part", part[mov["who"].to_numpy()]))
-                   .filter(pl.col("part") >= 0).join(at, on=["fix", "geo", "what"]),
-                   sl, 1).select("fix", "geo", "what", "who")
+    tops = _ranked(mp.join(at, on=["fix", "geo", "what"]), sl, 1).select(
+        "fix", "geo", "what", "who")
     members = totals.select("x", "fix", "geo", "what").join(tops, on=["fix", "geo", "what"])
     rows = pl.concat([totals.select("x", "who"), members.select("x", "who")]).sort("x", "who")
     sig = rows.group_by("x").agg(pl.col("who").cast(pl.String).str.join(",").alias("s"))

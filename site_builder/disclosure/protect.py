@@ -454,28 +454,57 @@ def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,
         if not n + st.fix_vars(bad):
             break
         st.greedy()
-    cubes = int(st.hidden.sum()) <= CUBE_LIMIT
-    if audit and cubes:
-        _cube_rounds(st, cells, system, policy)
+    cubes = _Cubes(cells, system, policy) if int(st.hidden.sum()) <= CUBE_LIMIT else None
+    if audit and cubes is not None:
+        _cube_rounds(st, cubes)
     witnesses = _audit_rounds(st, cells, system, policy, cubes) if audit else {}
     return render(cells, system, st.reason, policy), witnesses
 
 
-def _cube_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Policy) -> None:
+class _Cubes:
+    """The cube witnesses of a year's pattern, kept up to date as it grows. Withholding more
+    only removes constraints, so a cube that proved a value still proves it (the audit
+    checks every point again): after the first call, only the values withheld since, and the
+    ones named, are looked at again."""
+
+    def __init__(self, cells: pl.DataFrame, system: System, policy: Policy) -> None:
+        self.cells, self.system, self.policy = cells, system, policy
+        self.fresh = _audit.Witnesses(_audit.fingerprint(system))  # not yet taken
+        self.seen: np.ndarray | None = None  # what was withheld at the last update
+
+    def update(self, st: _State, again: np.ndarray | None = None) -> np.ndarray:
+        """Look for cubes of what is new (and of ``again``); returns the values looked at
+        that no cube proves."""
+        hidden = st.hidden
+        only = None if self.seen is None else np.union1d(
+            np.flatnonzero(hidden & ~self.seen), [] if again is None else again)
+        built, left = cube_witnesses(render(self.cells, self.system, st.reason, self.policy),
+                                     self.system, self.policy, st.value.astype(float),
+                                     only=only)
+        self.fresh = self.fresh.merged(built)
+        self.seen = hidden.copy()
+        return left
+
+    def take(self) -> _audit.Witnesses:
+        """The witnesses found since the last call (an audit keeps those it uses)."""
+        out, self.fresh = self.fresh, _audit.Witnesses(self.fresh.fingerprint)
+        return out
+
+
+def _cube_rounds(st: _State, cubes: _Cubes) -> None:
     """Withhold the published corners of the cheapest hypercube of each value no cube of
     withheld values proves yet, so that the audit can check most proofs instead of
     searching for them (see :mod:`cubes`)."""
-    truth = st.value.astype(float)
+    left = None
     for _ in range(CUBE_ROUNDS):
-        _, left = cube_witnesses(render(cells, system, st.reason, policy), system, policy,
-                                 truth)
+        left = cubes.update(st, again=left)
         if not len(left) or not st.hide(st.cube_complements(left)[0]):
             return
         st.greedy()
 
 
 def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Policy,
-                  cubes: bool = True) -> dict[int, _audit.Witnesses]:
+                  cubes: _Cubes | None = None) -> dict[int, _audit.Witnesses]:
     """Audit the pattern and withhold more until the audit passes; returns the witnesses of
     the audit that passed (see :class:`audit.Witnesses`).
 
@@ -495,18 +524,21 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
     thorough = False
     witnesses: dict[int, _audit.Witnesses] = {}
     report = _audit.AuditReport()
+    failed = None  # the values the last round failed (cubes are looked for again)
     for rnd in range(MAX_AUDIT_ROUNDS):
         t0 = time.perf_counter()
         published = render(cells, system, st.reason, policy)
         given = witnesses
-        if cubes:
+        if cubes is not None:
             year = int(cells["year"][0])
-            built, _ = cube_witnesses(published, system, policy, st.value.astype(float))
+            cubes.update(st, again=failed)
+            built = cubes.take()
             given = {year: built.merged(witnesses[year]) if year in witnesses else built}
         report = _audit.audit_cells(published, policy, hint=cells, thorough=thorough,
                                     witnesses=given)
         witnesses = report.witnesses
         found = [f for f in report.failures if f.kind != "inconsistent"]
+        failed = np.array(sorted({f.var_id for f in found if f.var_id is not None}), np.int64)
         waiting = 0
         if not thorough:
             keep = []
@@ -546,7 +578,7 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
         # The cheapest hypercube proves a value by construction (where the cube's bounds
         # hold: a value failing again goes the other way); the rest get one more complement
         # in one of their relations.
-        fv = np.array(sorted({f.var_id for f in found if cubes
+        fv = np.array(sorted({f.var_id for f in found if cubes is not None
                               and f.var_id is not None and strikes[f.var_id] == 1}), np.int64)
         picks, covered = st.cube_complements(fv) if len(fv) else (fv, np.zeros(0, bool))
         n_cubes = st.hide(picks)

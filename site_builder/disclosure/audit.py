@@ -699,10 +699,10 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
             c0 = witness_in.move_vars[mids[0]] if len(mids) else np.zeros(0, np.int64)
             if not len(c0) or not is_large[comp[c0[0]]]:
                 continue
-            lab = int(comp[c0[0]])
-            if any((comp[witness_in.move_vars[m]] != lab).any() for m in mids):
+            group = int(comp[c0[0]])
+            if any((comp[witness_in.move_vars[m]] != group).any() for m in mids):
                 continue  # cannot be a point of this system
-            wl = w_by.setdefault(lab, Witnesses(""))
+            wl = w_by.setdefault(group, Witnesses(""))
             ids = []
             for m in mids:
                 if int(m) not in seen:
@@ -895,7 +895,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         _, _, s = _batch_ranges(S, lo[cols], hi[cols], rlo[rws] - fixed, rhi[rws] - fixed,
                                 req, piece, rng, exact=exact,
                                 ipm=not exact and k > IPM_COLUMNS, rounds=LOCAL_ROUNDS,
-                                on_point=lambda x: fold_local(cols, x))
+                                on_point=lambda x: fold_local(cols, x), start=base[cols])
         solves += s
 
     def around(seeds: np.ndarray, limit: int) -> np.ndarray:
@@ -1168,7 +1168,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             unproven[left[~np.isin(left, np.concatenate([[-1], *done]))]] = True
         else:
             unproven[todo] = True
-    if record:
+    if record and witness_out is not None:
         # Only the points that some proven column needs (its lowest and its highest).
         proven = ~_short(mn, mx, required) & (required > 0)
         pids = np.unique(np.r_[arg_mn[proven], arg_mx[proven]])
@@ -1190,20 +1190,26 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
                   solved: list[np.ndarray] | None = None, ipm: bool = False,
                   rounds: int = N_DIRECTIONS + MAX_FOCUSED_ROUNDS,
                   on_point: Callable[[np.ndarray], None] | None = None,
+                  start: np.ndarray | None = None,
                   ) -> tuple[np.ndarray, np.ndarray, int]:
     """Min and max of every column with ``required`` > 0 (``exact=False``: only as far as
     random directions get; the spread found is then a lower bound on the range; with
     ``max_exact_rounds``, exact for at most that many columns per component, listed in
-    ``solved``). ``on_point`` is given every point found."""
+    ``solved``). ``on_point`` is given every point found. ``start``: a point known to be
+    feasible (it saves a solve; it is not given to ``on_point``)."""
     n = A.shape[1]
     h = _model(A, lo, hi, rlo, rhi, ipm=ipm)
-    solves = 1
-    x = _solve(h, np.zeros(n), highspy.ObjSense.kMinimize)
-    if x is None:  # published numbers contradict each other: nothing is proven
-        return lo.copy(), lo.copy(), solves
-    mn, mx = x.copy(), x.copy()
-    if on_point is not None:
-        on_point(x)
+    if start is not None:
+        solves = 0
+        mn, mx = start.astype(float), start.astype(float)
+    else:
+        solves = 1
+        x = _solve(h, np.zeros(n), highspy.ObjSense.kMinimize)
+        if x is None:  # published numbers contradict each other: nothing is proven
+            return lo.copy(), lo.copy(), solves
+        mn, mx = x.copy(), x.copy()
+        if on_point is not None:
+            on_point(x)
 
     def short() -> np.ndarray:
         return np.flatnonzero(np.floor(mx + EPS) - np.ceil(mn - EPS) < required)

@@ -148,3 +148,28 @@ def test_witnesses_are_deterministic(tmp_path: Path, protected: tuple,
     a = [p.read_bytes() for p in write_witnesses(first, tmp_path / "a")]
     b = [p.read_bytes() for p in write_witnesses(again, tmp_path / "b")]
     assert a == b
+
+
+@pytest.mark.parametrize("cap, proven", [(10**6, True), (1, False)])
+def test_a_thorough_audit_solves_exactly_only_over_groups_up_to_a_size(
+        monkeypatch: pytest.MonkeyPatch, cap: int, proven: bool) -> None:
+    """x + y = 10 with both withheld: each can be 0..10. With the quick passes switched
+    off, only the thorough audit's exact LP proves that, and only for a group of at most
+    EXACT_LARGE_COLUMNS columns; a larger group's value is left unproven (protect() then
+    withholds more near it), never passed without a proof."""
+    from scipy.sparse import csc_matrix
+
+    for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "ALONE_COUNT", "EXACT_LIMIT"):
+        monkeypatch.setattr(audit_mod, name, 0)
+    monkeypatch.setattr(audit_mod, "EXACT_LARGE_COLUMNS", cap)
+    A = csc_matrix(np.array([[1.0, 1.0]]))
+    mn, mx, _, unproven = audit_mod._prove_large(
+        A, np.zeros(2), np.full(2, 10.0), np.array([10.0]), np.array([10.0]),
+        np.array([5, 5]), np.array([4.0, 6.0]), np.zeros(2, np.int64),
+        np.random.default_rng(0), thorough=True)
+    if proven:
+        assert mn.tolist() == [0.0, 0.0] and mx.tolist() == [10.0, 10.0]
+        assert not unproven.any()
+    else:
+        assert mn.tolist() == [4.0, 6.0] and mx.tolist() == [4.0, 6.0]
+        assert unproven.all()

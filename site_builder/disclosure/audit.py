@@ -106,8 +106,13 @@ TRADE_MASTER_ROUNDS = 60
 TRADE_ITERATIONS = 3
 """Master rounds, then more points for the regions still short, this many times."""
 EXACT_LARGE_COUNT = 60
-"""A thorough audit solves exactly over a group of any size when at most this many of its
-values are left unproven (interior point, a few seconds a solve on 20,000 columns)."""
+"""A thorough audit solves exactly over a group of up to EXACT_LARGE_COLUMNS columns when at
+most this many of its values are left unproven (interior point, a few seconds a solve on
+20,000 columns)..."""
+EXACT_LARGE_COLUMNS = 40000
+"""... and no larger: a solve over the full state's largest groups (80,000-190,000 columns)
+takes minutes, and a few of them kept a round going for over half an hour. What is left
+there is unproven, and protect() answers it with complements instead."""
 
 
 @dataclass(frozen=True)
@@ -800,8 +805,9 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     whole group when it is small and many are short; a quick audit runs this pass too when
     the group has at most WHOLE_GROUP_COLUMNS columns); (5) each short column alone in its
     own neighbourhood, exact min and max there; (6) for a group of at most EXACT_LIMIT
-    columns, or (thorough) with at most EXACT_LARGE_COUNT columns left, exact LPs over the
-    whole group for up to EXACT_COUNT columns. What is left is unproven.
+    columns, or (thorough) with at most EXACT_LARGE_COUNT columns left and at most
+    EXACT_LARGE_COLUMNS columns in all, exact LPs over the whole group for up to
+    EXACT_COUNT columns. What is left is unproven.
 
     Witnesses (column indices of this group, moves from ``base``, which must then be the
     hint): the points of ``witness_in`` that meet every row and bound count first; the points
@@ -1154,7 +1160,8 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         todo = step("single-value neighbourhoods", one_by_one, todo)
     unproven = np.zeros(n, bool)
     if len(todo):
-        if n <= EXACT_LIMIT or (thorough and len(todo) <= EXACT_LARGE_COUNT):
+        if n <= EXACT_LIMIT or (thorough and len(todo) <= EXACT_LARGE_COUNT
+                                and n <= EXACT_LARGE_COLUMNS):
             req = np.zeros(n, np.int64)
             req[todo] = required[todo]
             done: list[np.ndarray] = []

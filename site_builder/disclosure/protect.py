@@ -477,7 +477,7 @@ class _Cubes:
         that no cube proves."""
         hidden = st.hidden
         only = None if self.seen is None else np.union1d(
-            np.flatnonzero(hidden & ~self.seen), [] if again is None else again)
+            np.flatnonzero(hidden & ~self.seen), np.zeros(0, np.int64) if again is None else again)
         built, left = cube_witnesses(render(self.cells, self.system, st.reason, self.policy),
                                      self.system, self.policy, st.value.astype(float),
                                      only=only)

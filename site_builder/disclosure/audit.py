@@ -901,7 +901,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         _, _, s = _batch_ranges(S, lo[cols], hi[cols], rlo[rws] - fixed, rhi[rws] - fixed,
                                 req, piece, rng, exact=exact,
                                 ipm=not exact and k > IPM_COLUMNS, rounds=LOCAL_ROUNDS,
-                                on_point=lambda x: fold_local(cols, x), start=base[cols])
+                                on_point=lambda x: fold_local(cols, x))
         solves += s
 
     def around(seeds: np.ndarray, limit: int) -> np.ndarray:
@@ -1197,26 +1197,23 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
                   solved: list[np.ndarray] | None = None, ipm: bool = False,
                   rounds: int = N_DIRECTIONS + MAX_FOCUSED_ROUNDS,
                   on_point: Callable[[np.ndarray], None] | None = None,
-                  start: np.ndarray | None = None,
                   ) -> tuple[np.ndarray, np.ndarray, int]:
     """Min and max of every column with ``required`` > 0 (``exact=False``: only as far as
     random directions get; the spread found is then a lower bound on the range; with
     ``max_exact_rounds``, exact for at most that many columns per component, listed in
-    ``solved``). ``on_point`` is given every point found. ``start``: a point known to be
-    feasible (it saves a solve; it is not given to ``on_point``)."""
+    ``solved``). ``on_point`` is given every point found, the first being the solution of a
+    zero objective, which widens spreads by itself: starting from a known feasible point
+    instead, to save that solve, left 7-13% more values unproven (central and full state
+    2024, measured in session 16)."""
     n = A.shape[1]
     h = _model(A, lo, hi, rlo, rhi, ipm=ipm)
-    if start is not None:
-        solves = 0
-        mn, mx = start.astype(float), start.astype(float)
-    else:
-        solves = 1
-        x = _solve(h, np.zeros(n), highspy.ObjSense.kMinimize)
-        if x is None:  # published numbers contradict each other: nothing is proven
-            return lo.copy(), lo.copy(), solves
-        mn, mx = x.copy(), x.copy()
-        if on_point is not None:
-            on_point(x)
+    solves = 1
+    x = _solve(h, np.zeros(n), highspy.ObjSense.kMinimize)
+    if x is None:  # published numbers contradict each other: nothing is proven
+        return lo.copy(), lo.copy(), solves
+    mn, mx = x.copy(), x.copy()
+    if on_point is not None:
+        on_point(x)
 
     def short() -> np.ndarray:
         return np.flatnonzero(np.floor(mx + EPS) - np.ceil(mn - EPS) < required)

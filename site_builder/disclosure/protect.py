@@ -472,15 +472,17 @@ class _Cubes:
         self.fresh = _audit.Witnesses(_audit.fingerprint(system))  # not yet taken
         self.seen: np.ndarray | None = None  # what was withheld at the last update
 
-    def update(self, st: _State, again: np.ndarray | None = None) -> np.ndarray:
+    def update(self, st: _State, again: np.ndarray | None = None,
+               published: pl.DataFrame | None = None) -> np.ndarray:
         """Look for cubes of what is new (and of ``again``); returns the values looked at
-        that no cube proves."""
+        that no cube proves. ``published``: the pattern rendered, if the caller has it."""
         hidden = st.hidden
         only = None if self.seen is None else np.union1d(
             np.flatnonzero(hidden & ~self.seen), np.zeros(0, np.int64) if again is None else again)
-        built, left = cube_witnesses(render(self.cells, self.system, st.reason, self.policy),
-                                     self.system, self.policy, st.value.astype(float),
-                                     only=only)
+        if published is None:
+            published = render(self.cells, self.system, st.reason, self.policy)
+        built, left = cube_witnesses(published, self.system, self.policy,
+                                     st.value.astype(float), only=only)
         self.fresh = self.fresh.merged(built)
         self.seen = hidden.copy()
         return left
@@ -531,7 +533,7 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
         given = witnesses
         if cubes is not None:
             year = int(cells["year"][0])
-            cubes.update(st, again=failed)
+            cubes.update(st, again=failed, published=published)
             built = cubes.take()
             given = {year: built.merged(witnesses[year]) if year in witnesses else built}
         report = _audit.audit_cells(published, policy, hint=cells, thorough=thorough,

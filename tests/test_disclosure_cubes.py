@@ -189,3 +189,59 @@ def test_cubes_are_looked_for_again_only_where_the_pattern_grew(
     for msg in held:  # every point of the smaller pattern holds in the larger one
         k, n = msg.split(": ")[1].split(" witnesses")[0].split(" of ")
         assert k == n, msg
+
+
+def _have_by_join(rects: pl.DataFrame, mov: pl.DataFrame) -> pl.DataFrame:
+    """Where each rectangle is movable, the slow way (session 15's code): every corner
+    joined with every place that holds it."""
+    corners = rects.select("sig", "fix", "who", "what", "anchor").unique(
+        ["sig", "who", "what"])
+    n = corners.group_by("sig").len("n")
+    j = corners.join(mov.select("fix", "who", "what", "geo", "dgeo", "level", "value",
+                                "cost"), on=["fix", "who", "what"])
+    return (j.group_by("sig", "geo").agg(
+        pl.len().alias("k"), pl.col("dgeo").first(), pl.col("level").first(),
+        pl.col("value").filter(pl.col("anchor")).first(), pl.col("cost").sum())
+        .join(n, on="sig").filter(pl.col("k") == pl.col("n")).drop("k", "n"))
+
+
+def test_places_found_by_lookup_are_the_places_a_join_with_every_place_finds() -> None:
+    """_have looks corners up in the dense key space and ranks districts in a matrix; the
+    moves along "where" it leads to are exactly those of joining every corner with every
+    place (with costs that tie, so the order's tie-breaks count too)."""
+    raw = toy_state(4, n_districts=7, schools=(1, 4))
+    cells = with_population(raw, POLICY).sort(list(KEY))
+    system = build_system(cells, POLICY)
+    sp = cubes_mod._space(system)
+    value = np.nan_to_num(hint_values(cells, system, raw))
+    ids = np.arange(len(value))
+    movable = ids[value > 0]
+    cost = (ids % 3 == 0) * (ids % 7).astype(float)  # a third published, costs that tie
+    mov = sp.frame(movable, value, cost)
+    xs = movable[value[movable] < 30]
+    xf = mov.join(pl.DataFrame({"x": xs}), on="x")
+    rects = cubes_mod._rectangles(xf, mov, cubes_mod._who_moves(xf, mov, sp, POLICY),
+                                  cubes_mod._what_moves(xf, mov, sp, POLICY))
+    cols = ["x", "rect", "place", "geo", "sign"]
+    fast = cubes_mod._place_moves(xf, rects, cubes_mod._have(rects, mov, xf, sp)).sort(cols)
+    slow = cubes_mod._place_moves(xf, rects, _have_by_join(rects, mov)).sort(cols)
+    assert fast.equals(slow)
+    across = fast.filter(pl.col("place") >= cubes_mod.PLACES)
+    assert across["x"].n_unique() > 50 and fast["x"].n_unique() > 100, fast.height
+
+
+def test_two_cubes_prove_what_neither_proves_alone() -> None:
+    """A value one cube moves 3 up (and not down) and another 2 down (its sign -1: the cube
+    moving up 2 moves it down) is proven wide 5 by the two points; with a need of 6 it is
+    not, and a cube that breaks a relation (up -1) never counts."""
+    var = np.array([7, 8, 7, 9, 7, 9])
+    sign = np.array([1, -1, -1, 1, 1, -1])
+    c_row = np.array([0, 0, 1, 1, 2, 2])
+    up, dn = np.array([3.0, 2.0, -1.0]), np.array([0.0, 0.0, -1.0])
+    xs = np.array([7])
+    for need, expect in ((5, [0, 1]), (6, [])):
+        required = np.zeros(10)
+        required[7] = need
+        proven = np.zeros(10, bool)
+        assert cubes_mod._two_cubes(xs, var, sign, c_row, up, dn, required, proven) == expect
+        assert proven[7] == bool(expect) and proven.sum() == proven[7]

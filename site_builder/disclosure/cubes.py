@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,8 @@ TEMPLATES = 6
 """Moves along "what" tried per value (up to this many)."""
 CHUNK = 20_000
 """Values whose cubes are built at once (bounds memory)."""
+_PAIRS = 2_000_000
+"""(rectangle, place) pairs checked at once (bounds memory)."""
 
 
 @dataclass
@@ -68,9 +71,15 @@ class _Space:
     what_t: pl.DataFrame
     dgeo: np.ndarray
     level: np.ndarray
-    sorted_keys: np.ndarray
-    order: np.ndarray
     shape: tuple[int, int, int]
+    dense: np.ndarray
+    """Variable id at each key (-1: none): the key space is small (years x subjects x
+    places x groups and grades x series; 6.7 million for a full-state year)."""
+    geo_level: np.ndarray
+    """Each place's level (state, district or school)."""
+    schools: tuple[np.ndarray, np.ndarray]
+    """The schools of each place (CSR: pointers by geo, school geos): a district's
+    schools; none for a school or the state."""
 
     def key(self, fix: np.ndarray, geo: np.ndarray, who: np.ndarray,
             what: np.ndarray) -> np.ndarray:
@@ -81,10 +90,10 @@ class _Space:
                what: np.ndarray) -> np.ndarray:
         """Variable ids at these coordinates (-1 where there is none)."""
         kk = self.key(fix, geo, who, what)
-        if not len(self.sorted_keys):
-            return np.full(len(kk), -1)
-        i = np.clip(np.searchsorted(self.sorted_keys, kk), 0, len(self.sorted_keys) - 1)
-        return np.where(self.sorted_keys[i] == kk, self.order[i], -1)
+        out = np.full(len(kk), -1, np.int64)
+        inside = (kk >= 0) & (kk < len(self.dense))
+        out[inside] = self.dense[kk[inside]]
+        return out
 
     def frame(self, ids: np.ndarray, value: np.ndarray, cost: np.ndarray) -> pl.DataFrame:
         """The variables that may move (``mov`` below): one row per variable x with its
@@ -112,12 +121,17 @@ def _space(system: System) -> _Space:
         "district_code", pl.col("_id").alias("d_id"))
     dgeo = geo_t.join(d, on="district_code", how="left", maintain_order="left")[
         "d_id"].fill_null(-1).to_numpy().astype(np.int64)
-    sp = _Space(fix, geo, who, what, who_t, what_t, dgeo, v["level"].to_numpy(),
-                np.zeros(0, np.int64), np.zeros(0, np.int64),
-                (geo_t.height, who_t.height, what_t.height))
+    geo_level = geo_t["level"].to_numpy()
+    is_school = np.flatnonzero(geo_level == "school")
+    by_d = is_school[np.argsort(dgeo[is_school], kind="stable")]
+    ptr = np.searchsorted(dgeo[by_d], np.arange(geo_t.height + 1))
+    shape = (geo_t.height, who_t.height, what_t.height)
+    sp = _Space(fix, geo, who, what, who_t, what_t, dgeo, v["level"].to_numpy(), shape,
+                np.zeros(0, np.int64), geo_level, (ptr, by_d))
     keys = sp.key(fix, geo, who, what)
-    sp.order = np.argsort(keys)
-    sp.sorted_keys = keys[sp.order]
+    n_fix = int(fix.max()) + 1 if len(fix) else 0
+    sp.dense = np.full(n_fix * shape[0] * shape[1] * shape[2], -1, np.int64)
+    sp.dense[keys] = np.arange(len(keys))
     return sp
 
 
@@ -163,8 +177,15 @@ def cube_witnesses(published: pl.DataFrame, system: System, policy: Policy,
         D = csr_matrix((corners["sign"].to_numpy().astype(float), (c_row, lp.col[var])),
                        shape=(len(cand), lp.A.shape[1]))
         up, dn = _reach(D, A_csr, at_x0, x0, lp)
-        for ci, vs, sg in _pick(corners["x"].to_numpy(), var, corners["sign"].to_numpy(),
-                                c_row, up, dn, k.required, proven, np.zeros(len(var))):
+        sign = corners["sign"].to_numpy()
+        picks = _pick(corners["x"].to_numpy(), var, sign, c_row, up, dn, k.required, proven,
+                      np.zeros(len(var)))
+        starts = np.searchsorted(c_row, np.arange(len(cand) + 1))
+        picked = {p[0] for p in picks}
+        picks += [(ci, var[starts[ci]:starts[ci + 1]], sign[starts[ci]:starts[ci + 1]])
+                  for ci in _two_cubes(xs, var, sign, c_row, up, dn, k.required, proven)
+                  if ci not in picked]
+        for ci, vs, sg in picks:
             mid = len(out.move_vars)
             out.move_vars.append(vs.astype(np.int64))
             out.move_deltas.append(sg.astype(float))
@@ -243,23 +264,37 @@ def _cubes(xs: np.ndarray, mov: pl.DataFrame, sp: _Space, policy: Policy) -> pl.
                         _what_moves(xf, mov, sp, policy))
     if rects.height == 0:
         return empty
-    places = _place_moves(xf, rects, _have(rects, mov))
+    places = _place_moves(xf, rects, _have(rects, mov, xf, sp))
     r = rects.rename({"sign": "sr"})
     g = places.rename({"sign": "sg"})
     c = r.join(g, on=["x", "rect"])
     if c.height == 0:
         return empty
-    c = c.select(pl.struct("x", "rect", "place").rank("dense").cast(pl.Int64).alias("cand"),
-                 "x", "fix", "geo", "who", "what", (pl.col("sr") * pl.col("sg")).alias("sign"))
+    x = c["x"].to_numpy()
+    rect = c["rect"].to_numpy()
+    place = c["place"].to_numpy()
+    # Cubes numbered in (x, rect, place) order.
+    _, cand = np.unique((x * (int(rect.max()) + 1) + rect) * (int(place.max()) + 1) + place,
+                        return_inverse=True)
     var = sp.var_at(c["fix"].to_numpy(), c["geo"].to_numpy(), c["who"].to_numpy(),
                     c["what"].to_numpy())
-    ok = var >= 0
-    ok[ok] = np.isin(var[ok], mov["x"].to_numpy())
-    c = c.select("cand", "x", "sign").with_columns(pl.Series("var", var), pl.Series("ok", ok))
-    good = c.group_by("cand").agg(pl.col("ok").all()).filter(pl.col("ok")).select("cand")
+    sign = (c["sr"] * c["sg"]).to_numpy()
+    movable = np.zeros(len(sp.fix), bool)
+    movable[mov["x"].to_numpy()] = True
+    bad = np.zeros(int(cand.max()) + 1, bool)
+    bad[cand[(var < 0) | ~movable[var]]] = True
+    keep = ~bad[cand]
+    cand, x, var, sign = cand[keep], x[keep], var[keep], sign[keep]
     # A var twice in one cube (axes that meet): its signs add up.
-    return (c.join(good, on="cand").group_by("cand", "x", "var").agg(pl.col("sign").sum())
-            .filter(pl.col("sign") != 0).sort("cand", "var"))
+    order = np.lexsort((var, cand))
+    cand, x, var, sign = cand[order], x[order], var[order], sign[order]
+    first = np.r_[True, (cand[1:] != cand[:-1]) | (var[1:] != var[:-1])] if len(cand) \
+        else np.zeros(0, bool)
+    total = np.add.reduceat(sign, np.flatnonzero(first)) if len(cand) else sign
+    nz = total != 0
+    return pl.DataFrame({"cand": cand[first][nz] + 1, "x": x[first][nz],
+                         "var": var[first][nz], "sign": total[nz]},
+                        schema=empty.schema)
 
 
 def _ranked(frame: pl.DataFrame, by: list[str], n: int) -> pl.DataFrame:
@@ -415,18 +450,120 @@ def _rectangles(xf: pl.DataFrame, mov: pl.DataFrame, who_m: pl.DataFrame,
     ).select("x", "rect", "sig", "fix", "who", "what", "sign", "anchor")
 
 
-def _have(rects: pl.DataFrame, mov: pl.DataFrame) -> pl.DataFrame:
-    """The places where each rectangle of ``rects`` is movable, all its corners: rows (sig,
-    geo, dgeo, level, value (its anchor's), cost (of its corners))."""
+def _have(rects: pl.DataFrame, mov: pl.DataFrame, xf: pl.DataFrame,
+          sp: _Space) -> pl.DataFrame:
+    """The places where each rectangle of ``rects`` is movable, all its corners, among those
+    :func:`_place_moves` can use: every district (it ranks them), and every school of the
+    districts it looks in (the values' own districts and its best PLACES + 1 for each
+    rectangle). Rows (sig, geo, dgeo, level, value (its anchor's), cost (of its corners)).
+
+    Places are checked by looking each corner up in the dense key space, not by joining
+    corners with every place that holds them (over the full state that join took 26 s and
+    14 GB for 20,000 values; this, 3 s and under 1 GB)."""
     corners = rects.select("sig", "fix", "who", "what", "anchor").unique(
-        ["sig", "who", "what"])
-    n = corners.group_by("sig").len("n")
-    j = corners.join(mov.select("fix", "who", "what", "geo", "dgeo", "level", "value",
-                                "cost"), on=["fix", "who", "what"])
-    return (j.group_by("sig", "geo").agg(
-        pl.len().alias("k"), pl.col("dgeo").first(), pl.col("level").first(),
-        pl.col("value").filter(pl.col("anchor")).first(), pl.col("cost").sum())
-        .join(n, on="sig").filter(pl.col("k") == pl.col("n")).drop("k", "n"))
+        ["sig", "who", "what"]).sort("sig", "who", "what")
+    sigs, c_sig = np.unique(corners["sig"].to_numpy(), return_inverse=True)
+    ptr = np.searchsorted(c_sig, np.arange(len(sigs) + 1))
+    c = _Corners(ptr, corners["fix"].to_numpy(), corners["who"].to_numpy(),
+                 corners["what"].to_numpy(), corners["anchor"].to_numpy())
+    n_var = len(sp.fix)
+    cost = np.full(n_var, np.nan)
+    value = np.zeros(n_var)
+    x = mov["x"].to_numpy()
+    cost[x] = mov["cost"].to_numpy()
+    value[x] = mov["value"].to_numpy()
+    d_rows = _best_districts(c, sp, cost, value, PLACES + 1)
+    # Schools of the districts _place_moves looks in, and those districts themselves.
+    at = rects.select("x", "sig").unique().join(xf.select("x", "geo", "dgeo", "level"), on="x")
+    s_of = np.searchsorted(sigs, at["sig"].to_numpy())
+    lvl = at["level"].to_numpy()
+    own = np.where(lvl == "district", at["geo"].to_numpy(), at["dgeo"].to_numpy())
+    keep = own >= 0
+    look_s = np.r_[s_of[keep], d_rows[0]]
+    look_d = np.r_[own[keep], d_rows[1]]
+    look = np.unique(np.c_[look_s, look_d], axis=0) if len(look_s) else np.zeros((0, 2), int)
+    sch_ptr, sch = sp.schools
+    n_sch = sch_ptr[look[:, 1] + 1] - sch_ptr[look[:, 1]]
+    rep = np.repeat(np.arange(len(look)), n_sch)
+    offs = np.arange(len(rep)) - np.repeat(np.cumsum(n_sch) - n_sch, n_sch)
+    pair_s = np.r_[look[rep, 0], look[:, 0]]
+    pair_g = np.r_[sch[sch_ptr[look[rep, 1]] + offs], look[:, 1]]
+    rows = [d_rows]
+    for a in range(0, len(pair_s), _PAIRS):
+        rows.append(_check(pair_s[a:a + _PAIRS], pair_g[a:a + _PAIRS], c, sp, cost, value))
+    s_, g_, v_, k_ = _concat_pairs(rows)
+    return pl.DataFrame({
+        "sig": sigs[s_], "geo": g_, "dgeo": sp.dgeo[g_], "level": sp.geo_level[g_],
+        "value": v_, "cost": k_}).unique(["sig", "geo"])
+
+
+@dataclass
+class _Corners:
+    """Rectangles' corners, grouped by rectangle (CSR by ``ptr``)."""
+
+    ptr: np.ndarray
+    fix: np.ndarray
+    who: np.ndarray
+    what: np.ndarray
+    anchor: np.ndarray
+
+
+def _check(ps: np.ndarray, pg: np.ndarray, c: _Corners, sp: _Space, cost: np.ndarray,
+           value: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The (rectangle, place) pairs where every corner is movable (``cost`` not NaN), with
+    the anchor corner's value and the corners' summed cost: (rects, places, values, costs)."""
+    k = c.ptr[ps + 1] - c.ptr[ps]
+    start = np.cumsum(k) - k
+    ci = np.repeat(c.ptr[ps] - start, k) + np.arange(int(k.sum()))
+    var = sp.var_at(c.fix[ci], np.repeat(pg, k), c.who[ci], c.what[ci])
+    kc = np.where(var >= 0, cost[var], np.nan)
+    ok = np.logical_and.reduceat(~np.isnan(kc), start) if len(ps) else np.zeros(0, bool)
+    total = np.add.reduceat(np.nan_to_num(kc), start) if len(ps) else np.zeros(0)
+    anchor = np.add.reduceat(np.where(c.anchor[ci] & (var >= 0), value[var], 0.0), start) \
+        if len(ps) else np.zeros(0)
+    return ps[ok], pg[ok], anchor[ok], total[ok]
+
+
+def _best_districts(c: _Corners, sp: _Space, cost: np.ndarray, value: np.ndarray,
+                    n: int) -> tuple[np.ndarray, ...]:
+    """For each rectangle, the ``n`` districts where it is movable that :func:`_ranked`
+    puts first (cheapest, then most students, then the smallest place): (rects, places,
+    values, costs). A matrix of coordinates by districts (every corner is one of a few
+    thousand coordinates), summed over each rectangle's corners, block by block."""
+    districts = np.flatnonzero(sp.geo_level == "district")
+    n_geo, n_who, n_what = sp.shape
+    stride = n_who * n_what
+    coord = (c.fix * n_geo * n_who + c.who) * n_what + c.what  # the key at geo 0
+    u, c_u = np.unique(coord, return_inverse=True)
+    key = u[:, None] + districts[None, :] * stride
+    var = sp.dense[key]
+    cost_at = np.where(var >= 0, cost[var], np.nan)
+    value_at = np.where(var >= 0, value[var], 0.0)
+    anchor_u = c_u[c.anchor]  # one anchor corner per rectangle, in rectangle order
+    n_rect = len(c.ptr) - 1
+    out = []
+    block = max(1, _PAIRS // max(len(districts), 1))
+    for a in range(0, n_rect, block):
+        b = min(a + block, n_rect)
+        lo, hi = c.ptr[a], c.ptr[b]
+        total = np.add.reduceat(cost_at[c_u[lo:hi]], c.ptr[a:b] - lo, axis=0)
+        val = value_at[anchor_u[a:b]]
+        # Sort each row by (cost, -value, district): stable sorts, last key first.
+        by_v = np.argsort(-val, axis=1, kind="stable")
+        by_c = np.argsort(np.take_along_axis(total, by_v, axis=1), axis=1, kind="stable")
+        order = np.take_along_axis(by_v, by_c, axis=1)[:, :n]
+        k_ = np.take_along_axis(total, order, axis=1)
+        ok = ~np.isnan(k_)
+        rows = np.broadcast_to(np.arange(a, b)[:, None], order.shape)
+        out.append((rows[ok], districts[order[ok]],
+                    np.take_along_axis(val, order, axis=1)[ok], k_[ok]))
+    return _concat_pairs(out)
+
+
+def _concat_pairs(parts: Sequence[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    if not parts:
+        return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))
 
 
 def _place_moves(xf: pl.DataFrame, rects: pl.DataFrame, have: pl.DataFrame) -> pl.DataFrame:
@@ -503,6 +640,34 @@ def _reach(D: csr_matrix, A: csr_matrix, at_x0: np.ndarray, x0: np.ndarray,
     dn = np.floor(np.maximum(dn, 0) + 1e-9)
     up[broken] = dn[broken] = -1
     return up, dn
+
+
+def _two_cubes(xs: np.ndarray, var: np.ndarray, sign: np.ndarray, c_row: np.ndarray,
+               up: np.ndarray, dn: np.ndarray, required: np.ndarray,
+               proven: np.ndarray) -> list[int]:
+    """Values of ``xs`` no single cube proves, proven by two: the cube that moves the value
+    furthest up and the one that moves it furthest down are two feasible points, as far
+    apart in the value as the two reaches added. Marks what they prove; returns the cubes
+    (rows, each at most once, smallest first)."""
+    want = np.zeros(len(proven), bool)
+    want[xs[~proven[xs]]] = True
+    m = want[var] & (up[c_row] >= 0)
+    if not m.any():
+        return []
+    v, s, r = var[m], sign[m], c_row[m]
+    mag = np.abs(s).astype(float)
+    reach_up = np.where(s > 0, up[r], dn[r]) * mag
+    reach_dn = np.where(s > 0, dn[r], up[r]) * mag
+    best = {}
+    for name, reach in (("up", reach_up), ("dn", reach_dn)):
+        order = np.lexsort((r, -reach, v))  # per value: furthest first, then smallest cube
+        first = np.r_[True, v[order][1:] != v[order][:-1]]
+        best[name] = (v[order][first], reach[order][first], r[order][first])
+    vals, ups, cu = best["up"]
+    _, dns, cd = best["dn"]  # same values, same order
+    ok = ups + dns >= required[vals]
+    proven[vals[ok]] = True
+    return sorted(set(cu[ok].tolist()) | set(cd[ok].tolist()))
 
 
 def _pick(owner: np.ndarray, var: np.ndarray, sign: np.ndarray, c_row: np.ndarray,

@@ -111,6 +111,16 @@ def test_forged_witnesses_are_checked_and_ignored(tmp_path: Path, protected: tup
     assert rep.ok  # proven again from scratch
     held = [r.getMessage() for r in caplog.records if "witnesses hold" in r.getMessage()]
     assert held and all(m.split(": ")[1].startswith("0 of ") for m in held), held
+    # One value of each move alone, by one student: inside its bounds, but the relations it
+    # is in no longer add up.
+    caplog.clear()
+    alone = audit_mod.Witnesses(w.fingerprint, [v[:1] for v in w.move_vars],
+                                [np.sign(d[:1]) for d in w.move_deltas],
+                                w.point_moves, [np.sign(x) for x in w.point_weights])
+    with caplog.at_level("INFO", logger=audit_mod.__name__):
+        assert audit_published([path], POLICY, hint=raw, witnesses={2024: alone}).ok
+    held = [r.getMessage() for r in caplog.records if "witnesses hold" in r.getMessage()]
+    assert held and all(m.split(": ")[1].startswith("0 of ") for m in held), held
     # Witnesses of another system (another fingerprint) are not even looked at.
     caplog.clear()
     other = audit_mod.Witnesses("not this system", w.move_vars, w.move_deltas,

@@ -131,8 +131,8 @@ def test_protect_leaves_a_pattern_the_cubes_mostly_prove(
 def test_a_year_over_the_cube_limit_is_protected_without_cubes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    """Over CUBE_LIMIT withheld values (a state's size, where cubes cost too much time and
-    memory as built), protect() uses the audit rounds alone, and the result still passes."""
+    """Over CUBE_LIMIT withheld values (a safety valve: a full-state year, about 940,000,
+    is under it), protect() uses the audit rounds alone, and the result still passes."""
     import importlib
 
     protect_mod = importlib.import_module("site_builder.disclosure.protect")

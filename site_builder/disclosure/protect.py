@@ -46,10 +46,15 @@ MAX_NARROW_ROUNDS = 200
 STUBBORN_ROUNDS = 4
 CUBE_ROUNDS = 4
 """Rounds of hypercube complements before the audit (see :mod:`cubes`)."""
-CUBE_LIMIT = 200_000
-"""Years with more withheld values than this use no cubes: as built, cubes over the full
-state (937,000 withheld values) took 900 s a round and ran out of memory (24 GB) choosing
-complements; see benchmarks/README.md, "session 15"."""
+CUBE_MIN_GAIN = 0.01
+"""A round of cube complements that withholds at most this share of the values it was for
+is the last (on the full state the third and fourth rounds withheld 22 and 0 cells for
+39,000 values, 25 s each)."""
+CUBE_LIMIT = 3_000_000
+"""Years with more withheld values than this use no cubes. A full-state year has about
+940,000: its first cube search takes about 140 s and its cube rounds about 300 s, under 5 GB
+(before session 17, 900 s, and out of memory choosing complements; see
+benchmarks/README.md, "session 17")."""
 WAITING_PROGRESS = 0.8
 """Once only values waiting for the slow proofs are left, quick rounds go on while each leaves
 at most this share of the round before's waiting values (the slow proofs of a large group
@@ -500,9 +505,13 @@ def _cube_rounds(st: _State, cubes: _Cubes) -> None:
     left = None
     for _ in range(CUBE_ROUNDS):
         left = cubes.update(st, again=left)
-        if not len(left) or not st.hide(st.cube_complements(left)[0]):
+        n = st.hide(st.cube_complements(left)[0]) if len(left) else 0
+        if n:
+            st.greedy()
+        # Stop when the complements no longer pay: the first audit round looks for the
+        # cubes of what was just withheld anyway.
+        if n <= CUBE_MIN_GAIN * len(left):
             return
-        st.greedy()
 
 
 def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Policy,

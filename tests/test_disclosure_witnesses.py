@@ -185,3 +185,28 @@ def test_a_thorough_audit_solves_exactly_only_over_groups_up_to_a_size(
     else:
         assert (np.floor(mx) - np.ceil(mn) < 7).all()
         assert unproven.all()
+
+
+@pytest.mark.parametrize("cap", [10**6, 1])
+def test_a_thorough_audit_runs_the_neighbourhood_passes_only_up_to_that_size(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, cap: int) -> None:
+    """The same group: under the cap the single-value neighbourhood pass runs (and proves
+    it); over it the pass is skipped (it took minutes at full scale and proved nothing),
+    and the values are left unproven."""
+    from scipy.sparse import csc_matrix
+
+    for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "EXACT_LIMIT", "EXACT_LARGE_COUNT",
+                 "WHOLE_GROUP_COLUMNS"):  # (no quick pass over the whole group either)
+        monkeypatch.setattr(audit_mod, name, 0)
+    monkeypatch.setattr(audit_mod, "EXACT_LARGE_COLUMNS", cap)
+    A = csc_matrix(np.array([[1.0, 1.0]]))
+    with caplog.at_level("INFO", logger=audit_mod.__name__):
+        _, _, _, unproven = audit_mod._prove_large(
+            A, np.zeros(2), np.full(2, 10.0), np.array([10.0]), np.array([10.0]),
+            np.array([7, 7]), np.array([4.0, 6.0]), np.zeros(2, np.int64),
+            np.random.default_rng(0), thorough=True)
+    ran = [r.getMessage() for r in caplog.records if "neighbourhoods proved" in r.getMessage()]
+    if cap > 2:
+        assert ran and not unproven.any(), ran
+    else:
+        assert not ran and unproven.all(), ran

@@ -126,12 +126,11 @@ def _space(system: System) -> _Space:
     by_d = is_school[np.argsort(dgeo[is_school], kind="stable")]
     ptr = np.searchsorted(dgeo[by_d], np.arange(geo_t.height + 1))
     shape = (geo_t.height, who_t.height, what_t.height)
-    sp = _Space(fix, geo, who, what, who_t, what_t, dgeo, v["level"].to_numpy(), shape,
-                np.zeros(0, np.int64), geo_level, (ptr, by_d))
-    keys = sp.key(fix, geo, who, what)
     n_fix = int(fix.max()) + 1 if len(fix) else 0
-    sp.dense = np.full(n_fix * shape[0] * shape[1] * shape[2], -1, np.int64)
-    sp.dense[keys] = np.arange(len(keys))
+    dense = np.full(n_fix * shape[0] * shape[1] * shape[2], -1, np.int64)
+    sp = _Space(fix, geo, who, what, who_t, what_t, dgeo, v["level"].to_numpy(), shape,
+                dense, geo_level, (ptr, by_d))
+    dense[sp.key(fix, geo, who, what)] = np.arange(len(fix))
     return sp
 
 
@@ -512,15 +511,16 @@ def _check(ps: np.ndarray, pg: np.ndarray, c: _Corners, sp: _Space, cost: np.nda
            value: np.ndarray) -> tuple[np.ndarray, ...]:
     """The (rectangle, place) pairs where every corner is movable (``cost`` not NaN), with
     the anchor corner's value and the corners' summed cost: (rects, places, values, costs)."""
+    if not len(ps):
+        return ps, pg, np.zeros(0), np.zeros(0)
     k = c.ptr[ps + 1] - c.ptr[ps]
     start = np.cumsum(k) - k
     ci = np.repeat(c.ptr[ps] - start, k) + np.arange(int(k.sum()))
     var = sp.var_at(c.fix[ci], np.repeat(pg, k), c.who[ci], c.what[ci])
     kc = np.where(var >= 0, cost[var], np.nan)
-    ok = np.logical_and.reduceat(~np.isnan(kc), start) if len(ps) else np.zeros(0, bool)
-    total = np.add.reduceat(np.nan_to_num(kc), start) if len(ps) else np.zeros(0)
-    anchor = np.add.reduceat(np.where(c.anchor[ci] & (var >= 0), value[var], 0.0), start) \
-        if len(ps) else np.zeros(0)
+    ok = np.logical_and.reduceat(~np.isnan(kc), start)
+    total = np.add.reduceat(np.nan_to_num(kc), start)
+    anchor = np.add.reduceat(np.where(c.anchor[ci] & (var >= 0), value[var], 0.0), start)
     return ps[ok], pg[ok], anchor[ok], total[ok]
 
 
@@ -531,10 +531,9 @@ def _best_districts(c: _Corners, sp: _Space, cost: np.ndarray, value: np.ndarray
     values, costs). A matrix of coordinates by districts (every corner is one of a few
     thousand coordinates), summed over each rectangle's corners, block by block."""
     districts = np.flatnonzero(sp.geo_level == "district")
-    n_geo, n_who, n_what = sp.shape
-    stride = n_who * n_what
-    coord = (c.fix * n_geo * n_who + c.who) * n_what + c.what  # the key at geo 0
-    u, c_u = np.unique(coord, return_inverse=True)
+    stride = sp.shape[1] * sp.shape[2]  # from one place's key to the next place's
+    u, c_u = np.unique(sp.key(c.fix, np.zeros_like(c.fix), c.who, c.what),
+                       return_inverse=True)
     key = u[:, None] + districts[None, :] * stride
     var = sp.dense[key]
     cost_at = np.where(var >= 0, cost[var], np.nan)

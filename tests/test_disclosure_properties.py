@@ -246,12 +246,13 @@ def test_trades_prove_a_ring_of_districts_no_pair_can(caplog, monkeypatch) -> No
 
 
 def test_protect_leaves_a_pattern_the_quick_proofs_prove(monkeypatch) -> None:
-    """protect()'s audit rounds run only the audit's quick proofs and answer a value they
-    leave unproven with another complement (so that the gate's audit, which runs the slow
-    proofs only on what the quick ones leave, has little slow to do); when nothing is left
-    to withhold near such a value, the slow proofs decide. Seen with every linked group
-    treated as large and the quick proofs weakened: the usual pattern is then not proven by
-    them; protect() withholds more under those settings and its result passes the audit."""
+    """protect()'s audit rounds run the audit's *regional* proofs (each proof region alone,
+    partner districts, the whole group only for a few values) and answer a value they leave
+    unproven with another complement near it, so that the gate's audit, which checks the
+    witnesses and searches only for what is missing, has little left to do. Seen with every
+    linked group treated as large and the regional proofs weakened: the usual pattern is then
+    not proven by them; protect() withholds more under those settings and its result passes
+    the full audit."""
     from site_builder.disclosure import audit as audit_mod
 
     raw = toy_state(7, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
@@ -261,7 +262,9 @@ def test_protect_leaves_a_pattern_the_quick_proofs_prove(monkeypatch) -> None:
     monkeypatch.setattr(audit_mod, "TRADE_ROUNDS", 0)
     monkeypatch.setattr(audit_mod, "WHOLE_GROUP_COLUMNS", 0)
     monkeypatch.setattr(audit_mod, "EXACT_LIMIT", 0)
-    quick = audit_mod.audit_cells(usual, POLICY, hint=raw, thorough=False)
+    monkeypatch.setattr(audit_mod, "PARTNERS", 0)
+    monkeypatch.setattr(audit_mod, "REGIONAL_EXACT_COUNT", 0)
+    quick = audit_mod.audit_cells(usual, POLICY, hint=raw, thorough=False, regional=True)
     assert quick.counts().get("unproven", 0) > 0
     weak = protect(raw, POLICY)
     assert audit_mod.audit_cells(weak, POLICY, hint=raw).ok
@@ -269,16 +272,15 @@ def test_protect_leaves_a_pattern_the_quick_proofs_prove(monkeypatch) -> None:
 
 
 def test_values_the_quick_proofs_cannot_prove_go_to_the_slow_ones(monkeypatch) -> None:
-    """With quick proofs that prove nothing in a large group, protect() answers unproven
-    values with complements until nothing is left to withhold near them, then lets one audit
-    from scratch with the slow proofs decide (seen failing with that step removed: "could not
-    protect"). The toy state is too small to show the other way there: a value unproven
-    twice waits for the slow proofs (a central-state run without it answered the same six
-    values every round until the rounds ran out; see benchmarks/README.md)."""
+    """With regional proofs that prove nothing in a large group, protect() answers unproven
+    values with complements (in every relation of a value that fails again and again) until
+    nothing is left to withhold near them, then lets one thorough audit decide (seen failing
+    with that step removed: "could not protect")."""
     from site_builder.disclosure import audit as audit_mod
 
     raw = toy_state(7, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
-    for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "WHOLE_GROUP_COLUMNS", "EXACT_LIMIT"):
+    for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "WHOLE_GROUP_COLUMNS", "EXACT_LIMIT",
+                 "PARTNERS", "REGIONAL_EXACT_COUNT"):
         monkeypatch.setattr(audit_mod, name, 0)   # the quick proofs prove nothing ...
     monkeypatch.setattr(audit_mod, "LARGE_COMPONENT", 5)   # ... and every group is large
     calls: list[bool] = []

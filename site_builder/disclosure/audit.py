@@ -23,12 +23,19 @@ exactly: two feasible points of the whole system that differ in a value by the r
 show its range is at least that wide. The points come from small LPs over a neighbourhood of the
 value with everything outside held at a feasible starting point: either a *hint* (any candidate
 values, e.g. the unprotected aggregates, checked here against every published constraint before
-use; a hint that breaks one is ignored) or an LP solution. Districts' shares of state totals are
-proven by *trades*: points of each district alone that move its shares, combined by a small
-master LP so that the moves cancel in every state total (each combined point is checked against
-every published constraint before use). A value no neighbourhood can prove wide enough gets the
-exact LP of its whole linked group; where that group is too large to solve in time, the value is
-reported as unproven, and an unproven value fails the audit like any other.
+use; a hint that breaks one is ignored) or an LP solution. The neighbourhoods, in order: each
+*proof region* (neighbouring counties' districts, :mod:`regions`, found from the published
+district codes alone) on its own; a district together with the *partner districts* that have
+the most room to move in the state totals that link them (a rare group's count in one district
+moves against the same group's counts where there are most of them). Districts' shares of state
+totals are also proven by *trades*: points of each district alone that move its shares, combined
+by a small master LP so that the moves cancel in every state total (each combined point is checked
+against every published constraint before use). A value no neighbourhood can prove wide enough
+gets the exact LP of its whole linked group; where that group is too large to solve in time, the
+value is reported as unproven, and an unproven value fails the audit like any other. A *regional*
+audit (``protect()``'s rounds) stops after the partner pass: it solves the whole group exactly only
+when few values are left, and otherwise reports the rest unproven, so that protection withholds
+more near them instead of waiting on LPs of the whole state.
 
 *Witnesses* carry proofs from one audit to the next: the points that proved each value's range
 (:class:`Witnesses`, kept by ``protect()`` beside the raw cells, restricted like them). Given
@@ -56,6 +63,7 @@ from scipy.sparse.csgraph import connected_components
 
 from site_builder.cells import CSV_COLUMNS, KEY
 from site_builder.disclosure.policy import Policy
+from site_builder.disclosure.regions import proof_regions
 from site_builder.disclosure.relations import System, build_system, describe, with_population
 
 log = logging.getLogger(__name__)
@@ -115,6 +123,19 @@ solves take minutes (one group of 83,260 columns: 9 minutes for 3 values, unfini
 stopped). What is left there is unproven, and protect() answers it with complements. Nor does
 a thorough audit run the neighbourhood passes over such a group: on the full state's
 127,160-column group they proved 2 of 1,922 values in 328 s and 0 of 1,920 in 57 s."""
+PARTNERS = 4
+"""Districts a district with short values is solved with, exactly, in the partners pass:
+those with the most room to move in the rows (state totals) that link them to it."""
+REGIONAL_EXACT_COUNT = 40
+"""In protect()'s regional rounds, a group with at most this many values left unproven after
+the partner districts gets exact LPs over the whole group for them (values whose proofs need
+moves between many districts; complements near them would not help those proofs)."""
+PARTNER_HOPS = 2
+"""How far (in relations) around the linked values a partners LP reaches."""
+PARTNER_ROOM = 10.0
+"""Room to move counted per value and side when ranking partners (a value at 0 can only go
+up, so its partners need values above 0 that can go down)."""
+
 
 
 @dataclass(frozen=True)
@@ -445,7 +466,7 @@ def check_system(system: System, k: Knowledge, policy: Policy,
                  report: AuditReport | None = None,
                  hint: np.ndarray | None = None,
                  thorough: bool = True, witnesses: Witnesses | None = None,
-                 year: int = 0) -> AuditReport:
+                 year: int = 0, regional: bool = False) -> AuditReport:
     """LP ranges of every withheld value, derived groups, consistency. ``hint``: candidate
     values per variable (NaN where unknown), used only as a starting point, after a check.
     ``thorough=False`` skips the
@@ -498,8 +519,9 @@ def check_system(system: System, k: Knowledge, policy: Policy,
             x0 = hint[hvars]
             if _feasible(A, x0, lo, hi, rlo_a, rhi_a):
                 start = x0
-        region = np.unique(system.vars["district_code"].to_numpy()[hvars],
-                           return_inverse=True)[1]
+        codes = system.vars["district_code"].to_numpy()[hvars]
+        region = proof_regions(codes)
+        unit = np.unique(codes, return_inverse=True)[1]
         req = k.required[hvars]
         fingerprint = _fingerprint(descr)
         w_in = None
@@ -515,7 +537,7 @@ def check_system(system: System, k: Knowledge, policy: Policy,
         w_out = Witnesses("") if start is not None else None
         rng_lo, rng_hi, n_comp, n_solves, unproven = _ranges(
             A, lo, hi, rlo_a, rhi_a, req, start=start, region=region, thorough=thorough,
-            witness_in=w_in, witness_out=w_out)
+            witness_in=w_in, witness_out=w_out, regional=regional, unit=unit)
         if w_out is not None:
             report.witnesses[year] = Witnesses(
                 fingerprint, [hvars[c] for c in w_out.move_vars], w_out.move_deltas,
@@ -637,6 +659,10 @@ def _solve(h: highspy.Highs, cost: np.ndarray, sense: highspy.ObjSense) -> np.nd
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
+    # The next solves of this model change only its objective: the basis stays primal
+    # feasible, so primal simplex goes on from it (3 ms against 40 ms for dual simplex on a
+    # 3,500-column partners LP; the first solve is faster with dual). No effect under ipm.
+    h.setOptionValue("simplex_strategy", 4)
     return np.asarray(h.getSolution().col_value)
 
 
@@ -654,6 +680,7 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
             required: np.ndarray, start: np.ndarray | None = None,
             region: np.ndarray | None = None, thorough: bool = True,
             witness_in: Witnesses | None = None, witness_out: Witnesses | None = None,
+            regional: bool = False, unit: np.ndarray | None = None,
             ) -> tuple[np.ndarray, np.ndarray, int, int, np.ndarray]:
     """Range [min, max] of every column subject to rlo <= A x <= rhi, lo <= x <= hi.
 
@@ -728,7 +755,9 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
         out = None if witness_out is None else Witnesses("")
         m_lo, m_hi, s, unp = _prove_large(sub, lo[cols], hi[cols], rlo[rws], rhi[rws],
                                           required[cols], base, reg, rng, thorough,
-                                          witness_in=w_by.get(int(lab)), witness_out=out)
+                                          witness_in=w_by.get(int(lab)), witness_out=out,
+                                          regional=regional,
+                                          unit=None if unit is None else unit[cols])
         mn[cols], mx[cols], unproven[cols] = m_lo, m_hi, unp
         solves += s
         if out is not None and witness_out is not None:
@@ -793,6 +822,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                  rhi: np.ndarray, required: np.ndarray, base: np.ndarray | None,
                  region: np.ndarray, rng: np.random.Generator, thorough: bool = True,
                  witness_in: Witnesses | None = None, witness_out: Witnesses | None = None,
+                 regional: bool = False, unit: np.ndarray | None = None,
                  ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """Ranges of one large linked group, proven wide enough where they are.
 
@@ -1187,6 +1217,72 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             local(cols, seeds[i:i + size], exact=False)
             i += size
 
+    def partners(todo: np.ndarray) -> None:
+        """Each district (``unit``) with short values together with the PARTNERS districts
+        that have the most room to move in the rows linking them (a rare group's value in one
+        district moves against the same group's values in the districts that have the most of
+        it), exact for the short values."""
+        if unit is None or unit.max() < 1:
+            return
+        n_u = int(unit.max()) + 1
+        B = A_csr.tocoo()
+        uu = unit[B.col]
+        o = np.lexsort((uu, B.row))
+        first = np.r_[True, (B.row[o][1:] != B.row[o][:-1]) | (uu[o][1:] != uu[o][:-1])]
+        link = (np.bincount(B.row[o][first], minlength=A.shape[0]) > 1)[B.row]
+        is_todo = np.zeros(n, bool)
+        is_todo[todo] = True
+        # Rows of each unit's short values, the unit's columns in them, and their linking rows.
+        R1 = np.zeros(A.shape[0], bool)
+        R1[B.row[is_todo[B.col]]] = True
+        near = np.zeros(n, bool)
+        near[B.col[R1[B.row]]] = True
+        sel = link & near[B.col]
+        M = coo_matrix((np.ones(int(sel.sum())), (uu[sel], B.row[sel])),
+                       shape=(n_u, A.shape[0])).tocsr()
+        room = np.minimum(hi - base, PARTNER_ROOM) + np.minimum(base - lo, PARTNER_ROOM)
+        sel = link & (room[B.col] > EPS)
+        W = coo_matrix((room[B.col[sel]], (uu[sel], B.row[sel])),
+                       shape=(n_u, A.shape[0])).tocsr()
+        score = (M @ W.T).toarray()
+        np.fill_diagonal(score, 0.0)
+        for a in np.unique(unit[todo]):
+            left = todo[(unit[todo] == a) & _short(mn[todo], mx[todo], required[todo])]
+            if not len(left):
+                continue
+            best = np.argsort(-score[a], kind="stable")[:PARTNERS]
+            best = best[score[a, best] > 0]
+            # The short values, and the partners' values in the rows linking them, with what
+            # lies within PARTNER_HOPS relations of those in the same districts.
+            allowed = np.isin(unit, np.r_[a, best])
+            grow = np.zeros(n, bool)
+            grow[left] = True
+            grow[np.unique(A_csr[M[a].indices].indices)] = True
+            grow &= allowed
+            for _ in range(PARTNER_HOPS):
+                wider = grow.copy()
+                wider[np.unique(A_csr[np.unique(A_csc[:, np.flatnonzero(grow)].indices)]
+                                .indices)] = True
+                wider &= allowed
+                if wider.sum() == grow.sum():
+                    break
+                grow = wider
+            t0, s0 = time.perf_counter(), solves
+            local(np.flatnonzero(grow), left, exact=True)
+            log.debug("partners of %d: %d columns for %d short, %d solves, %.2f s", a,
+                      int(grow.sum()), len(left), solves - s0, time.perf_counter() - t0)
+
+    def whole_group(todo: np.ndarray) -> None:
+        """Exact LPs over the whole group for the few values no neighbourhood proves (simplex:
+        the first solve takes minutes on the full state's largest groups, each value after
+        it seconds, going on from the last basis)."""
+        nonlocal solves
+        req = np.zeros(n, np.int64)
+        req[todo] = required[todo]
+        _, _, s = _batch_ranges(A, lo, hi, rlo, rhi, req, np.zeros(n, np.int64), rng,
+                                rounds=0, on_point=lambda x: fold_local(np.arange(n), x))
+        solves += s
+
     def one_by_one(todo: np.ndarray) -> None:
         for c in todo[:ALONE_COUNT]:
             if _short(mn[c:c + 1], mx[c:c + 1], required[c:c + 1])[0]:
@@ -1196,6 +1292,12 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     todo = step("regions", by_region, todo)
     if n <= WHOLE_GROUP_COLUMNS:  # one LP over the whole group: cheap enough, and strong
         todo = step("neighbourhoods", neighbourhoods, todo)
+    todo = step("partner districts", partners, todo)
+    skip = np.zeros(0, np.int64)
+    if regional:
+        if 0 < len(todo) <= REGIONAL_EXACT_COUNT:
+            todo = step("the whole group, exactly", whole_group, todo)
+        todo, skip = skip, todo  # the rest: unproven, for protect() to withhold more near
     todo = step("trades between regions", trades, todo)
     if thorough:
         todo = step("pairs of regions", pairs, todo)
@@ -1204,6 +1306,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                 todo = step("neighbourhoods", neighbourhoods, todo)
             todo = step("single-value neighbourhoods", one_by_one, todo)
     unproven = np.zeros(n, bool)
+    unproven[skip] = True
     if len(todo):
         if n <= EXACT_LIMIT or (thorough and len(todo) <= EXACT_LARGE_COUNT
                                 and n <= EXACT_LARGE_COLUMNS):
@@ -1291,9 +1394,16 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
         pick = t[first]
         if solved is not None:
             solved.append(pick)
+        # Each picked column towards the side with more room; the other side too only where
+        # it is not at its bound yet (then it is exact already). Columns of different
+        # components are independent, so one LP serves all of them, whatever their sides.
+        up = hi[pick] - mx[pick] >= mn[pick] - lo[pick]
+        both = (mn[pick] > lo[pick] + EPS) & (mx[pick] < hi[pick] - EPS)
         cost = np.zeros(n)
-        cost[pick] = 1.0
-        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+        cost[pick] = np.where(up, 1.0, -1.0)
+        senses = (highspy.ObjSense.kMaximize,) + (
+            (highspy.ObjSense.kMinimize,) if both.any() else ())
+        for sense in senses:
             x = _solve(h, cost, sense)
             solves += 1
             if x is None:  # cannot happen for a feasible, bounded model; stay safe
@@ -1327,7 +1437,8 @@ def hint_values(cells: pl.DataFrame, system: System, hint: pl.DataFrame) -> np.n
 
 def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
                 hint: pl.DataFrame | None = None, thorough: bool = True,
-                witnesses: dict[int, Witnesses] | None = None) -> AuditReport:
+                witnesses: dict[int, Witnesses] | None = None,
+                regional: bool = False) -> AuditReport:
     """Audit published cells (a frame with the CSV columns). Years are independent; with
     ``workers > 1`` they are audited in that many processes. ``hint``: candidate true values
     (raw cells), which make large linked groups much faster to prove; they are checked
@@ -1369,7 +1480,7 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
     report.seconds = time.perf_counter() - t0
     year = int(years[0]) if years else 0
     return check_system(system, k, policy, report, hint=x0, thorough=thorough,
-                        witnesses=(witnesses or {}).get(year), year=year)
+                        witnesses=(witnesses or {}).get(year), year=year, regional=regional)
 
 
 def _audit_year(published: pl.DataFrame, policy: Policy, hint: pl.DataFrame | None,

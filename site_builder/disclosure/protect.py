@@ -11,14 +11,15 @@ The unit of decision is a *variable* (one distinct number, see :mod:`relations`)
 Complementary suppression is greedy and vectorized over every relation at once: a relation
 with exactly one withheld member, or whose withheld head-count parts add up to 1..29, or
 whose withheld numerators are all pinned at 0, gets one more withheld member, the cheapest:
-never a zero count, the smallest value, All-students rows last, ties by key. This runs to a
-fixpoint. Then *hypercubes* (:mod:`cubes`): each withheld value that no cube of withheld
-values proves wide enough gets the cheapest cube that does, its published corners withheld.
-Then the independent LP audit checks the result (given the cubes as witnesses, so that it
-checks those proofs instead of searching for them), and each value it can narrow too far
-(or, in a large linked group, cannot prove wide enough with its quick proofs) gets its
-cheapest cube, or else one more complement in one of its relations, until the audit
-passes. Years are protected apart.
+never a zero count, the smallest value, All-students rows last, ties by key. A district's
+withheld share of a state total gets its partner in its own *proof region* (neighbouring
+counties' districts, :mod:`regions`), so that each region can be proven on its own. This
+runs to a fixpoint. Then *hypercubes* (:mod:`cubes`): each withheld value that no cube of
+withheld values proves wide enough gets the cheapest cube that does, its published corners
+withheld. Then the independent LP audit checks the result, region by region (given the
+cubes as witnesses, so that it checks those proofs instead of searching for them), and each
+value it can narrow too far, or cannot prove wide enough, gets its cheapest cube, or else
+one more complement in its region, until the audit passes. Years are protected apart.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from site_builder.cells import KEY, PUBLISHED_EXTRA, RAW_SCHEMA
 from site_builder.disclosure import audit as _audit
 from site_builder.disclosure.cubes import cube_complements, cube_witnesses
 from site_builder.disclosure.policy import Policy
+from site_builder.disclosure.regions import proof_regions
 from site_builder.disclosure.relations import System, build_system, with_population
 from site_builder.errors import ReportcardError
 
@@ -55,10 +57,9 @@ CUBE_LIMIT = 3_000_000
 940,000: its first cube search takes about 140 s and its cube rounds about 300 s, under 5 GB
 (before session 17, 900 s, and out of memory choosing complements; see
 benchmarks/README.md, "session 17")."""
-WAITING_PROGRESS = 0.8
-"""Once only values waiting for the slow proofs are left, quick rounds go on while each leaves
-at most this share of the round before's waiting values (the slow proofs of a large group
-can take hours; another quick round, starting from the points found so far, minutes)."""
+GLOBAL_STRIKES = 3
+"""A value failing this many audit rounds gets its complements in any region, not only its
+own (its proof then needs moves between regions: the full audit's trades and pairs)."""
 
 
 class ProtectionError(ReportcardError):
@@ -103,8 +104,27 @@ class _State:
         self.rel_count[self.e_rel] = e["is_count"].to_numpy()
         self.rel_total = np.zeros(self.n_rel, np.int64)
         self.rel_total[self.e_rel[self.e_tot]] = self.e_var[self.e_tot]
+        # Proof regions (see :mod:`regions`): a district's share of a state total that is
+        # withheld gets a partner in its own region. Each (state relation, region) is a
+        # *regional* relation over those parts, numbered after the real ones; its total (the
+        # region's share) is known in the region's proof, as if published.
+        self.region = proof_regions(v["district_code"].to_numpy())
+        state_part = (e["rel_type"] == "districts in state").to_numpy() & ~self.e_tot
+        pairs = self.e_rel[state_part].astype(np.int64) * (int(self.region.max()) + 1) \
+            + self.region[self.e_var[state_part]]
+        uniq, r_id = np.unique(pairs, return_inverse=True)
+        self._reg_keys = uniq
+        self.is_state_rel = np.zeros(self.n_rel, bool)
+        self.is_state_rel[self.e_rel[state_part]] = True
+        self.n_reg_rel = len(uniq)
+        self.anywhere = np.zeros(nv, bool)  # values whose complements may be in any region
+        self.r_rel = self.n_rel + r_id
+        self.r_var = self.e_var[state_part]
+        # Every relation a complement can meet a need in: real ones, then regional ones.
+        self.g_rel = np.concatenate([self.e_rel, self.r_rel])
+        self.g_var = np.concatenate([self.e_var, self.r_var])
         # Edges ordered by (relation, cost) so the first candidate per relation is cheapest.
-        self.order = np.lexsort((self.rank[self.e_var], self.e_rel))
+        self.order = np.lexsort((self.rank[self.g_var], self.g_rel))
         self.reason = np.zeros(nv, np.int8)
         # Rate rows that show n_students when published or coded; count rows always do.
         self.den_has_count_row = np.zeros(nv, bool)
@@ -155,7 +175,7 @@ class _State:
         return changed
 
     def needs_more(self) -> np.ndarray:
-        """Relations that need one more withheld member."""
+        """Relations (real, then regional) that need one more withheld member."""
         m = self.policy.min_cell_size
         h = self.hidden
         e_h = h[self.e_var]
@@ -163,19 +183,25 @@ class _State:
         s = np.bincount(self.e_rel, weights=np.where(e_h & ~self.e_tot, self.value[self.e_var],
                                                      0), minlength=self.n_rel)
         tot_pub = ~h[self.rel_total]
-        return ((n_h == 1)
+        real = ((n_h == 1)
                 | (tot_pub & self.rel_count & (s >= 1) & (s < m))
                 | (tot_pub & ~self.rel_count & (n_h >= 1) & (s == 0)))
+        n_rh = np.bincount(self.r_rel - self.n_rel, weights=h[self.r_var],
+                           minlength=self.n_reg_rel)
+        return np.concatenate([real, n_rh == 1])
 
     def cheapest(self, rel_mask: np.ndarray, by_rel: bool = False) -> np.ndarray:
-        """For each relation in ``rel_mask``: its cheapest published eligible member
-        (``by_rel``: as an array over relations, -1 where there is none)."""
+        """For each relation in ``rel_mask`` (real, or real then regional): its cheapest
+        published eligible member (``by_rel``: as an array over relations, -1 where there is
+        none)."""
+        if len(rel_mask) == self.n_rel:
+            rel_mask = np.r_[rel_mask, np.zeros(self.n_reg_rel, bool)]
         o = self.order
-        ev = self.e_var[o]
-        ok = rel_mask[self.e_rel[o]] & ~self.hidden[ev] & self.eligible[ev]
-        rels = self.e_rel[o][ok]
+        ev = self.g_var[o]
+        ok = rel_mask[self.g_rel[o]] & ~self.hidden[ev] & self.eligible[ev]
+        rels = self.g_rel[o][ok]
         if by_rel:
-            out = np.full(self.n_rel, -1, np.int64)
+            out = np.full(len(rel_mask), -1, np.int64)
             if len(rels):
                 r, first = np.unique(rels, return_index=True)
                 out[r] = ev[ok][first]
@@ -197,8 +223,8 @@ class _State:
                 pick = self.cheapest(need, by_rel=True)
                 picked = np.zeros(len(self.reason), bool)
                 picked[pick[pick >= 0]] = True
-                landing = np.bincount(self.e_rel, weights=picked[self.e_var],
-                                      minlength=self.n_rel)
+                landing = np.bincount(self.g_rel, weights=picked[self.g_var],
+                                      minlength=len(need))
                 sure = (pick >= 0) & (landing == 1)
                 chosen = pick[sure] if sure.any() else pick[pick >= 0]
                 changed += self.hide(np.unique(chosen))
@@ -352,6 +378,21 @@ class _State:
         return cube_complements(self.system, xs, self.hidden, self.eligible, self.value, lo,
                                 hi, req, cost, self.policy)
 
+    def local_relations(self, var_ids: np.ndarray) -> np.ndarray:
+        """The relations of each value (ids over real, then regional relations) where a
+        complement helps its region's proof: a state relation is replaced by its part in
+        the value's region."""
+        sel = np.isin(self.e_var, var_ids)
+        rel, var = self.e_rel[sel], self.e_var[sel]
+        out = rel.copy()
+        at_state = np.flatnonzero(self.is_state_rel[rel])
+        key = rel[at_state] * (int(self.region.max()) + 1) + self.region[var[at_state]]
+        at = np.searchsorted(self._reg_keys, key)
+        ok = at < len(self._reg_keys)
+        ok[ok] = self._reg_keys[at[ok]] == key[ok]
+        out[at_state[ok]] = self.n_rel + at[ok]
+        return np.unique(out)
+
     def fix_vars(self, fvars: np.ndarray) -> int:
         report = _audit.AuditReport(failures=[_audit.Failure("approximate", "", var_id=int(v))
                                               for v in fvars])
@@ -372,6 +413,10 @@ class _State:
                 pl.DataFrame({"rel": self.e_rel, "c": self.e_var}), on="rel")
             c = cand["c"].to_numpy()
             ok = ~self.hidden[c] & self.eligible[c]
+            # In a state relation, only a partner in the value's own proof region helps.
+            fv = cand["f"].to_numpy()
+            ok &= ~self.is_state_rel[cand["rel"].to_numpy()] | (
+                self.region[c] == self.region[fv]) | self.anywhere[fv]
             cand = cand.filter(pl.Series(ok)).with_columns(
                 pl.Series("rank", self.rank[c[ok]]))
             picks = cand.sort("f", "rank").group_by("f", maintain_order=True).first()
@@ -522,16 +567,16 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
     Every round audits the whole pattern from scratch, as the publication gate does, given
     the witnesses of the round before: withholding more only removes constraints, so a point
     that proved a range before still proves it (the audit checks every one), and the LPs
-    only look for proofs of what is new or failed. The rounds run the audit's quick proofs;
-    a value they leave unproven is answered with another complement like a disclosed one,
-    so that the pattern is one the quick proofs prove (a slow proof of a large linked group
-    can take hours). A value still unproven after that waits for the slow proofs: once a
-    quick round finds nothing else, the next round runs them. A value narrowed too far
-    again after its complement gets one in every relation it is in.
+    only look for proofs of what is new or failed. The rounds run the audit's *regional*
+    proofs (see :mod:`regions`: each proof region on its own, then neighbourhoods, then a
+    district with its partner districts), which are fast at any size; a value they leave
+    unproven is answered like a disclosed one, with a complement in its own region (a
+    district's share of a state total gets its partner there), so that the pattern becomes
+    one they prove. A value failing again after its complement gets one in every relation it
+    is in, and after GLOBAL_STRIKES failures in any region. Only when nothing is left to
+    withhold near the failing values does a round run every proof the audit has.
     """
-    patient = np.zeros(len(st.reason), bool)  # unproven once already: for the slow proofs
     strikes = np.zeros(len(st.reason), np.int64)  # rounds a value has failed in
-    last_waiting = 0
     thorough = False
     witnesses: dict[int, _audit.Witnesses] = {}
     report = _audit.AuditReport()
@@ -546,46 +591,32 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             built = cubes.take()
             given = {year: built.merged(witnesses[year]) if year in witnesses else built}
         report = _audit.audit_cells(published, policy, hint=cells, thorough=thorough,
-                                    witnesses=given)
+                                    witnesses=given, regional=not thorough)
         witnesses = report.witnesses
         found = [f for f in report.failures if f.kind != "inconsistent"]
         failed = np.array(sorted({f.var_id for f in found if f.var_id is not None}), np.int64)
-        waiting = 0
-        if not thorough:
-            keep = []
-            for f in found:
-                if f.kind == "unproven" and f.var_id is not None:
-                    if patient[f.var_id]:
-                        waiting += 1
-                        continue
-                    patient[f.var_id] = True
-                keep.append(f)
-            found = keep
         kinds = _audit.AuditReport(failures=found).counts()
-        log.info("audit round %d (%s): %s%s in %.1f s", rnd + 1,
-                 "thorough" if thorough else "quick",
+        log.info("audit round %d (%s): %s in %.1f s", rnd + 1,
+                 "thorough" if thorough else "regional",
                  ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) or "nothing to fix",
-                 f"; {waiting} waiting for the slow proofs" if waiting else "",
                  time.perf_counter() - t0)
         if not found:
-            if not waiting:
-                return witnesses
-            # The slow proofs for the values waiting for them; but first more quick rounds
-            # while they keep proving many of them (each adds its points to the witnesses).
-            thorough = waiting > WAITING_PROGRESS * last_waiting
-            last_waiting = waiting
-            continue
-        last_waiting = waiting
-        # A value narrowed too far again after its complement: one more complement in every
-        # relation it is in, not only in the cheapest (one at a time can take many rounds).
-        again = [f.var_id for f in found if f.kind in ("exact", "approximate")
-                 and f.var_id is not None and strikes[f.var_id]]
+            return witnesses
+        # A value failing again after its complement: one more complement in every relation
+        # it is in, not only in the cheapest (one at a time can take many rounds).
+        again = np.array(sorted({f.var_id for f in found if f.var_id is not None
+                                 and f.kind != "derived_group" and strikes[f.var_id]}),
+                         np.int64)
         for f in found:
             if f.var_id is not None:
                 strikes[f.var_id] += 1
-        if again:
-            rels = np.unique(st.e_rel[np.isin(st.e_var, again)])
-            found = found + [_audit.Failure("approximate", "", rel_id=int(r)) for r in rels]
+        n_again = 0
+        if len(again):
+            st.anywhere[again[strikes[again] >= GLOBAL_STRIKES]] = True
+            g = np.zeros(st.n_rel + st.n_reg_rel, bool)
+            g[st.local_relations(again[~st.anywhere[again]])] = True
+            g[np.unique(st.e_rel[np.isin(st.e_var, again[st.anywhere[again]])])] = True
+            n_again = st.hide(st.cheapest(g))
         # The cheapest hypercube proves a value by construction (where the cube's bounds
         # hold: a value failing again goes the other way); the rest get one more complement
         # in one of their relations.
@@ -595,8 +626,8 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
         n_cubes = st.hide(picks)
         proven = set(fv[covered].tolist())
         report.failures = [f for f in found if f.var_id not in proven]
-        if not st.fix(report) + n_cubes:
-            if not thorough:  # nothing left to withhold near them: the slow proofs decide
+        if not st.fix(report) + n_cubes + n_again:
+            if not thorough:  # nothing left to withhold near them: every proof decides
                 thorough = True
                 continue
             raise ProtectionError("could not protect:\n" + report.render(limit=10))

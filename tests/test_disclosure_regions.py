@@ -1,0 +1,135 @@
+"""Proof regions (counties' districts grouped) and the passes that use them: protect()
+withholds a district's share of a state total with a partner in its own region, and the
+audit proves each region's values with LPs over that region, then a rare group's values
+with the districts that have the most of it ("partner districts")."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy.sparse import csc_matrix
+
+from site_builder.disclosure import audit as audit_mod
+from site_builder.disclosure.policy import load_policy
+from site_builder.disclosure.protect import _State, protect
+from site_builder.disclosure.regions import district_regions, proof_regions
+from site_builder.disclosure.relations import build_system, with_population
+from site_builder.disclosure.toy import toy_state
+
+POLICY = load_policy()
+
+
+def test_counties_are_joined_in_code_order_until_a_region_has_enough_districts() -> None:
+    codes = np.array(["001090", "001091", "002089", "003001", "003002", "003003",
+                      "004001", "005001", "005002", "005003", "005004", "006001", ""])
+    got = district_regions(codes, min_districts=3)
+    # 001 (2) + 002 (1) = 3; 003 (3); 004 (1) + 005 (4); 006 (1) is short: joins 004-005.
+    assert [got[c] for c in codes[:-1]] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2]
+    assert got[""] == 2  # the state's own numbers: the region with the most districts
+    # Per value, from the codes alone: the same labels whatever the order or repetition.
+    per_value = proof_regions(np.r_[["005002", "", "001091", "005002"], codes[::-1]],
+                              min_districts=3)
+    assert per_value[:4].tolist() == [2, 2, 0, 2]
+
+
+def test_missouri_regions_are_small_and_every_district_has_one() -> None:
+    from site_builder.synth.reference import load_leas
+
+    codes = np.asarray(load_leas("state").code)
+    got = district_regions(codes)
+    sizes = np.bincount([v for k, v in got.items() if k])
+    assert set(got) == {*codes, ""}
+    assert sizes.min() >= 4 and sizes.max() <= 40 and 50 <= len(sizes) <= 140
+
+
+def _rare_group_of_three_districts() -> tuple:
+    """One state row over three districts' counts of a rare group: 1 + 10 + 1 = 12 (each a
+    primary cell, 1..29). District A's value moves only against another district's, and only
+    B has room. Each district is its own region (so the region pass holds the others)."""
+    A = csc_matrix(np.array([[1.0, 1.0, 1.0]]))
+    rhs = np.array([12.0])
+    lo, hi = np.ones(3), np.full(3, 29.0)
+    base = np.array([1.0, 10.0, 1.0])
+    return A, rhs, lo, hi, np.full(3, 5, np.int64), base, np.arange(3)
+
+
+def test_partner_districts_prove_a_rare_group_no_region_can(monkeypatch, caplog) -> None:
+    A, rhs, lo, hi, req, base, region = _rare_group_of_three_districts()
+
+    # As in a large group: no LP over the whole group, no trades.
+    for name in ("WHOLE_GROUP_COLUMNS", "TRADE_ROUNDS", "EXACT_LIMIT"):
+        monkeypatch.setattr(audit_mod, name, 0)
+
+    def run() -> tuple:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger=audit_mod.log.name):
+            return audit_mod._prove_large(A, lo, hi, rhs, rhs, req, base, region,
+                                          np.random.default_rng(1), thorough=False,
+                                          unit=region)
+
+    mn, mx, _, unproven = run()
+    assert "regions proved 0 of 3" in caplog.text
+    assert "partner districts proved 3 of 3" in caplog.text
+    assert not unproven.any()
+    # A's exact range with B free and C held: 1..10.
+    assert (mn[0], mx[0]) == (1.0, 10.0)
+    monkeypatch.setattr(audit_mod, "PARTNERS", 0)
+    _, _, _, unproven = run()
+    assert unproven.all()  # without partners, nothing here proves them
+
+
+def test_a_lone_state_share_gets_its_partner_in_its_own_region() -> None:
+    """Two regions of four districts; one district's count of a group is small. The greedy
+    step withholds a partner for it in the state row from its own region (region 0), even
+    where the cheapest partner state-wide is in region 1."""
+    rows = []
+    sizes = {"001001": 12, "001002": 300, "001003": 400, "001004": 500,
+             "002001": 31, "002002": 600, "002003": 700, "002004": 800}
+    for code, n in sizes.items():
+        for level, school in (("district", ""), ("school", "1000")):
+            rows.append({"level": level, "district_code": code, "school_code": school,
+                         "student_group": "Asian", "group_family": "Race/Ethnicity", "n": n})
+            rows.append({"level": level, "district_code": code, "school_code": school,
+                         "student_group": "All students", "group_family": "All", "n": n * 10})
+            rows.append({"level": level, "district_code": code, "school_code": school,
+                         "student_group": "White", "group_family": "Race/Ethnicity",
+                         "n": n * 9})
+    for group, fam, mult in (("Asian", "Race/Ethnicity", 1), ("All students", "All", 10),
+                             ("White", "Race/Ethnicity", 9)):
+        rows.append({"level": "state", "district_code": "", "school_code": "",
+                     "student_group": group, "group_family": fam,
+                     "n": mult * sum(sizes.values())})
+    raw = pl.DataFrame(rows).select(
+        pl.lit(2024, pl.Int32).alias("year"), "level", "district_code", "school_code",
+        pl.lit("enrollment").alias("topic"), pl.lit("enrollment").alias("measure"),
+        pl.lit("").alias("subject"), pl.lit("All").alias("grade"), "group_family",
+        "student_group", pl.col("n").cast(pl.Int64).alias("n_students"),
+        pl.lit(None, pl.Int64).alias("n_meeting"))
+    cells = with_population(raw, POLICY).sort("district_code", "level")
+    system = build_system(cells, POLICY)
+    st = _State(cells, system, POLICY)
+    st.primary_and_coding()
+    st.greedy()
+    v = system.vars.with_columns(pl.Series("hidden", st.hidden))
+    hidden_asian = v.filter(pl.col("hidden") & (pl.col("level") == "district")
+                            & (pl.col("student_group") == "Asian"))["district_code"].to_list()
+    assert "001001" in hidden_asian
+    # Its partner is in region 0 (the cheapest there: 300), not region 1's 31.
+    assert "001002" in hidden_asian and "002001" not in hidden_asian
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_protect_leaves_a_pattern_its_regional_proofs_prove(seed: int) -> None:
+    """protect()'s rounds run only the regional proofs (regions, neighbourhoods, partner
+    districts) and withhold more near what they leave: its result passes that audit given
+    protect's witnesses (what the publication gate's audit checks), and the full audit from
+    scratch."""
+    raw = toy_state(seed, n_districts=6, schools=(1, 4), size=(3.6, 0.8))
+    witnesses: dict = {}
+    pub = protect(raw, POLICY, witnesses=witnesses)
+    assert audit_mod.audit_cells(pub, POLICY, hint=raw, thorough=False, regional=True,
+                                 witnesses=witnesses).ok
+    assert audit_mod.audit_cells(pub, POLICY).ok

@@ -148,6 +148,38 @@ def test_witness_files_are_restricted_and_read_back_whole(tmp_path: Path,
         assert len(x) == len(y) and all(np.array_equal(u, v) for u, v in zip(x, y, strict=True))
 
 
+def test_the_gate_with_witnesses_and_its_audit_cache(tmp_path: Path, protected: tuple,
+                                                     every_group_large: None) -> None:
+    """The publication gate's own path: witnesses read back from beside the raw cells, the
+    audit's verdict kept in the cache under a key that covers the witnesses, and reused for
+    the same cells and witnesses only. (A key built from the witnesses' CSV text crashed the
+    gate of every state with large linked groups: CSV cannot hold their lists.)"""
+    from site_builder.gate import run_gate
+    from site_builder.gate.audit_cache import year_key
+    from site_builder.store import write_witnesses
+
+    raw, pub, witnesses = protected
+    agg = tmp_path / "agg"
+    write_witnesses(witnesses, agg)
+    raw.write_parquet(agg / "cells.parquet")
+    site = tmp_path / "site"
+    (site / "downloads").mkdir(parents=True)
+    write_csv(pub, site / "downloads" / "state.csv")
+    policy = Path(__file__).parents[1] / "report_specs" / "policy.yaml"
+    cache = tmp_path / "cache"
+    runs = [run_gate(site, policy=policy, raw_cells=agg / "cells.parquet", audit_cache=cache)
+            for _ in range(2)]
+    assert all(r.ok for r in runs), runs[0].render()
+    assert "audit cache" not in runs[0].notes[-1] and "audit cache" in runs[1].notes[-1]
+    w = witnesses[2024]
+    fewer = audit_mod.Witnesses(w.fingerprint, w.move_vars, w.move_deltas,
+                                w.point_moves[:-1], w.point_weights[:-1])
+    year = pub.filter(pl.col("year") == 2024)
+    assert len({year_key(year, raw, POLICY, x) for x in (None, w, fewer)}) == 3
+    assert year_key(year, raw, POLICY, w) == year_key(year, raw, POLICY,
+                                                     audit_mod.read_witnesses(agg)[2024])
+
+
 def test_witnesses_are_deterministic(tmp_path: Path, protected: tuple,
                                      every_group_large: None) -> None:
     from site_builder.store import write_witnesses

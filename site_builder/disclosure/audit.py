@@ -258,6 +258,18 @@ class Witnesses:
                          self.point_moves + [m + shift for m in other.point_moves],
                          self.point_weights + other.point_weights)
 
+    def digest(self) -> str:
+        """SHA-256 of the fingerprint and every move and point (lengths included): the same
+        witnesses give the same digest (for the publication gate's audit cache)."""
+        h = hashlib.sha256(self.fingerprint.encode())
+        for arrays, dtype in ((self.move_vars, np.int64), (self.move_deltas, np.float64),
+                              (self.point_moves, np.int64), (self.point_weights, np.float64)):
+            h.update(np.int64(len(arrays)).tobytes())
+            for a in arrays:
+                h.update(np.int64(len(a)).tobytes())
+                h.update(np.ascontiguousarray(a, dtype).tobytes())
+        return h.hexdigest()
+
     def frames(self, year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(moves, points) as frames, for :func:`write_witnesses`."""
         moves = pl.DataFrame({

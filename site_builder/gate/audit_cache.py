@@ -26,10 +26,8 @@ HERE = Path(__file__)
 
 def year_key(published: pl.DataFrame, hint: pl.DataFrame | None, policy: Any,
              witnesses: Any = None) -> str:
-    from site_builder.disclosure.audit import witness_frames
-
-    w = "none" if witnesses is None else "\n".join(
-        incremental.frame_digest(f) for f in witness_frames({0: witnesses}))
+    # Witnesses hold lists per point, which CSV text (frame_digest) cannot.
+    w = "none" if witnesses is None else witnesses.digest()
     parts = ["audit v2", incremental.frame_digest(published), incremental.frame_digest(hint),
              w, policy.model_dump_json(), incremental.code_digest(),
              incremental.file_sha256(HERE), incremental.environment_digest()]

@@ -16,7 +16,9 @@ Restricted formats (Parquet, notebooks, pickles) anywhere in the site are refuse
 
 from __future__ import annotations
 
+import functools
 import gzip
+import hashlib
 from pathlib import Path
 
 from rich.progress import Progress
@@ -37,6 +39,22 @@ EXEMPT = {"manifest.json"}
 def _is_code(rel: str) -> bool:
     """JavaScript and stylesheets: exact PII checks only (see ``pii.scan_text``)."""
     return rel.endswith((".js", ".mjs", ".map", ".css"))
+
+
+@functools.cache
+def _theme_digests() -> frozenset[str]:
+    """SHA-256 of every file the installed mkdocs-material theme ships (its templates and
+    assets, as they are copied into a site unchanged)."""
+    import material
+
+    root = Path(material.__file__).parent / "templates"
+    return frozenset(hashlib.sha256(p.read_bytes()).hexdigest()
+                     for p in root.rglob("*") if p.is_file())
+
+
+def _is_theme_file(rel: str, data: bytes) -> bool:
+    """A theme asset byte for byte as mkdocs-material ships it (none of our text in it)."""
+    return rel.startswith("assets/") and hashlib.sha256(data).hexdigest() in _theme_digests()
 
 
 def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
@@ -99,8 +117,10 @@ def _check_file(rel: str, path: Path, needles: pii.PiiNeedles,
         return pii.scan_text(rel, text, needles, patterns=not _is_code(str(inner)))
     if suffix not in TEXT_SUFFIXES:
         return []
-    text = path.read_text("utf-8", errors="replace")
-    found = pii.scan_text(rel, text, needles, patterns=not _is_code(rel))
+    data = path.read_bytes()
+    text = data.decode("utf-8", errors="replace")
+    found = pii.scan_text(rel, text, needles, patterns=not _is_code(rel),
+                          names=not _is_theme_file(rel, data))
     if suffix in (".html", ".htm"):
         found += privacy.check_html(rel, text)
         found += rowlevel.check_page(rel, text, published)

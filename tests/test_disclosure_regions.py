@@ -133,3 +133,51 @@ def test_protect_leaves_a_pattern_its_regional_proofs_prove(seed: int) -> None:
     assert audit_mod.audit_cells(pub, POLICY, hint=raw, thorough=False, regional=True,
                                  witnesses=witnesses).ok
     assert audit_mod.audit_cells(pub, POLICY).ok
+
+
+def test_a_stalled_round_solves_the_whole_group_exactly(monkeypatch) -> None:
+    """When protect()'s rounds stall (the same values unproven twice), the next round passes
+    ``exact_count`` and the audit solves the whole group exactly for those values: what the
+    regional proofs leave unproven, that proves (or shows narrow, for protect to fix)."""
+    raw = toy_state(7, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
+    pub = protect(raw, POLICY)
+    for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "WHOLE_GROUP_COLUMNS", "EXACT_LIMIT",
+                 "PARTNERS", "REGIONAL_EXACT_COUNT"):
+        monkeypatch.setattr(audit_mod, name, 0)   # the regional proofs prove nothing ...
+    monkeypatch.setattr(audit_mod, "LARGE_COMPONENT", 5)   # ... in groups all "large"
+    regional = audit_mod.audit_cells(pub, POLICY, hint=raw, thorough=False, regional=True)
+    assert regional.counts().get("unproven", 0) > 0
+    stalled = audit_mod.audit_cells(pub, POLICY, hint=raw, thorough=False, regional=True,
+                                    exact_count=10**6)
+    assert stalled.ok, stalled.render(limit=5)
+
+
+def test_protect_answers_a_stall_with_exact_lps(monkeypatch) -> None:
+    """protect() side: a round failing exactly the values the round before failed makes the
+    next round pass ``exact_count=EXACT_WHEN_STALLED``. The stall is staged by handing the
+    first round's report back for the second round (on the full state it came from values
+    that complements near them could not help); every audit run here is the real one, and
+    the result passes the full audit."""
+    import importlib
+
+    protect_mod = importlib.import_module("site_builder.disclosure.protect")
+    raw = toy_state(7, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
+    for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "WHOLE_GROUP_COLUMNS", "EXACT_LIMIT",
+                 "PARTNERS", "REGIONAL_EXACT_COUNT"):
+        monkeypatch.setattr(audit_mod, name, 0)
+    monkeypatch.setattr(audit_mod, "LARGE_COMPONENT", 5)
+    real = audit_mod.audit_cells
+    calls: list[int | None] = []
+    first: list = []
+
+    def spied(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(kwargs.get("exact_count"))
+        report = real(*args, **kwargs)
+        if len(calls) == 1:
+            first.append(report)
+        return first[0] if len(calls) == 2 else report
+
+    monkeypatch.setattr(audit_mod, "audit_cells", spied)
+    pub = protect(raw, POLICY)
+    assert calls[:3] == [None, None, protect_mod.EXACT_WHEN_STALLED], calls
+    assert real(pub, POLICY, hint=raw).ok

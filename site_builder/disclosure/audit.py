@@ -129,7 +129,8 @@ those with the most room to move in the rows (state totals) that link them to it
 REGIONAL_EXACT_COUNT = 40
 """In protect()'s regional rounds, a group with at most this many values left unproven after
 the partner districts gets exact LPs over the whole group for them (values whose proofs need
-moves between many districts; complements near them would not help those proofs)."""
+moves between many districts; complements near them would not help those proofs). A round
+may pass its own ``exact_count`` instead (protect() does when its rounds stall)."""
 PARTNER_HOPS = 2
 """How far (in relations) around the linked values a partners LP reaches."""
 PARTNER_ROOM = 10.0
@@ -478,7 +479,8 @@ def check_system(system: System, k: Knowledge, policy: Policy,
                  report: AuditReport | None = None,
                  hint: np.ndarray | None = None,
                  thorough: bool = True, witnesses: Witnesses | None = None,
-                 year: int = 0, regional: bool = False) -> AuditReport:
+                 year: int = 0, regional: bool = False,
+                 exact_count: int | None = None) -> AuditReport:
     """LP ranges of every withheld value, derived groups, consistency. ``hint``: candidate
     values per variable (NaN where unknown), used only as a starting point, after a check.
     ``thorough=False`` skips the
@@ -549,7 +551,8 @@ def check_system(system: System, k: Knowledge, policy: Policy,
         w_out = Witnesses("") if start is not None else None
         rng_lo, rng_hi, n_comp, n_solves, unproven = _ranges(
             A, lo, hi, rlo_a, rhi_a, req, start=start, region=region, thorough=thorough,
-            witness_in=w_in, witness_out=w_out, regional=regional, unit=unit)
+            witness_in=w_in, witness_out=w_out, regional=regional, unit=unit,
+            exact_count=exact_count)
         if w_out is not None:
             report.witnesses[year] = Witnesses(
                 fingerprint, [hvars[c] for c in w_out.move_vars], w_out.move_deltas,
@@ -693,6 +696,7 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
             region: np.ndarray | None = None, thorough: bool = True,
             witness_in: Witnesses | None = None, witness_out: Witnesses | None = None,
             regional: bool = False, unit: np.ndarray | None = None,
+            exact_count: int | None = None,
             ) -> tuple[np.ndarray, np.ndarray, int, int, np.ndarray]:
     """Range [min, max] of every column subject to rlo <= A x <= rhi, lo <= x <= hi.
 
@@ -768,7 +772,7 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
         m_lo, m_hi, s, unp = _prove_large(sub, lo[cols], hi[cols], rlo[rws], rhi[rws],
                                           required[cols], base, reg, rng, thorough,
                                           witness_in=w_by.get(int(lab)), witness_out=out,
-                                          regional=regional,
+                                          regional=regional, exact_count=exact_count,
                                           unit=None if unit is None else unit[cols])
         mn[cols], mx[cols], unproven[cols] = m_lo, m_hi, unp
         solves += s
@@ -835,6 +839,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                  region: np.ndarray, rng: np.random.Generator, thorough: bool = True,
                  witness_in: Witnesses | None = None, witness_out: Witnesses | None = None,
                  regional: bool = False, unit: np.ndarray | None = None,
+                 exact_count: int | None = None,
                  ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """Ranges of one large linked group, proven wide enough where they are.
 
@@ -1307,7 +1312,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     todo = step("partner districts", partners, todo)
     skip = np.zeros(0, np.int64)
     if regional:
-        if 0 < len(todo) <= REGIONAL_EXACT_COUNT:
+        if 0 < len(todo) <= (REGIONAL_EXACT_COUNT if exact_count is None else exact_count):
             todo = step("the whole group, exactly", whole_group, todo)
         todo, skip = skip, todo  # the rest: unproven, for protect() to withhold more near
     todo = step("trades between regions", trades, todo)
@@ -1450,13 +1455,15 @@ def hint_values(cells: pl.DataFrame, system: System, hint: pl.DataFrame) -> np.n
 def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
                 hint: pl.DataFrame | None = None, thorough: bool = True,
                 witnesses: dict[int, Witnesses] | None = None,
-                regional: bool = False) -> AuditReport:
+                regional: bool = False, exact_count: int | None = None) -> AuditReport:
     """Audit published cells (a frame with the CSV columns). Years are independent; with
     ``workers > 1`` they are audited in that many processes. ``hint``: candidate true values
     (raw cells), which make large linked groups much faster to prove; they are checked
     against everything published and ignored if they do not fit. ``witnesses``: per year,
     points found by an earlier audit (see :class:`Witnesses`); the report carries this
-    audit's."""
+    audit's. ``regional`` (one year at a time only): protect()'s rounds, see the module
+    docstring; ``exact_count``: how many values left in a large group still get exact LPs
+    over the whole group there (default REGIONAL_EXACT_COUNT)."""
     years = published["year"].unique().sort().to_list()
     if workers == 1 and len(years) > 1:
         # Always year by year, so that a year's proofs do not depend on what else is audited
@@ -1492,7 +1499,8 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
     report.seconds = time.perf_counter() - t0
     year = int(years[0]) if years else 0
     return check_system(system, k, policy, report, hint=x0, thorough=thorough,
-                        witnesses=(witnesses or {}).get(year), year=year, regional=regional)
+                        witnesses=(witnesses or {}).get(year), year=year, regional=regional,
+                        exact_count=exact_count)
 
 
 def _audit_year(published: pl.DataFrame, policy: Policy, hint: pl.DataFrame | None,

@@ -598,9 +598,10 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             cubes.update(st, again=failed, published=published)
             built = cubes.take()
             given = {year: built.merged(witnesses[year]) if year in witnesses else built}
+        exact_now = stalled and not thorough
         report = _audit.audit_cells(published, policy, hint=cells, thorough=thorough,
                                     witnesses=given, regional=not thorough,
-                                    exact_count=EXACT_WHEN_STALLED if stalled else None)
+                                    exact_count=EXACT_WHEN_STALLED if exact_now else None)
         witnesses = report.witnesses
         found = [f for f in report.failures if f.kind != "inconsistent"]
         before = failed
@@ -610,7 +611,8 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
         stalled = before is not None and np.array_equal(before, failed)
         kinds = _audit.AuditReport(failures=found).counts()
         log.info("audit round %d (%s): %s in %.1f s", rnd + 1,
-                 "thorough" if thorough else "regional",
+                 "thorough" if thorough else
+                 "regional, exact after a stall" if exact_now else "regional",
                  ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) or "nothing to fix",
                  time.perf_counter() - t0)
         if not found:

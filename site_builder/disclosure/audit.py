@@ -834,6 +834,15 @@ def _moved(A_csc: csc_matrix, A_csr: csr_matrix, base: np.ndarray, lo: np.ndarra
     return sup, x
 
 
+def _linking_rows(B: coo_matrix, labels: np.ndarray) -> np.ndarray:
+    """Per row of ``B``: whether its entries fall in columns of more than one label (rows
+    linking regions or districts: their shares of state totals)."""
+    lab = labels[B.col]
+    o = np.lexsort((lab, B.row))
+    first = np.r_[True, (B.row[o][1:] != B.row[o][:-1]) | (lab[o][1:] != lab[o][:-1])]
+    return np.bincount(B.row[o][first], minlength=B.shape[0]) > 1
+
+
 def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                  rhi: np.ndarray, required: np.ndarray, base: np.ndarray | None,
                  region: np.ndarray, rng: np.random.Generator, thorough: bool = True,
@@ -1030,12 +1039,9 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             if short_region[region[order[a]]]:
                 local(np.sort(order[a:b]), todo, exact=False)
 
-    # Rows that link regions (districts adding up to the state), found once.
-    _B = A_csr.tocoo()
-    _rr = region[_B.col]
-    _o = np.lexsort((_rr, _B.row))
-    _first = np.r_[True, (_B.row[_o][1:] != _B.row[_o][:-1]) | (_rr[_o][1:] != _rr[_o][:-1])]
-    is_link_row = np.bincount(_B.row[_o][_first], minlength=A.shape[0]) > 1
+    # The nonzeros of A, and the rows that link regions (districts adding up to the state).
+    entries = A_csr.tocoo()
+    is_link_row = _linking_rows(entries, region)
 
     def trades(todo: np.ndarray) -> None:
         """Regions trading their shares of the rows that link them. Each region alone, with
@@ -1185,19 +1191,15 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         if region.max() < 1:
             return
         n_reg = int(region.max()) + 1
-        B = A_csr.tocoo()
-        rr = region[B.col]
-        o = np.lexsort((rr, B.row))
-        first = np.r_[True, (B.row[o][1:] != B.row[o][:-1]) | (rr[o][1:] != rr[o][:-1])]
-        span = np.bincount(B.row[o][first], minlength=A.shape[0])
-        link = span[B.row] > 1
-        member = coo_matrix((np.ones(int(link.sum())), (rr[link], B.row[link])),
+        rr = region[entries.col]
+        link = is_link_row[entries.row]
+        member = coo_matrix((np.ones(int(link.sum())), (rr[link], entries.row[link])),
                             shape=(n_reg, A.shape[0])).tocsr()
         member.data[:] = 1.0
         is_todo = np.zeros(n, bool)
         is_todo[todo] = True
-        sel = link & is_todo[B.col]
-        short_member = coo_matrix((np.ones(int(sel.sum())), (rr[sel], B.row[sel])),
+        sel = link & is_todo[entries.col]
+        short_member = coo_matrix((np.ones(int(sel.sum())), (rr[sel], entries.row[sel])),
                                   shape=(n_reg, A.shape[0])).tocsr()
         short_member.data[:] = 1.0
         shared = (short_member @ member.T).toarray()
@@ -1242,24 +1244,21 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         if unit is None or unit.max() < 1:
             return
         n_u = int(unit.max()) + 1
-        B = A_csr.tocoo()
-        uu = unit[B.col]
-        o = np.lexsort((uu, B.row))
-        first = np.r_[True, (B.row[o][1:] != B.row[o][:-1]) | (uu[o][1:] != uu[o][:-1])]
-        link = (np.bincount(B.row[o][first], minlength=A.shape[0]) > 1)[B.row]
+        uu = unit[entries.col]
+        link = _linking_rows(entries, unit)[entries.row]
         is_todo = np.zeros(n, bool)
         is_todo[todo] = True
         # Rows of each unit's short values, the unit's columns in them, and their linking rows.
         R1 = np.zeros(A.shape[0], bool)
-        R1[B.row[is_todo[B.col]]] = True
+        R1[entries.row[is_todo[entries.col]]] = True
         near = np.zeros(n, bool)
-        near[B.col[R1[B.row]]] = True
-        sel = link & near[B.col]
-        M = coo_matrix((np.ones(int(sel.sum())), (uu[sel], B.row[sel])),
+        near[entries.col[R1[entries.row]]] = True
+        sel = link & near[entries.col]
+        M = coo_matrix((np.ones(int(sel.sum())), (uu[sel], entries.row[sel])),
                        shape=(n_u, A.shape[0])).tocsr()
         room = np.minimum(hi - base, PARTNER_ROOM) + np.minimum(base - lo, PARTNER_ROOM)
-        sel = link & (room[B.col] > EPS)
-        W = coo_matrix((room[B.col[sel]], (uu[sel], B.row[sel])),
+        sel = link & (room[entries.col] > EPS)
+        W = coo_matrix((room[entries.col[sel]], (uu[sel], entries.row[sel])),
                        shape=(n_u, A.shape[0])).tocsr()
         score = (M @ W.T).toarray()
         np.fill_diagonal(score, 0.0)

@@ -617,6 +617,9 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
                  time.perf_counter() - t0)
         if not found:
             return witnesses
+        if len(failed):
+            log.info("audit round %d: most failing values: %s", rnd + 1,
+                     failure_summary(system, st.value, failed))
         # A value failing again after its complement: one more complement in every relation
         # it is in, not only in the cheapest (one at a time can take many rounds).
         again = np.array(sorted({f.var_id for f in found if f.var_id is not None
@@ -650,6 +653,21 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
         thorough = False
     raise ProtectionError(f"still failing after {MAX_AUDIT_ROUNDS} audit rounds:\n"
                           + report.render(limit=10))
+
+
+def failure_summary(system: System, value: np.ndarray, failed: np.ndarray,
+                    top: int = 4) -> str:
+    """The commonest kinds of failing value (level, subject, series, and whether its true
+    value is 0), for the round log: where protection struggles, in a line."""
+    v = system.vars[failed].select("level", "subject", "series").with_columns(
+        pl.Series("zero", value[failed] == 0))
+    counts = v.group_by("level", "subject", "series", "zero").len().sort(
+        ["len", "level", "subject", "series", "zero"],
+        descending=[True, False, False, False, False])
+    parts = [f"{n:,} {level} {subject + ' ' if subject else ''}{series}{' (at 0)' if z else ''}"
+             for level, subject, series, z, n in counts.head(top).iter_rows()]
+    rest = int(counts["len"][top:].sum())
+    return ", ".join(parts) + (f", {rest:,} others" if rest else "")
 
 
 def render(cells: pl.DataFrame, system: System, reason: np.ndarray,

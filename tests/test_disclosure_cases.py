@@ -234,3 +234,63 @@ def test_a_large_groups_rows_do_not_leak_into_a_small_groups_lp(
                                                start=start)
     assert list(mn[3:]) == [0.0, 0.0] and list(mx[3:]) == [10.0, 10.0]
     assert not unproven.any()
+
+
+def test_a_failure_names_the_relations_that_hold_it(tmp_path: Path) -> None:
+    """The exact LP's duals name what pins a value: Female (10) is held by All students
+    (100) = Female + Male (90), so that relation is the failure's binding relation, and the
+    complement protect() draws from it is Male, a published member that can move."""
+    import importlib
+
+    import numpy as np
+
+    from site_builder.disclosure.audit import AuditReport, Failure
+
+    raw = frame([cell(100), cell(10, "Female"), cell(90, "Male"),
+                 cell(50, "English learners"), cell(50, "Not English learners")])
+    rep = audit(only_primary(raw), tmp_path)
+    f = next(f for f in rep.failures if f.kind == "exact")
+    assert "Female" in f.cell and len(f.binding_rels) == 1
+    cells = with_population(raw, POLICY).sort(list(KEY))
+    system = build_system(cells, POLICY)
+    e = system.edges.filter(pl.col("rel_id") == f.binding_rels[0])
+    groups = set(system.vars[e["var_id"].to_list()]["student_group"].to_list())
+    assert groups == {"All students", "Female", "Male"}
+    # protect(): the complement for it comes from that relation: Male (All students last).
+    protect_mod = importlib.import_module("site_builder.disclosure.protect")
+    st = protect_mod._State(cells, system, POLICY)
+    st.primary_and_coding()
+    v = system.vars.with_row_index("i")
+    female = int(v.filter(pl.col("student_group") == "Female")["i"][0])
+    male = int(v.filter(pl.col("student_group") == "Male")["i"][0])
+    got = st.held_by(AuditReport(failures=[Failure("exact", "", var_id=female,
+                                                   binding_rels=f.binding_rels)]))
+    assert got.rows() == [(female, male)]
+    assert np.flatnonzero(st.hidden).tolist() == [female]
+
+
+def test_a_value_held_at_0_gets_a_partner_that_can_go_down() -> None:
+    """Levels of one unit: 40 tested = 0 below basic + 10 basic + 30 proficient + 0
+    advanced. Below basic (0) is held there; of the published levels, advanced (also 0, the
+    smallest) cannot move down to let it up, so the complement is basic (10)."""
+    import importlib
+
+    from site_builder.disclosure.audit import AuditReport, Failure
+
+    lv = {"level_below_basic": 0, "level_basic": 10, "level_proficient": 30,
+          "level_advanced": 0, "proficient_or_advanced": 30}
+    raw = frame([cell(40, topic="assessment", measure=m, meeting=k, subject="ELA")
+                 for m, k in lv.items()])
+    cells = with_population(raw, POLICY).sort(list(KEY))
+    system = build_system(cells, POLICY)
+    protect_mod = importlib.import_module("site_builder.disclosure.protect")
+    st = protect_mod._State(cells, system, POLICY)
+    v = system.vars.with_row_index("i")
+    idx = {s.split("/")[-1]: int(i) for i, s in zip(v["i"], v["series"], strict=True)}
+    levels = system.edges.filter(pl.col("var_id") == idx["level_below_basic"])["rel_id"]
+    members = system.edges.filter(pl.col("rel_id").is_in(levels.implode()))
+    rel = [r for r, g in members.group_by("rel_id") if idx["level_basic"] in g["var_id"]]
+    st.reason[idx["level_below_basic"]] = protect_mod.COMPLEMENTARY
+    got = st.held_by(AuditReport(failures=[Failure(
+        "exact", "", var_id=idx["level_below_basic"], binding_rels=(int(rel[0][0]),))]))
+    assert got["c"].to_list() == [idx["level_basic"]]

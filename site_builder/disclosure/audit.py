@@ -71,6 +71,8 @@ log = logging.getLogger(__name__)
 BIG = 1.0e7
 """Upper bound for values nothing else bounds (more students than any state has)."""
 EPS = 1e-6
+DUAL_EPS = 1e-7
+"""A row dual above this (in absolute value) marks a row that holds an exact LP's optimum."""
 N_DIRECTIONS = 2
 MAX_FOCUSED_ROUNDS = 8
 BATCH_COLUMNS = 150
@@ -127,10 +129,14 @@ PARTNERS = 4
 """Districts a district with short values is solved with, exactly, in the partners pass:
 those with the most room to move in the rows (state totals) that link them to it."""
 REGIONAL_EXACT_COUNT = 40
-"""In protect()'s regional rounds, a group with at most this many values left unproven after
-the partner districts gets exact LPs over the whole group for them (values whose proofs need
-moves between many districts; complements near them would not help those proofs). A round
-may pass its own ``exact_count`` instead (protect() does when its rounds stall)."""
+"""In protect()'s regional rounds, a group of at most EXACT_LARGE_COLUMNS columns with at most
+this many values left unproven after the partner districts gets exact LPs over the whole
+group for them (values whose proofs need moves between many districts; complements near them
+would not help those proofs). A round may pass its own ``exact_count`` instead, for a group
+of any size (protect() does when its rounds stall). On the full state's Algebra I group
+(127,018 columns) the first exact solve for 27 values ran over 15 minutes; where 590 values
+were left there instead (too many for it), complements near them let the next round's
+partner districts prove every one in 8 s."""
 PARTNER_HOPS = 2
 """How far (in relations) around the linked values a partners LP reaches."""
 PARTNER_ROOM = 10.0
@@ -154,6 +160,10 @@ class Failure:
     """Published numbers in the relations that pin it."""
     var_id: int | None = None
     rel_id: int | None = None
+    binding_rels: tuple[int, ...] = ()
+    """Relations whose published numbers hold the value where it is: the rows with a
+    nonzero dual in its exact LP (empty when no exact LP was solved for it). Withholding a
+    published member of one of them is what can widen it."""
 
     def render(self) -> str:
         if self.kind == "derived_group":
@@ -549,10 +559,11 @@ def check_system(system: System, k: Knowledge, policy: Policy,
             w_in.move_vars = [col[v] for v in witnesses.move_vars]
             w_in.move_deltas = witnesses.move_deltas
         w_out = Witnesses("") if start is not None else None
+        held: dict[int, np.ndarray] = {}
         rng_lo, rng_hi, n_comp, n_solves, unproven = _ranges(
             A, lo, hi, rlo_a, rhi_a, req, start=start, region=region, thorough=thorough,
             witness_in=w_in, witness_out=w_out, regional=regional, unit=unit,
-            exact_count=exact_count)
+            exact_count=exact_count, binding_out=held)
         if w_out is not None:
             report.witnesses[year] = Witnesses(
                 fingerprint, [hvars[c] for c in w_out.move_vars], w_out.move_deltas,
@@ -567,9 +578,11 @@ def check_system(system: System, k: Knowledge, policy: Policy,
             v = int(hvars[i])
             kind = ("unproven" if unproven[i] else "exact" if width[i] < 1
                     else "approximate")
+            rels = lp.row_rel[held.get(int(i), np.zeros(0, np.int64))]
             failures.append(Failure(kind, str(descr[v]), low=float(ilo[i]),
                                     high=float(ihi[i]) if ihi[i] < BIG / 2 else None,
-                                    required=int(req[i]), var_id=v))
+                                    required=int(req[i]), var_id=v,
+                                    binding_rels=tuple(sorted(set(rels[rels >= 0].tolist())))))
     # Name the published numbers that pin each failure (the first 100: enough to act on).
     for j, f in enumerate(failures[:100]):
         pv = f.var_id if f.var_id is not None else (
@@ -599,6 +612,8 @@ class WithheldLP:
     """Per relation: how many of its members are withheld."""
     known_sum: np.ndarray
     """Per relation: total minus parts over its published members."""
+    row_rel: np.ndarray
+    """Per row of ``A``: its relation (-1 for the rows "numerator <= denominator")."""
 
 
 def withheld_lp(system: System, k: Knowledge) -> WithheldLP:
@@ -641,7 +656,8 @@ def withheld_lp(system: System, k: Knowledge) -> WithheldLP:
     rlo = np.concatenate([-known_sum[rows_used], np.full(len(hn2), -np.inf)])
     rhi = np.concatenate([-known_sum[rows_used], np.zeros(len(hn2))])
     A = coo_matrix((v_i, (r_i, c_i)), shape=(base + len(hn2), len(hvars))).tocsc()
-    return WithheldLP(hvars, col, A, lo, hi, rlo, rhi, n_hid_rel, known_sum)
+    row_rel = np.r_[rows_used, np.full(len(hn2), -1, np.int64)]
+    return WithheldLP(hvars, col, A, lo, hi, rlo, rhi, n_hid_rel, known_sum, row_rel)
 
 
 def _model(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
@@ -697,6 +713,7 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
             witness_in: Witnesses | None = None, witness_out: Witnesses | None = None,
             regional: bool = False, unit: np.ndarray | None = None,
             exact_count: int | None = None,
+            binding_out: dict[int, np.ndarray] | None = None,
             ) -> tuple[np.ndarray, np.ndarray, int, int, np.ndarray]:
     """Range [min, max] of every column subject to rlo <= A x <= rhi, lo <= x <= hi.
 
@@ -711,7 +728,8 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
     (``start``: a feasible point; ``region``: a label per column that groups columns likely
     to be linked, e.g. the district). The last array is True for columns whose range was
     neither proven wide enough nor computed exactly. ``witness_in`` / ``witness_out``: see
-    :func:`_prove_large` (here in this LP's column indices).
+    :func:`_prove_large` (here in this LP's column indices). ``binding_out``: see
+    :func:`_batch_ranges` (column -> rows, in this LP's indices).
     """
     n = A.shape[1]
     n_rows = A.shape[0]
@@ -769,11 +787,16 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
         base = None if start is None else start[cols]
         reg = np.zeros(len(cols), np.int64) if region is None else region[cols]
         out = None if witness_out is None else Witnesses("")
+        held: dict[int, np.ndarray] = {}
         m_lo, m_hi, s, unp = _prove_large(sub, lo[cols], hi[cols], rlo[rws], rhi[rws],
                                           required[cols], base, reg, rng, thorough,
                                           witness_in=w_by.get(int(lab)), witness_out=out,
                                           regional=regional, exact_count=exact_count,
-                                          unit=None if unit is None else unit[cols])
+                                          unit=None if unit is None else unit[cols],
+                                          binding_out=held)
+        if binding_out is not None:
+            for c, r in held.items():
+                binding_out[int(cols[c])] = rws[r]
         mn[cols], mx[cols], unproven[cols] = m_lo, m_hi, unp
         solves += s
         if out is not None and witness_out is not None:
@@ -798,11 +821,21 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
         bid = col_batch[a]
         rws = row_order[row_batch == bid]
         sub = A_csr[rws][:, cols].tocsc()
-        m_lo, m_hi, s = _batch_ranges(sub, lo[cols], hi[cols], rlo[rws], rhi[rws],
-                                      required[cols], comp[cols], rng)
+        m_lo, m_hi, s = _batch_ranges(
+            sub, lo[cols], hi[cols], rlo[rws], rhi[rws], required[cols], comp[cols], rng,
+            on_binding=None if binding_out is None else _put_binding(binding_out, cols, rws))
         mn[cols], mx[cols] = m_lo, m_hi
         solves += s
     return mn, mx, n_comp, solves, unproven
+
+
+def _put_binding(out: dict[int, np.ndarray], cols: np.ndarray,
+                 rws: np.ndarray) -> Callable[[int, np.ndarray], None]:
+    """An ``on_binding`` for an LP over ``cols`` and ``rws`` of a bigger one: records the
+    column and its rows in the bigger LP's indices."""
+    def put(c: int, r: np.ndarray) -> None:
+        out[int(cols[c])] = rws[r]
+    return put
 
 
 def _short(mn: np.ndarray, mx: np.ndarray, required: np.ndarray) -> np.ndarray:
@@ -849,6 +882,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                  witness_in: Witnesses | None = None, witness_out: Witnesses | None = None,
                  regional: bool = False, unit: np.ndarray | None = None,
                  exact_count: int | None = None,
+                 binding_out: dict[int, np.ndarray] | None = None,
                  ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """Ranges of one large linked group, proven wide enough where they are.
 
@@ -871,6 +905,8 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     Witnesses (column indices of this group, moves from ``base``, which must then be the
     hint): the points of ``witness_in`` that meet every row and bound count first; the points
     that prove a column proven here (its lowest and highest) go to ``witness_out``.
+    ``binding_out``: for a column an exact LP left short, the rows holding it (see
+    :func:`_batch_ranges`).
     """
     n = A.shape[1]
     solves = 0
@@ -1001,7 +1037,9 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         _, _, s = _batch_ranges(S, lo[cols], hi[cols], rlo[rws] - fixed, rhi[rws] - fixed,
                                 req, piece, rng, exact=exact,
                                 ipm=not exact and k > IPM_COLUMNS, rounds=LOCAL_ROUNDS,
-                                on_point=lambda x: fold_local(cols, x))
+                                on_point=lambda x: fold_local(cols, x),
+                                on_binding=None if binding_out is None else
+                                _put_binding(binding_out, cols, rws))
         solves += s
 
     def around(seeds: np.ndarray, limit: int) -> np.ndarray:
@@ -1296,7 +1334,9 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         req = np.zeros(n, np.int64)
         req[todo] = required[todo]
         _, _, s = _batch_ranges(A, lo, hi, rlo, rhi, req, np.zeros(n, np.int64), rng,
-                                rounds=0, on_point=lambda x: fold_local(np.arange(n), x))
+                                rounds=0, on_point=lambda x: fold_local(np.arange(n), x),
+                                on_binding=None if binding_out is None else
+                                binding_out.__setitem__)
         solves += s
 
     def one_by_one(todo: np.ndarray) -> None:
@@ -1311,7 +1351,12 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     todo = step("partner districts", partners, todo)
     skip = np.zeros(0, np.int64)
     if regional:
-        if 0 < len(todo) <= (REGIONAL_EXACT_COUNT if exact_count is None else exact_count):
+        # Over a group larger than EXACT_LARGE_COLUMNS only when protect() asks (its rounds
+        # stalled): the first solve alone can take many minutes there, and complements near
+        # the values usually let the next round's partner districts prove them in seconds.
+        limit = exact_count if exact_count is not None else (
+            REGIONAL_EXACT_COUNT if n <= EXACT_LARGE_COLUMNS else 0)
+        if 0 < len(todo) <= limit:
             todo = step("the whole group, exactly", whole_group, todo)
         todo, skip = skip, todo  # the rest: unproven, for protect() to withhold more near
     todo = step("trades between regions", trades, todo)
@@ -1332,7 +1377,9 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             _, _, s = _batch_ranges(A, lo, hi, rlo, rhi, req, np.zeros(n, np.int64), rng,
                                     max_exact_rounds=EXACT_COUNT, solved=done,
                                     ipm=n > IPM_COLUMNS,
-                                    on_point=lambda x: fold_local(np.arange(n), x))
+                                    on_point=lambda x: fold_local(np.arange(n), x),
+                                    on_binding=None if binding_out is None else
+                                    binding_out.__setitem__)
             solves += s
             # Exact where solved (both ends); the rest only got what the budget allowed.
             left = np.flatnonzero(_short(mn, mx, required))
@@ -1361,6 +1408,7 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
                   solved: list[np.ndarray] | None = None, ipm: bool = False,
                   rounds: int = N_DIRECTIONS + MAX_FOCUSED_ROUNDS,
                   on_point: Callable[[np.ndarray], None] | None = None,
+                  on_binding: Callable[[int, np.ndarray], None] | None = None,
                   ) -> tuple[np.ndarray, np.ndarray, int]:
     """Min and max of every column with ``required`` > 0 (``exact=False``: only as far as
     random directions get; the spread found is then a lower bound on the range; with
@@ -1368,9 +1416,17 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
     ``solved``). ``on_point`` is given every point found, the first being the solution of a
     zero objective, which widens spreads by itself: starting from a known feasible point
     instead, to save that solve, left 7-13% more values unproven (central and full state
-    2024, measured in session 16)."""
+    2024, measured in session 16). ``on_binding(column, rows)``: for a column its exact LP
+    leaves short, the rows with a nonzero dual there (on its side with more room): the
+    relations that hold it."""
     n = A.shape[1]
     h = _model(A, lo, hi, rlo, rhi, ipm=ipm)
+    row_comp = None  # each row's component (rows of one component hold only its columns)
+    if on_binding is not None:
+        Ar = A.tocsr()
+        has = np.diff(Ar.indptr) > 0
+        row_comp = np.full(A.shape[0], -1, np.int64)
+        row_comp[has] = comp[Ar.indices[Ar.indptr[:-1][has]]]
     solves = 1
     x = _solve(h, np.zeros(n), highspy.ObjSense.kMinimize)
     if x is None:  # published numbers contradict each other: nothing is proven
@@ -1419,15 +1475,24 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
         cost[pick] = np.where(up, 1.0, -1.0)
         senses = (highspy.ObjSense.kMaximize,) + (
             (highspy.ObjSense.kMinimize,) if both.any() else ())
+        duals = None
         for sense in senses:
             x = _solve(h, cost, sense)
             solves += 1
             if x is None:  # cannot happen for a feasible, bounded model; stay safe
                 mn[pick], mx[pick] = lo[pick], lo[pick]
                 continue
+            if duals is None and row_comp is not None:
+                duals = np.abs(np.asarray(h.getSolution().row_dual)) > DUAL_EPS
             mn, mx = np.minimum(mn, x), np.maximum(mx, x)
             if on_point is not None:
                 on_point(x)
+        if duals is not None and on_binding is not None and row_comp is not None:
+            held = pick[_short(mn[pick], mx[pick], required[pick])]
+            if len(held):
+                nz = np.flatnonzero(duals)
+                for c in held:
+                    on_binding(int(c), nz[row_comp[nz] == comp[c]])
         todo = np.setdiff1d(todo, pick)
         rest = short()
         todo = np.intersect1d(todo, rest)

@@ -402,12 +402,45 @@ class _State:
                                               for v in fvars])
         return self.fix(report)
 
+    def held_by(self, report: _audit.AuditReport) -> pl.DataFrame:
+        """For each failing value whose exact LP named the relations holding it (the rows
+        with a nonzero dual, :attr:`audit.Failure.binding_rels`), the cheapest published
+        member of those relations that can move both ways (a count, or a numerator above 0:
+        a 0 cannot go down, and a value held at 0 needs a partner that can), in the value's
+        own region where the relation is a state total. Columns ``f`` (failing value) and
+        ``c`` (its complement)."""
+        pairs = [(f.var_id, r) for f in report.failures if f.var_id is not None
+                 for r in f.binding_rels]
+        empty = pl.DataFrame(schema={"f": pl.Int64, "c": pl.Int64})
+        if not pairs:
+            return empty
+        fr = np.array(pairs, np.int64)
+        cand = pl.DataFrame({"f": fr[:, 0], "rel": fr[:, 1]}).join(
+            pl.DataFrame({"rel": self.e_rel.astype(np.int64), "c": self.e_var.astype(np.int64)}),
+            on="rel")
+        c = cand["c"].to_numpy()
+        fv = cand["f"].to_numpy()
+        ok = ~self.hidden[c] & self.eligible[c] & (self.is_den[c] | (self.value[c] > 0))
+        ok &= ~self.is_state_rel[cand["rel"].to_numpy()] | (
+            self.region[c] == self.region[fv]) | self.anywhere[fv]
+        if not ok.any():
+            return empty
+        cand = cand.filter(pl.Series(ok)).with_columns(pl.Series("rank", self.rank[c[ok]]))
+        return cand.sort("f", "rank").group_by("f", maintain_order=True).first().select("f", "c")
+
     def fix(self, report: _audit.AuditReport) -> int:
         """One more complement for each value the audit could narrow too far."""
         rel_mask = np.zeros(self.n_rel, bool)
         fvars = [f.var_id for f in report.failures if f.var_id is not None]
         rels = [f.rel_id for f in report.failures if f.rel_id is not None]
         rel_mask[np.array(rels, np.int64)] = True
+        held = self.held_by(report)
+        done = set(held["f"].to_list())
+        fvars = [f for f in fvars if f not in done]
+        n = self.hide(held["c"].to_numpy())
+        if held.height:
+            log.info("%d complements in the relations that hold %d failing values",
+                     n, held.height)
         if fvars:
             is_f = np.zeros(len(self.reason), bool)
             is_f[np.array(fvars, np.int64)] = True
@@ -446,9 +479,7 @@ class _State:
                     sn = stuck[~self.is_den[stuck]]
                     d = self.den_id[sn]
                     picked = np.concatenate([picked, d[self.eligible[d]]])
-            n = self.hide(picked)
-        else:
-            n = 0
+            n += self.hide(picked)
         if rel_mask.any():
             n += self.hide(self.cheapest(rel_mask))
         return n

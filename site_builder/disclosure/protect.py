@@ -409,22 +409,26 @@ class _State:
         a 0 cannot go down, and a value held at 0 needs a partner that can), in the value's
         own region where the relation is a state total. Columns ``f`` (failing value) and
         ``c`` (its complement)."""
-        pairs = [(f.var_id, r) for f in report.failures if f.var_id is not None
-                 for r in f.binding_rels]
-        empty = pl.DataFrame(schema={"f": pl.Int64, "c": pl.Int64})
-        if not pairs:
-            return empty
-        fr = np.array(pairs, np.int64)
-        cand = pl.DataFrame({"f": fr[:, 0], "rel": fr[:, 1]}).join(
+        pairs = np.array([(f.var_id, r) for f in report.failures if f.var_id is not None
+                          for r in f.binding_rels], np.int64).reshape(-1, 2)
+        return self.cheapest_for(pairs[:, 0], pairs[:, 1], movable=True)
+
+    def cheapest_for(self, fv: np.ndarray, rel: np.ndarray, movable: bool = False,
+                     ) -> pl.DataFrame:
+        """For (failing value, relation) pairs: per failing value, the cheapest published
+        eligible member of its relations; in a state relation, only one in the value's own
+        proof region (unless it may have complements anywhere). ``movable``: only a count
+        or a numerator above 0. Columns ``f`` and ``c``."""
+        cand = pl.DataFrame({"f": fv.astype(np.int64), "rel": rel.astype(np.int64)}).join(
             pl.DataFrame({"rel": self.e_rel.astype(np.int64), "c": self.e_var.astype(np.int64)}),
             on="rel")
         c = cand["c"].to_numpy()
-        fv = cand["f"].to_numpy()
-        ok = ~self.hidden[c] & self.eligible[c] & (self.is_den[c] | (self.value[c] > 0))
+        f = cand["f"].to_numpy()
+        ok = ~self.hidden[c] & self.eligible[c]
+        if movable:
+            ok &= self.is_den[c] | (self.value[c] > 0)
         ok &= ~self.is_state_rel[cand["rel"].to_numpy()] | (
-            self.region[c] == self.region[fv]) | self.anywhere[fv]
-        if not ok.any():
-            return empty
+            self.region[c] == self.region[f]) | self.anywhere[f]
         cand = cand.filter(pl.Series(ok)).with_columns(pl.Series("rank", self.rank[c[ok]]))
         return cand.sort("f", "rank").group_by("f", maintain_order=True).first().select("f", "c")
 
@@ -446,17 +450,7 @@ class _State:
             is_f[np.array(fvars, np.int64)] = True
             # The cheapest candidate over all relations of each failing value.
             sel = is_f[self.e_var]
-            cand = pl.DataFrame({"f": self.e_var[sel], "rel": self.e_rel[sel]}).join(
-                pl.DataFrame({"rel": self.e_rel, "c": self.e_var}), on="rel")
-            c = cand["c"].to_numpy()
-            ok = ~self.hidden[c] & self.eligible[c]
-            # In a state relation, only a partner in the value's own proof region helps.
-            fv = cand["f"].to_numpy()
-            ok &= ~self.is_state_rel[cand["rel"].to_numpy()] | (
-                self.region[c] == self.region[fv]) | self.anywhere[fv]
-            cand = cand.filter(pl.Series(ok)).with_columns(
-                pl.Series("rank", self.rank[c[ok]]))
-            picks = cand.sort("f", "rank").group_by("f", maintain_order=True).first()
+            picks = self.cheapest_for(self.e_var[sel], self.e_rel[sel])
             picked = picks["c"].to_numpy()
             stuck = np.setdiff1d(np.array(fvars), picks["f"].to_numpy())
             # No published member left around it: widen step by step through its relations

@@ -294,3 +294,26 @@ def test_a_value_held_at_0_gets_a_partner_that_can_go_down() -> None:
     got = st.held_by(AuditReport(failures=[Failure(
         "exact", "", var_id=idx["level_below_basic"], binding_rels=(int(rel[0][0]),))]))
     assert got["c"].to_list() == [idx["level_basic"]]
+
+
+def test_groups_with_proficiency_only_are_not_held_to_the_levels_sum(tmp_path: Path) -> None:
+    """A spec may show the achievement levels for All students only and just proficient or
+    advanced for the groups: a group's lone proficient-or-advanced count is not its number
+    tested (the levels relation needs every level), while All students' levels still add up."""
+    total = {"level_below_basic": 40, "level_basic": 50, "level_proficient": 60,
+             "level_advanced": 50}
+    rows = assessment_rows(total, "All students", "All")
+    for group, poa, n in (("Female", 50, 90), ("Male", 60, 110)):
+        rows.append(cell(n, group, "Sex", topic="assessment", measure="proficient_or_advanced",
+                         meeting=poa, subject="Math"))
+    raw = frame(rows)
+    system = build_system(with_population(raw, POLICY).sort(list(KEY)), POLICY)
+    e = system.edges
+    levels = e.filter(pl.col("rel_type").str.starts_with("levels"))
+    groups_in_levels = system.vars[levels["var_id"].to_list()]["student_group"].unique()
+    assert groups_in_levels.to_list() == ["All students"]
+    assert levels["rel_id"].n_unique() == 2  # both level partitions of All students
+    pub = protect(raw, POLICY)
+    assert pub["suppressed"].sum() == 0  # nothing small, nothing extreme
+    rep = audit(pub, tmp_path)
+    assert rep.ok, rep.render()

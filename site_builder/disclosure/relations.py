@@ -128,7 +128,11 @@ def _relations(v: pl.DataFrame, policy: Policy) -> pl.DataFrame:
 
     nums = v.filter(~pl.col("is_den"))
     for i, lp in enumerate(policy.level_partitions):
-        parts = nums.filter((pl.col("topic") == lp.topic) & pl.col("measure").is_in(lp.measures))
+        # Only where every level is published for the denominator: a section may show the
+        # levels for some rows (e.g. All students) and not others, and a partial set of
+        # levels does not add up to the number tested.
+        parts = nums.filter((pl.col("topic") == lp.topic) & pl.col("measure").is_in(lp.measures)
+                            ).filter(pl.len().over("den_id") == len(set(lp.measures)))
         pairs.append(parts.select(pl.col("den_id").alias("total_id"),
                                   pl.col("var_id").alias("part_id"),
                                   pl.lit(f"levels {lp.topic} #{i}").alias("rel_type"),

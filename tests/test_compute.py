@@ -192,6 +192,11 @@ def _invariants(cells: pl.DataFrame, specs: ReportSpecs) -> None:
         "measure", index=["year", "level", "district_code", "school_code", "subject", "grade",
                           "group_family", "student_group", "n_students"], values="n_meeting")
     assert a.height > 0
+    # The levels are shown for All students (by grade); groups get proficient or advanced only.
+    has_levels = pl.col("level_below_basic").is_not_null()
+    assert a.filter(has_levels).height > 0
+    assert (a.filter(has_levels)["group_family"] == "All").all()
+    a = a.filter(has_levels)
     assert a.filter(pl.sum_horizontal("level_below_basic", "level_basic", "level_proficient",
                                       "level_advanced") != pl.col("n_students")).height == 0
     assert a.filter(pl.col("proficient_or_advanced")

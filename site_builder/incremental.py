@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -226,17 +227,23 @@ def protect_by_year(raw: pl.DataFrame, policy: Any, cache: Path | str | None, *,
             f"({', '.join(map(str, sorted(done)))}); protecting "
             f"{', '.join(map(str, todo)) or 'nothing'}")
     if todo:
-        new: dict[int, Any] = {}
-        fresh = protect(pl.concat([parts[y] for y in todo]), policy, workers=workers,
-                        witnesses=new)
         cache.mkdir(parents=True, exist_ok=True)
         os.chmod(cache, 0o700)
-        for y in todo:
-            done[y] = fresh.filter(pl.col("year") == y)
-            if y in new:  # before the cells: a year's cells in the cache mean it is whole
+        t0 = time.perf_counter()
+
+        def keep(y: int, cells: pl.DataFrame, new: dict[int, Any]) -> None:
+            # Each year into the cache as soon as it is done: an interrupted run keeps the
+            # years it finished. Witnesses first: a year's cells in the cache mean it is whole.
+            done[y] = cells
+            if y in new:
                 write_witnesses({y: new[y]}, cache / keys[y])
-            _write_parquet(done[y], cache / f"{keys[y]}.parquet")
-        witnesses.update(new)
+            _write_parquet(cells, cache / f"{keys[y]}.parquet")
+            witnesses.update(new)
+            left = sum(1 for t in todo if t not in done)
+            log(f"protect: {y} protected and audited ({len(todo) - left} of {len(todo)}, "
+                f"{time.perf_counter() - t0:,.0f} s so far)")
+
+        protect(pl.concat([parts[y] for y in todo]), policy, workers=workers, on_year=keep)
     return pl.concat([done[y] for y in years]).sort(list(KEY))
 
 

@@ -91,9 +91,34 @@ def _expected_error_names() -> set[str]:
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+class _EchoLines:
+    """A file papermill writes a running notebook's printed output to: each whole line that
+    starts with one of ``prefixes`` goes to the console as it is printed (above the progress
+    bar), e.g. "protect: 2024 protected and audited (1 of 5, ...)" during a long cell."""
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        self.prefixes, self.buf = prefixes, ""
+
+    def write(self, text: str) -> None:
+        from tqdm import tqdm
+
+        self.buf += text
+        *lines, self.buf = self.buf.split("\n")
+        for line in lines:
+            if line.startswith(self.prefixes):
+                tqdm.write(line)
+
+    def flush(self) -> None:
+        pass
+
+
 def execute_notebook(notebook: Path, output: Path, parameters: Mapping[str, Any], *,
-                     progress: bool = True, cwd: Path | None = None) -> Path:
+                     progress: bool = True, cwd: Path | None = None,
+                     echo: tuple[str, ...] = ()) -> Path:
     """Execute ``notebook`` with ``parameters`` into ``output`` (mode 0600) with a real kernel.
+
+    ``echo``: printed lines starting with one of these go to the console as the notebook
+    prints them (the rest stays in the executed notebook).
 
     Raises :class:`NotebookFailed` for an unknown parameter (before starting a kernel) and for
     an error in any cell: ``<notebook> failed in cell N "<name>": <error message>``. An error
@@ -113,7 +138,8 @@ def execute_notebook(notebook: Path, output: Path, parameters: Mapping[str, Any]
     try:
         papermill.execute_notebook(
             str(notebook), str(output), parameters=dict(parameters), kernel_name=KERNEL_NAME,
-            progress_bar=progress, cwd=str(cwd) if cwd else None)
+            progress_bar=progress, cwd=str(cwd) if cwd else None,
+            stdout_file=_EchoLines(echo) if echo else None)
     except PapermillExecutionError as err:
         head = (f"{notebook.name} failed in cell {err.exec_count} "
                 f"\"{_cell_name(err.source)}\":\n")

@@ -85,26 +85,11 @@ def run_compute(*, extract: Path, out: Path, specs: Path, years: tuple[int, ...]
     inputs = _inputs(extract, specs, years, min_cell_size, protect)
     if progress:
         print(f"Running {COMPUTE_NOTEBOOK.name} -> {output}")
-    executed = execute_notebook(COMPUTE_NOTEBOOK, output, params, progress=progress)
+    # What the protect cell reuses and each year as it is done, on the console too.
+    executed = execute_notebook(COMPUTE_NOTEBOOK, output, params, progress=progress,
+                                echo=("protect:",) if progress else ())
     incremental.record(out, inputs)
-    if progress:  # what the notebook reused (its protect cell says), for the console too
-        for line in _printed(executed):
-            if line.startswith("protect: reusing"):
-                print(line)
     return executed
-
-
-def _printed(notebook: Path) -> list[str]:
-    """Lines an executed notebook's cells printed (stream outputs)."""
-    import json
-
-    lines: list[str] = []
-    for cell in json.loads(Path(notebook).read_text("utf-8")).get("cells", []):
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream":
-                text = out.get("text", "")
-                lines += ("".join(text) if isinstance(text, list) else text).splitlines()
-    return lines
 
 
 def compute_or_reuse(*, extract: Path, out: Path, specs: Path,

@@ -205,6 +205,8 @@ def test_incremental_publish_equals_a_clean_build(tmp_path: Path) -> None:
     assert "compute: changed since the last compute: extract" in out_b2
     assert ("protect: reusing 4 year(s) protected from identical raw cells "
             "(2021, 2022, 2023, 2025); protecting 2024") in out_b2, out_b2
+    assert re.search(r"protect: 2024 protected and audited \(1 of 1, [\d,]+ s so far\)",
+                     out_b2), out_b2  # shown as each year is done, not only at the end
     assert "Years 2021, 2022, 2023, 2025: the same cells passed before" in out_b2
     site_b2 = _tree(inc / "site")
     assert site_b2 != site_b1

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -481,7 +482,9 @@ class _State:
 
 def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
             workers: int = 1,
-            witnesses: dict[int, _audit.Witnesses] | None = None) -> pl.DataFrame:
+            witnesses: dict[int, _audit.Witnesses] | None = None,
+            on_year: Callable[[int, pl.DataFrame, dict[int, _audit.Witnesses]], None]
+            | None = None) -> pl.DataFrame:
     """Published cells (raw columns + ``cells.PUBLISHED_EXTRA``) from raw cells.
 
     Every number that discloses a group of fewer than ``policy.min_cell_size`` students,
@@ -490,23 +493,41 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
     many processes (same result). ``witnesses``: filled with the witnesses of each year's
     passing audit (restricted data: points near the true values), which let the
     publication gate's audit check the proofs instead of searching for them again.
+    ``on_year(year, cells, witnesses)``: called as each year is done (in the order they
+    finish), e.g. to keep it and report progress: a full-state year takes minutes.
     """
     years = raw["year"].unique().sort().to_list()
     parts = [raw.filter(pl.col("year") == y) for y in years]
+    done: dict[int, tuple[pl.DataFrame, dict[int, _audit.Witnesses]]] = {}
+
+    def finished(year: int, result: tuple[pl.DataFrame, dict[int, _audit.Witnesses]]) -> None:
+        done[year] = result
+        if on_year is not None:
+            on_year(year, *result)
+
     if workers > 1 and len(years) > 1:
         import multiprocessing as mp
         from functools import partial
 
         with mp.get_context("spawn").Pool(min(workers, len(years))) as pool:
-            done = pool.map(partial(_protect_year, policy=policy, audit=audit), parts)
+            for year, result in pool.imap_unordered(
+                    partial(_protect_one, policy=policy, audit=audit), zip(years, parts)):
+                finished(year, result)
     else:
-        done = [_protect_year(p, policy, audit=audit) for p in parts]
+        for year, part in zip(years, parts, strict=True):
+            finished(year, _protect_year(part, policy, audit=audit))
     if witnesses is not None:
-        for _, w in done:
-            witnesses.update(w)
+        for y in years:
+            witnesses.update(done[y][1])
     if not done:
         return _protect_year(raw, policy, audit=audit)[0]
-    return pl.concat([d for d, _ in done]).sort(list(KEY))
+    return pl.concat([done[y][0] for y in years]).sort(list(KEY))
+
+
+def _protect_one(item: tuple[int, pl.DataFrame], policy: Policy, audit: bool = True,
+                 ) -> tuple[int, tuple[pl.DataFrame, dict[int, _audit.Witnesses]]]:
+    year, part = item
+    return year, _protect_year(part, policy, audit=audit)
 
 
 def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,

@@ -265,7 +265,10 @@ def test_withheld_values_show_the_symbol_and_a_footnote(site: Path, inputs: dict
         {f"≥{b.top}%" for b in policy.coding_bands}
     doc = soup(site / "districts" / SMALL_DISTRICT / "index.html")
     withheld = doc.select("td.w")
-    assert len(withheld) > 20  # the small district is full of withheld cells
+    # The small district has withheld cells in several of its tables (4 of 11 in the tiny
+    # state: enrollment, attendance and test results, by grade and by group).
+    tables = doc.select("table.rc-table")
+    assert len([t for t in tables if t.select("td.w")]) >= 3, len(withheld)
     for table in doc.select("table.rc-table"):
         cells = table.select("td.w")
         if not cells:

@@ -317,3 +317,68 @@ def test_groups_with_proficiency_only_are_not_held_to_the_levels_sum(tmp_path: P
     assert pub["suppressed"].sum() == 0  # nothing small, nothing extreme
     rep = audit(pub, tmp_path)
     assert rep.ok, rep.render()
+
+
+def test_the_states_all_students_numbers_are_complements_only_as_a_last_resort(
+        tmp_path: Path) -> None:
+    """A failing value whose relations have nothing published left but the state's own
+    All-students number gets its complement elsewhere: the state row is what every page
+    compares with. Here district 1's proficient-or-advanced count is withheld along with
+    district 2's and both of district 1's groups', so the only published member of its
+    relations is the state's count, which a numerator-first cost order used to pick."""
+    import importlib
+
+    import numpy as np
+
+    from site_builder.disclosure.audit import AuditReport, Failure
+
+    def poa(n: int, k: int, group: str = "All students", **where: str) -> dict[str, object]:
+        return cell(n, group, topic="assessment", measure="proficient_or_advanced",
+                    meeting=k, subject="Math", **where)
+
+    rows = [poa(400, 200, level="state"),
+            poa(200, 90, level="district", district="000001"),
+            poa(200, 110, level="district", district="000002")]
+    for d, (f, m) in (("000001", (40, 50)), ("000002", (60, 50))):
+        rows += [poa(100, f, "Female", level="district", district=d),
+                 poa(100, m, "Male", level="district", district=d)]
+    rows += [poa(200, 100, "Female", level="state"), poa(200, 100, "Male", level="state")]
+    raw = frame(rows)
+    cells = with_population(raw, POLICY).sort(list(KEY))
+    system = build_system(cells, POLICY)
+    protect_mod = importlib.import_module("site_builder.disclosure.protect")
+    st = protect_mod._State(cells, system, POLICY)
+    v = system.vars.with_row_index("i")
+
+    def var(level: str, district: str, group: str, den: bool = False) -> int:
+        return int(v.filter((pl.col("level") == level) & (pl.col("district_code") == district)
+                            & (pl.col("student_group") == group)
+                            & (pl.col("is_den") == den))["i"][0])
+
+    failing = var("district", "000001", "All students")
+    for i in (failing, var("district", "000002", "All students"),
+              var("district", "000001", "Female"), var("district", "000001", "Male")):
+        st.reason[i] = protect_mod.COMPLEMENTARY
+    state_all = var("state", "", "All students")
+    assert st.fix(AuditReport(failures=[Failure("exact", "", var_id=failing)]))
+    assert not st.hidden[state_all]
+    assert not st.hidden[var("state", "", "All students", den=True)]
+    # When nothing else is left, one of the state's numbers can still be a complement.
+    st.reason[np.flatnonzero(~st.keep)] = protect_mod.COMPLEMENTARY
+    everywhere = np.ones(st.n_rel, bool)
+    assert st.cheapest(everywhere).tolist() == []
+    last_resort = st.cheapest(everywhere, keep_ok=True)
+    assert len(last_resort) and st.keep[last_resort].all()
+
+
+def test_a_small_grade_at_the_state_is_protected_by_another_state_grade(
+        tmp_path: Path) -> None:
+    """The state's grades are all All-students numbers: when one is small, another of them
+    is the complement (nothing else is in that relation), and the audit passes."""
+    raw = frame([cell(320, level="state"), cell(20, level="state", grade="11"),
+                 cell(300, level="state", grade="12")])
+    pub = protect(raw, POLICY)
+    assert row(pub, grade="11")["reason"] == "primary"
+    assert row(pub, grade="12")["reason"] == "complementary"
+    assert row(pub, grade="All")["display"] == "320"
+    assert audit(pub, tmp_path).ok

@@ -161,7 +161,10 @@ def test_protect_answers_a_stall_with_exact_lps(monkeypatch) -> None:
     import importlib
 
     protect_mod = importlib.import_module("site_builder.disclosure.protect")
-    raw = toy_state(7, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
+    # A state where the replayed failures still find a complement to withhold (where they
+    # find none, the next round is a thorough one instead, as it was for seed 7 once the
+    # state's All-students numbers stopped being complements).
+    raw = toy_state(5, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
     for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "WHOLE_GROUP_COLUMNS", "EXACT_LIMIT",
                  "PARTNERS", "REGIONAL_EXACT_COUNT"):
         monkeypatch.setattr(audit_mod, name, 0)

@@ -11,7 +11,8 @@ The unit of decision is a *variable* (one distinct number, see :mod:`relations`)
 Complementary suppression is greedy and vectorized over every relation at once: a relation
 with exactly one withheld member, or whose withheld head-count parts add up to 1..29, or
 whose withheld numerators are all pinned at 0, gets one more withheld member, the cheapest:
-never a zero count, the smallest value, All-students rows last, ties by key. A district's
+never a zero count, the smallest value, All-students rows last, ties by key, and never
+one of the state's own All-students numbers unless nothing else can be. A district's
 withheld share of a state total gets its partner in its own *proof region* (neighbouring
 counties' districts, :mod:`regions`), so that each region can be proven on its own. This
 runs to a fixpoint. Then *hypercubes* (:mod:`cubes`): each withheld value that no cube of
@@ -91,9 +92,13 @@ class _State:
         self.value = value
         self.dval = value[self.den_id]
         # Complements: never a zero; never a numerator of an empty group.
-        self.eligible = np.where(self.is_den, value > 0, self.dval > 0)
-        allg = (v["student_group"] == policy.all_students.student_group).to_numpy() & (
-            v["grade"] == policy.grade_partition.total).to_numpy()
+        self._eligible = np.where(self.is_den, value > 0, self.dval > 0)
+        all_students = (v["student_group"] == policy.all_students.student_group).to_numpy()
+        allg = all_students & (v["grade"] == policy.grade_partition.total).to_numpy()
+        # The state's own All-students numbers are the headline of every page: a complement
+        # is one of them only where nothing else can be (``keep_ok``, see :attr:`eligible`).
+        self.keep = all_students & (v["level"] == "state").to_numpy()
+        self.keep_ok = False
         # Cost order: a numerator before a denominator (withholding a denominator withholds
         # its whole unit: the count and every rate over it), All-students/all-grades rows
         # last, then by value, ties by key (var_id).
@@ -139,6 +144,12 @@ class _State:
     @property
     def hidden(self) -> np.ndarray:
         return self.reason != NONE
+
+    @property
+    def eligible(self) -> np.ndarray:
+        """Published values a complement may be: not a zero, and not one of the state's
+        All-students numbers unless ``keep_ok``."""
+        return self._eligible if self.keep_ok else self._eligible & ~self.keep
 
     def primary_and_coding(self) -> None:
         m = self.policy.min_cell_size
@@ -195,15 +206,17 @@ class _State:
                            minlength=self.n_reg_rel)
         return np.concatenate([real, n_rh == 1])
 
-    def cheapest(self, rel_mask: np.ndarray, by_rel: bool = False) -> np.ndarray:
+    def cheapest(self, rel_mask: np.ndarray, by_rel: bool = False,
+                 keep_ok: bool = False) -> np.ndarray:
         """For each relation in ``rel_mask`` (real, or real then regional): its cheapest
         published eligible member (``by_rel``: as an array over relations, -1 where there is
-        none)."""
+        none; ``keep_ok``: the state's All-students numbers are eligible too)."""
         if len(rel_mask) == self.n_rel:
             rel_mask = np.r_[rel_mask, np.zeros(self.n_reg_rel, bool)]
         o = self.order
         ev = self.g_var[o]
-        ok = rel_mask[self.g_rel[o]] & ~self.hidden[ev] & self.eligible[ev]
+        eligible = self._eligible if keep_ok else self.eligible
+        ok = rel_mask[self.g_rel[o]] & ~self.hidden[ev] & eligible[ev]
         rels = self.g_rel[o][ok]
         if by_rel:
             out = np.full(len(rel_mask), -1, np.int64)
@@ -226,6 +239,11 @@ class _State:
             need = self.needs_more()
             if need.any():
                 pick = self.cheapest(need, by_rel=True)
+                # A relation with no other candidate (e.g. the state's grades, all of them
+                # All-students numbers, one of them small) takes one of the state's own.
+                if (need & (pick < 0)).any():
+                    fallback = self.cheapest(need & (pick < 0), by_rel=True, keep_ok=True)
+                    pick = np.where(pick < 0, fallback, pick)
                 picked = np.zeros(len(self.reason), bool)
                 picked[pick[pick >= 0]] = True
                 landing = np.bincount(self.g_rel, weights=picked[self.g_var],
@@ -510,8 +528,8 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
         from functools import partial
 
         with mp.get_context("spawn").Pool(min(workers, len(years))) as pool:
-            for year, result in pool.imap_unordered(
-                    partial(_protect_one, policy=policy, audit=audit), zip(years, parts)):
+            one = partial(_protect_one, policy=policy, audit=audit)
+            for year, result in pool.imap_unordered(one, zip(years, parts, strict=True)):
                 finished(year, result)
     else:
         for year, part in zip(years, parts, strict=True):
@@ -549,7 +567,8 @@ def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,
         # by what neighbouring bands say) loses its whole unit instead.
         strikes[bad] += 1
         stubborn = bad[(strikes[bad] >= STUBBORN_ROUNDS) & ~st.is_den[bad]]
-        n = st.hide(np.unique(st.den_id[stubborn]))
+        units = np.unique(st.den_id[stubborn])
+        n = st.hide(units[~st.keep[units]])
         n += st.hide(st.cheapest(st.binding))
         if not n + st.fix_vars(bad):
             break
@@ -694,7 +713,14 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             if not thorough:  # nothing left to withhold near them: every proof decides
                 thorough = True
                 continue
-            raise ProtectionError("could not protect:\n" + report.render(limit=10))
+            # Last resort: the state's own All-students numbers may be complements.
+            st.keep_ok = True
+            n_keep = st.fix(report)
+            st.keep_ok = False
+            if not n_keep:
+                raise ProtectionError("could not protect:\n" + report.render(limit=10))
+            log.info("audit round %d: %d of the state's All-students numbers withheld, "
+                     "nothing else was left near the failing values", rnd + 1, n_keep)
         st.greedy()
         thorough = False
     raise ProtectionError(f"still failing after {MAX_AUDIT_ROUNDS} audit rounds:\n"

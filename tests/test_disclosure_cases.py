@@ -382,3 +382,38 @@ def test_a_small_grade_at_the_state_is_protected_by_another_state_grade(
     assert row(pub, grade="12")["reason"] == "complementary"
     assert row(pub, grade="All")["display"] == "320"
     assert audit(pub, tmp_path).ok
+
+
+def test_a_value_with_nothing_published_around_it_gets_one_complement_nearby() -> None:
+    """School A's Female count fails with every member of its relations withheld (A's
+    groups, and Female in both schools and the district). It gets one complement, the
+    cheapest value one relation further out (school B's Male count), not the cheapest of
+    every relation out there: that once withheld the large districts' own totals."""
+    import importlib
+
+    from site_builder.disclosure.audit import AuditReport, Failure
+
+    rows = []
+    for level, school, (f, m) in (("school", "0101", (60, 70)), ("school", "0102", (80, 45)),
+                                  ("district", "", (140, 115))):
+        rows += [cell(f + m, level=level, school=school), cell(f, "Female", level=level,
+                                                               school=school),
+                 cell(m, "Male", level=level, school=school)]
+    raw = frame(rows)
+    cells = with_population(raw, POLICY).sort(list(KEY))
+    system = build_system(cells, POLICY)
+    protect_mod = importlib.import_module("site_builder.disclosure.protect")
+    st = protect_mod._State(cells, system, POLICY)
+    v = system.vars.with_row_index("i")
+
+    def var(school: str, group: str) -> int:
+        return int(v.filter((pl.col("school_code") == school)
+                            & (pl.col("student_group") == group))["i"][0])
+
+    failing = var("0101", "Female")
+    for school, group in (("0101", "Female"), ("0101", "Male"), ("0101", "All students"),
+                          ("0102", "Female"), ("", "Female")):
+        st.reason[var(school, group)] = protect_mod.COMPLEMENTARY
+    before = st.hidden.copy()
+    assert st.fix(AuditReport(failures=[Failure("approximate", "", var_id=failing)])) == 1
+    assert (st.hidden & ~before).nonzero()[0].tolist() == [var("0102", "Male")]

@@ -3,6 +3,7 @@ independent audit (reading CSVs back from disk) must catch each leak when it is 
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import polars as pl
@@ -14,6 +15,8 @@ from site_builder.disclosure.protect import render
 from site_builder.disclosure.relations import build_system, with_population
 
 POLICY = load_policy()
+PROTECT = importlib.import_module("site_builder.disclosure.protect")
+"""The module (its name is shadowed by the function ``protect``)."""
 
 
 def cell(n: int, group: str = "All students", family: str | None = None, *,
@@ -47,6 +50,14 @@ def row(pub: pl.DataFrame, **where: str) -> dict[str, object]:
     out = pub.filter(pl.all_horizontal([pl.col(k) == v for k, v in where.items()]))
     assert out.height == 1, where
     return out.row(0, named=True)
+
+
+def protect_state(raw: pl.DataFrame):  # noqa: ANN201 (a private class)
+    """protect()'s working state for ``raw`` before any suppression, and its values
+    (``system.vars``) numbered in column ``i``."""
+    cells = with_population(raw, POLICY).sort(list(KEY))
+    system = build_system(cells, POLICY)
+    return PROTECT._State(cells, system, POLICY), system.vars.with_row_index("i")
 
 
 def only_primary(raw: pl.DataFrame) -> pl.DataFrame:
@@ -240,8 +251,6 @@ def test_a_failure_names_the_relations_that_hold_it(tmp_path: Path) -> None:
     """The exact LP's duals name what pins a value: Female (10) is held by All students
     (100) = Female + Male (90), so that relation is the failure's binding relation, and the
     complement protect() draws from it is Male, a published member that can move."""
-    import importlib
-
     import numpy as np
 
     from site_builder.disclosure.audit import AuditReport, Failure
@@ -257,8 +266,7 @@ def test_a_failure_names_the_relations_that_hold_it(tmp_path: Path) -> None:
     groups = set(system.vars[e["var_id"].to_list()]["student_group"].to_list())
     assert groups == {"All students", "Female", "Male"}
     # protect(): the complement for it comes from that relation: Male (All students last).
-    protect_mod = importlib.import_module("site_builder.disclosure.protect")
-    st = protect_mod._State(cells, system, POLICY)
+    st = PROTECT._State(cells, system, POLICY)
     st.primary_and_coding()
     v = system.vars.with_row_index("i")
     female = int(v.filter(pl.col("student_group") == "Female")["i"][0])
@@ -273,8 +281,6 @@ def test_a_value_held_at_0_gets_a_partner_that_can_go_down() -> None:
     """Levels of one unit: 40 tested = 0 below basic + 10 basic + 30 proficient + 0
     advanced. Below basic (0) is held there; of the published levels, advanced (also 0, the
     smallest) cannot move down to let it up, so the complement is basic (10)."""
-    import importlib
-
     from site_builder.disclosure.audit import AuditReport, Failure
 
     lv = {"level_below_basic": 0, "level_basic": 10, "level_proficient": 30,
@@ -283,14 +289,13 @@ def test_a_value_held_at_0_gets_a_partner_that_can_go_down() -> None:
                  for m, k in lv.items()])
     cells = with_population(raw, POLICY).sort(list(KEY))
     system = build_system(cells, POLICY)
-    protect_mod = importlib.import_module("site_builder.disclosure.protect")
-    st = protect_mod._State(cells, system, POLICY)
+    st = PROTECT._State(cells, system, POLICY)
     v = system.vars.with_row_index("i")
     idx = {s.split("/")[-1]: int(i) for i, s in zip(v["i"], v["series"], strict=True)}
     levels = system.edges.filter(pl.col("var_id") == idx["level_below_basic"])["rel_id"]
     members = system.edges.filter(pl.col("rel_id").is_in(levels.implode()))
     rel = [r for r, g in members.group_by("rel_id") if idx["level_basic"] in g["var_id"]]
-    st.reason[idx["level_below_basic"]] = protect_mod.COMPLEMENTARY
+    st.reason[idx["level_below_basic"]] = PROTECT.COMPLEMENTARY
     got = st.held_by(AuditReport(failures=[Failure(
         "exact", "", var_id=idx["level_below_basic"], binding_rels=(int(rel[0][0]),))]))
     assert got["c"].to_list() == [idx["level_basic"]]
@@ -326,8 +331,6 @@ def test_the_states_all_students_numbers_are_complements_only_as_a_last_resort(
     compares with. Here district 1's proficient-or-advanced count is withheld along with
     district 2's and both of district 1's groups', so the only published member of its
     relations is the state's count, which a numerator-first cost order used to pick."""
-    import importlib
-
     import numpy as np
 
     from site_builder.disclosure.audit import AuditReport, Failure
@@ -343,12 +346,7 @@ def test_the_states_all_students_numbers_are_complements_only_as_a_last_resort(
         rows += [poa(100, f, "Female", level="district", district=d),
                  poa(100, m, "Male", level="district", district=d)]
     rows += [poa(200, 100, "Female", level="state"), poa(200, 100, "Male", level="state")]
-    raw = frame(rows)
-    cells = with_population(raw, POLICY).sort(list(KEY))
-    system = build_system(cells, POLICY)
-    protect_mod = importlib.import_module("site_builder.disclosure.protect")
-    st = protect_mod._State(cells, system, POLICY)
-    v = system.vars.with_row_index("i")
+    st, v = protect_state(frame(rows))
 
     def var(level: str, district: str, group: str, den: bool = False) -> int:
         return int(v.filter((pl.col("level") == level) & (pl.col("district_code") == district)
@@ -358,13 +356,13 @@ def test_the_states_all_students_numbers_are_complements_only_as_a_last_resort(
     failing = var("district", "000001", "All students")
     for i in (failing, var("district", "000002", "All students"),
               var("district", "000001", "Female"), var("district", "000001", "Male")):
-        st.reason[i] = protect_mod.COMPLEMENTARY
+        st.reason[i] = PROTECT.COMPLEMENTARY
     state_all = var("state", "", "All students")
     assert st.fix(AuditReport(failures=[Failure("exact", "", var_id=failing)]))
     assert not st.hidden[state_all]
     assert not st.hidden[var("state", "", "All students", den=True)]
     # When nothing else is left, one of the state's numbers can still be a complement.
-    st.reason[np.flatnonzero(~st.keep)] = protect_mod.COMPLEMENTARY
+    st.reason[np.flatnonzero(~st.keep)] = PROTECT.COMPLEMENTARY
     everywhere = np.ones(st.n_rel, bool)
     assert st.cheapest(everywhere).tolist() == []
     last_resort = st.cheapest(everywhere, keep_ok=True)
@@ -389,8 +387,6 @@ def test_a_value_with_nothing_published_around_it_gets_one_complement_nearby() -
     groups, and Female in both schools and the district). It gets one complement, the
     cheapest value one relation further out (school B's Male count), not the cheapest of
     every relation out there: that once withheld the large districts' own totals."""
-    import importlib
-
     from site_builder.disclosure.audit import AuditReport, Failure
 
     rows = []
@@ -399,12 +395,7 @@ def test_a_value_with_nothing_published_around_it_gets_one_complement_nearby() -
         rows += [cell(f + m, level=level, school=school), cell(f, "Female", level=level,
                                                                school=school),
                  cell(m, "Male", level=level, school=school)]
-    raw = frame(rows)
-    cells = with_population(raw, POLICY).sort(list(KEY))
-    system = build_system(cells, POLICY)
-    protect_mod = importlib.import_module("site_builder.disclosure.protect")
-    st = protect_mod._State(cells, system, POLICY)
-    v = system.vars.with_row_index("i")
+    st, v = protect_state(frame(rows))
 
     def var(school: str, group: str) -> int:
         return int(v.filter((pl.col("school_code") == school)
@@ -413,7 +404,7 @@ def test_a_value_with_nothing_published_around_it_gets_one_complement_nearby() -
     failing = var("0101", "Female")
     for school, group in (("0101", "Female"), ("0101", "Male"), ("0101", "All students"),
                           ("0102", "Female"), ("", "Female")):
-        st.reason[var(school, group)] = protect_mod.COMPLEMENTARY
+        st.reason[var(school, group)] = PROTECT.COMPLEMENTARY
     before = st.hidden.copy()
     assert st.fix(AuditReport(failures=[Failure("approximate", "", var_id=failing)])) == 1
     assert (st.hidden & ~before).nonzero()[0].tolist() == [var("0102", "Male")]

@@ -25,6 +25,18 @@ def write_csv(published: pl.DataFrame, path: Path) -> Path:
     return path
 
 
+def republished(pub: pl.DataFrame, raw: pl.DataFrame, victim: dict) -> pl.DataFrame:
+    """``pub`` with the withheld count of ``victim``'s row published again, everywhere it
+    appears (its enrollment and attendance rows): a planted leak."""
+    same = pl.all_horizontal([pl.col(k) == victim[k] for k in
+                              ("level", "district_code", "school_code", "grade",
+                               "group_family", "student_group")])
+    true_n = raw.filter(same & (pl.col("topic") == "enrollment"))["n_students"][0]
+    return pub.with_columns(
+        pl.when(same & pl.col("topic").is_in(["enrollment", "attendance"]))
+        .then(pl.lit(true_n)).otherwise(pl.col("n_students")).alias("n_students"))
+
+
 @settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), schools=st.integers(2, 4), size=st.floats(3.0, 4.4))
@@ -79,15 +91,7 @@ def test_audit_catches_one_removed_complement(tmp_path: Path) -> None:
     pub = protect(raw, POLICY)
     comp = pub.filter((pl.col("reason") == "complementary") & (pl.col("topic") == "enrollment"))
     assert comp.height > 0
-    victim = comp.row(0, named=True)
-    # Un-suppress that one count everywhere it appears (enrollment and attendance rows).
-    same = pl.all_horizontal([pl.col(k) == victim[k] for k in
-                              ("level", "district_code", "school_code", "grade",
-                               "group_family", "student_group")])
-    true_n = raw.filter(same & (pl.col("topic") == "enrollment"))["n_students"][0]
-    leaked = pub.with_columns(
-        pl.when(same & pl.col("topic").is_in(["enrollment", "attendance"]))
-        .then(pl.lit(true_n)).otherwise(pl.col("n_students")).alias("n_students"))
+    leaked = republished(pub, raw, comp.row(0, named=True))
     rep = audit_published([write_csv(leaked, tmp_path / "leak.csv")], POLICY)
     assert not rep.ok
     assert rep.failures[0].cell and rep.failures[0].kind in {"exact", "approximate",
@@ -131,14 +135,7 @@ def test_large_group_proofs_agree_with_exact_ranges(tmp_path: Path, monkeypatch,
                       ).sort(pl.col("level") != "state", maintain_order=True)
     leak = None
     for victim in comp.head(20).iter_rows(named=True):
-        same = pl.all_horizontal([pl.col(k) == victim[k] for k in
-                                  ("level", "district_code", "school_code", "grade",
-                                   "group_family", "student_group")])
-        true_n = raw.filter(same & (pl.col("topic") == "enrollment"))["n_students"][0]
-        leaked = pub.with_columns(
-            pl.when(same & pl.col("topic").is_in(["enrollment", "attendance"]))
-            .then(pl.lit(true_n)).otherwise(pl.col("n_students")).alias("n_students"))
-        leak = write_csv(leaked, tmp_path / "leak.csv")
+        leak = write_csv(republished(pub, raw, victim), tmp_path / "leak.csv")
         if not audit_published([leak], POLICY).ok:
             break
     else:

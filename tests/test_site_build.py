@@ -548,3 +548,30 @@ def test_built_pages_carry_no_indentation_runs(site: Path) -> None:
         text = page.read_text("utf-8")
         outside = re.sub(r"<(pre|script|textarea|style)\b.*?</\1>", "X", text, flags=re.S)
         assert not re.search(r"[ \t\n]{2,}", outside), page
+
+
+def test_a_chart_says_how_many_of_its_values_are_withheld_and_not_drawn(site: Path) -> None:
+    """A bar left out because its value is withheld (or only a band like ≥95%) is not a
+    zero: the chart's text alternative and caption count what the table marks instead."""
+    said = silent = 0
+    for page in [site / "districts" / SMALL_DISTRICT / "index.html", *entity_pages(site)]:
+        doc = soup(page)
+        for script in doc.select('script[type="application/json"].rc-chart-spec'):
+            cols = json.loads(script.string)["table"]["cols"]
+            table = doc.select_one(f"#{script['data-table']}")
+            hidden = sum(1 for tr in table.select("tbody tr")
+                         if "rc-rowgroup" not in tr.get("class", [])
+                         for td, ck in zip(tr.select("td"), cols, strict=True)
+                         if ck is not None and "w" in td.get("class", []))
+            fig = script.find_parent("figure")
+            label = fig.select_one("[role=img]")["aria-label"]
+            if hidden:
+                what = "value is" if hidden == 1 else "values are"
+                assert f" {hidden} {what} withheld or shown only as a range, and not drawn" \
+                    in label, (page, script["id"], label)
+                assert label in " ".join(fig.figcaption.get_text().split())
+                said += 1
+            else:
+                assert "not drawn" not in label, (page, script["id"])
+                silent += 1
+    assert said and silent

@@ -28,6 +28,19 @@ STATE_NAME = "Missouri"
 CHART_WORDS = {"bar": "Bar chart", "line": "Line chart", "stacked_bar": "Stacked bar chart"}
 
 
+def _not_drawn(table: Table) -> str:
+    """What the chart leaves out, in words: a withheld value, or a rate shown only as a band
+    (such as ≥95%), has no bar or point; the table marks each one."""
+    n = sum(1 for g in table.row_groups for r in g.rows
+            for cell, col in zip(r.cells, table.col_keys, strict=True)
+            if col is not None and cell.withheld)
+    if not n:
+        return ""
+    what = "value is" if n == 1 else "values are"
+    return (f" {n} {what} withheld or shown only as a range, and not drawn: "
+            "see the table and its notes.")
+
+
 def rel_root(depth: int) -> str:
     return "../" * depth
 
@@ -53,7 +66,7 @@ class PageKit:
         spec = charts.with_data(template, table)
         if spec is None:
             return None
-        return Chart(cid, charts.spec_json(spec), alt)
+        return Chart(cid, charts.spec_json(spec), alt + _not_drawn(table))
 
     def topics(self, places: tuple[Place, ...], root: str,
                breakdown_places: tuple[Place, ...] | None = None) -> tuple[TopicBlock, ...]:
@@ -76,7 +89,7 @@ class PageKit:
         table = trend_table(topic, places, self.index, self.policy)
         first, last = school_year(self.index.years[0]), school_year(self.index.years[-1])
         alt = (f"Line chart of {topic.title} from {first} to {last}, all students, "
-               f"for {who}. Hidden values are not drawn.")
+               f"for {who}.")
         template = self._template(f"trend-{topic.id}", places, lambda: charts.trend_template(
             topic, places, alt, self.specs.measures))
         measures = ", ".join(m.label.lower() for m in topic.headline)
@@ -96,7 +109,7 @@ class PageKit:
         alt = (f"{CHART_WORDS.get(s.chart_kind, 'Chart')} of {s.title.lower()}"
                f"{', ' + what if what else ''}"
                f"{', one panel per subject' if s.subjects else ''}, for "
-               f"{' and '.join(p.name for p in drawn)}. Hidden values are not drawn.")
+               f"{' and '.join(p.name for p in drawn)}.")
         template = self._template(s.id, places,
                                   lambda: charts.section_template(s, places, alt))
         terms = tuple(Link(self.specs.term(t).term, f"{root}glossary/#{t}")

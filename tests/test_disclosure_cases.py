@@ -408,3 +408,42 @@ def test_a_value_with_nothing_published_around_it_gets_one_complement_nearby() -
     before = st.hidden.copy()
     assert st.fix(AuditReport(failures=[Failure("approximate", "", var_id=failing)])) == 1
     assert (st.hidden & ~before).nonzero()[0].tolist() == [var("0102", "Male")]
+
+
+def test_a_complement_is_one_that_starts_no_new_need_where_there_is_one(
+        tmp_path: Path) -> None:
+    """School A's Black count (20) needs a complement among its race groups. Hispanic (35)
+    is the smallest, but every other school's Hispanic count is published, so withholding
+    A's would start a need in the district's Hispanic relation; Asian (40) is in a relation
+    that already has two withheld counts (schools B and C), so it starts none. The pick is
+    Asian, and the whole pattern still passes the audit."""
+    import numpy as np
+
+    race = {"A": {"White": 100, "Black": 20, "Hispanic": 35, "Asian": 40},
+            "B": {"White": 120, "Black": 40, "Hispanic": 50, "Asian": 10},
+            "C": {"White": 90, "Black": 45, "Hispanic": 60, "Asian": 25}}
+    rows = []
+    for school, groups in zip(("0101", "0102", "0103"), race.values(), strict=True):
+        rows.append(cell(sum(groups.values()), school=school))
+        rows += [cell(n, g, "Race/Ethnicity", school=school) for g, n in groups.items()]
+    district = {g: sum(s[g] for s in race.values()) for g in race["A"]}
+    rows.append(cell(sum(district.values()), level="district"))
+    rows += [cell(n, g, "Race/Ethnicity", level="district") for g, n in district.items()]
+    st, v = protect_state(frame(rows))
+    st.primary_and_coding()
+
+    def var(school: str, group: str) -> int:
+        return int(v.filter((pl.col("school_code") == school)
+                            & (pl.col("student_group") == group))["i"][0])
+
+    black_a = var("0101", "Black")
+    assert st.hidden[[black_a, var("0102", "Asian"), var("0103", "Asian")]].all()
+    school_a = st.e_rel[(st.e_var == black_a) & (st.system.edges["rel_type"].str.starts_with(
+        "groups").to_numpy())]
+    need = np.zeros(st.n_rel, bool)
+    need[school_a] = True
+    assert st.cheapest(need).tolist() == [var("0101", "Asian")]
+    pub = protect(frame(rows), POLICY)
+    hispanic = pub.filter((pl.col("student_group") == "Hispanic") & pl.col("suppressed"))
+    assert hispanic.height == 0
+    assert audit(pub, tmp_path).ok

@@ -11,8 +11,10 @@ The unit of decision is a *variable* (one distinct number, see :mod:`relations`)
 Complementary suppression is greedy and vectorized over every relation at once: a relation
 with exactly one withheld member, or whose withheld head-count parts add up to 1..29, or
 whose withheld numerators are all pinned at 0, gets one more withheld member, the cheapest:
-never a zero count, the smallest value, All-students rows last, ties by key, and never
-one of the state's own All-students numbers unless nothing else can be. A district's
+never a zero count, a numerator before a count, All-students rows last, then the one that
+starts the fewest new needs (relations of it with nothing withheld yet) less the needs it
+meets, then the smallest value, ties by key, and never one of the state's own All-students
+numbers unless nothing else can be. A district's
 withheld share of a state total gets its partner in its own *proof region* (neighbouring
 counties' districts, :mod:`regions`), so that each region can be proven on its own. This
 runs to a fixpoint. Then *hypercubes* (:mod:`cubes`): each withheld value that no cube of
@@ -104,6 +106,7 @@ class _State:
         # last, then by value, ties by key (var_id).
         self.rank = np.empty(nv, np.int64)
         self.rank[np.lexsort((np.arange(nv), value, allg, self.is_den))] = np.arange(nv)
+        self.cost_class = 2 * self.is_den.astype(np.int64) + allg
 
         e = system.edges
         self.e_rel = e["rel_id"].to_numpy()
@@ -133,8 +136,6 @@ class _State:
         # Every relation a complement can meet a need in: real ones, then regional ones.
         self.g_rel = np.concatenate([self.e_rel, self.r_rel])
         self.g_var = np.concatenate([self.e_var, self.r_var])
-        # Edges ordered by (relation, cost) so the first candidate per relation is cheapest.
-        self.order = np.lexsort((self.rank[self.g_var], self.g_rel))
         self.reason = np.zeros(nv, np.int8)
         # Rate rows that show n_students when published or coded; count rows always do.
         self.den_has_count_row = np.zeros(nv, bool)
@@ -209,25 +210,36 @@ class _State:
     def cheapest(self, rel_mask: np.ndarray, by_rel: bool = False,
                  keep_ok: bool = False) -> np.ndarray:
         """For each relation in ``rel_mask`` (real, or real then regional): its cheapest
-        published eligible member (``by_rel``: as an array over relations, -1 where there is
-        none; ``keep_ok``: the state's All-students numbers are eligible too)."""
+        published eligible member, by the cost order below (``by_rel``: as an array over
+        relations, -1 where there is none; ``keep_ok``: the state's All-students numbers are
+        eligible too)."""
         if len(rel_mask) == self.n_rel:
             rel_mask = np.r_[rel_mask, np.zeros(self.n_reg_rel, bool)]
-        o = self.order
-        ev = self.g_var[o]
+        h = self.hidden
         eligible = self._eligible if keep_ok else self.eligible
-        ok = rel_mask[self.g_rel[o]] & ~self.hidden[ev] & eligible[ev]
-        rels = self.g_rel[o][ok]
+        ok = rel_mask[self.g_rel] & ~h[self.g_var] & eligible[self.g_var]
+        rels, ev = self.g_rel[ok], self.g_var[ok]
+        # Within a cost class (numerator or count; All-students/all-grades or not), the
+        # candidate that starts the fewest new needs, less the needs it meets: withholding a
+        # value makes each of its relations with nothing withheld yet a relation with one
+        # withheld member, which needs a complement of its own; a value in several relations
+        # of ``rel_mask`` meets each of them. Then the smallest. (Central state 2024: 7% fewer
+        # complementary rows, 2.7% fewer rows withheld; benchmarks/README.md, "session 23".)
+        n_h = np.bincount(self.g_rel, weights=h[self.g_var], minlength=len(rel_mask))
+        starts = np.bincount(self.g_var[n_h[self.g_rel] == 0], minlength=len(h))
+        meets = np.bincount(ev, minlength=len(h))
+        o = np.lexsort((self.rank[ev], starts[ev] - meets[ev], self.cost_class[ev], rels))
+        rels, ev = rels[o], ev[o]
         if by_rel:
             out = np.full(len(rel_mask), -1, np.int64)
             if len(rels):
                 r, first = np.unique(rels, return_index=True)
-                out[r] = ev[ok][first]
+                out[r] = ev[first]
             return out
         if not len(rels):
             return np.zeros(0, np.int64)
         _, first = np.unique(rels, return_index=True)
-        return np.unique(ev[ok][first])
+        return np.unique(ev[first])
 
     def greedy(self) -> int:
         """Complements until no relation needs one. A relation whose need another

@@ -71,6 +71,8 @@ class Cut:
     family: GroupFamily
     partition: Partition
     subjects: tuple[str, ...] = ()
+    grade_subjects: tuple[str, ...] = ()
+    """Subjects broken down by grade in a cut by grade (the others: all grades only)."""
     requests: dict[str, MeasureRequest] = field(default_factory=dict)
 
 
@@ -88,7 +90,8 @@ def plan_cuts(specs: ReportSpecs) -> list[Cut]:
                                  else [False]):
                     k = (topic.source, section.by_subject, by_grade, part.id)
                     cut = cuts.setdefault(k, Cut(topic.source, section.by_subject, by_grade,
-                                                 fam, part, tuple(topic.subjects)))
+                                                 fam, part, tuple(topic.subjects),
+                                                 tuple(topic.by_grade_subjects)))
                     for mid in section.measures:
                         _add_request(cut, topic, mid, section.levels, section.years)
     return list(cuts.values())
@@ -257,7 +260,8 @@ def _scaffold(source: pl.DataFrame, cut: Cut, codes: Codes) -> pl.LazyFrame:
     if cut.by_grade:
         if cut.by_subject:
             pairs = [(codes.code("subject", s), codes.code("grade", g))
-                     for s in cut.subjects for g in schema.SUBJECTS[s]]
+                     for s in cut.subjects if s in cut.grade_subjects
+                     for g in schema.SUBJECTS[s]]
             grades = pl.LazyFrame({"subject": [p[0] for p in pairs],
                                    "grade": [p[1] for p in pairs]},
                                   schema={"subject": pl.UInt32, "grade": pl.UInt32})

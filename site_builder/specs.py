@@ -238,6 +238,17 @@ class TopicSpec(_Spec):
         default_factory=list,
         description="Assessment only: subjects reported, in display order (from the MAP "
                     "subjects in site_builder.schema.SUBJECTS).")
+    grade_subjects: list[str] | None = Field(
+        default=None,
+        description="Assessment only: the subjects a section broken down by grade shows grade "
+                    "by grade; the others it shows for all grades together only (an "
+                    "end-of-course test is taken in whatever grade a student takes the course). "
+                    "Default: every subject.")
+
+    @property
+    def by_grade_subjects(self) -> list[str]:
+        """Subjects shown grade by grade (see :attr:`grade_subjects`)."""
+        return list(self.subjects) if self.grade_subjects is None else list(self.grade_subjects)
     measures: list[MeasureSpec] = Field(min_length=1, description="Measures of the topic.")
     sections: list[SectionSpec] = Field(min_length=1, description="Sections in page order.")
 
@@ -392,6 +403,10 @@ def _check_topic(name: str, t: TopicSpec, groups: GroupsSpec | None,
             if subj not in schema.SUBJECTS:
                 errs.append(f"{name}: subjects[{k}]: unknown subject {subj!r} "
                             f"(known: {', '.join(schema.SUBJECTS)})")
+    for k, subj in enumerate(t.grade_subjects or []):
+        if subj not in t.subjects:
+            errs.append(f"{name}: grade_subjects[{k}]: {subj!r} is not one of this topic's "
+                        f"subjects ({', '.join(t.subjects) or 'none'})")
     families = [f.id for f in groups.families] if groups else None
     terms = [g.id for g in glossary.terms] if glossary else None
     section_ids = [s.id for s in t.sections]

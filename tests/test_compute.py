@@ -330,3 +330,16 @@ sections:
         "All students": 2, "Female": 1, "Male": 1}
     assert got["population"].unique().to_list() == ["enrolled"]
     assert cells.filter(measure="attendance_95").height == 6 * 3  # 6 entities x 3 groups
+
+
+def test_end_of_course_tests_are_for_all_grades_together(handmade: pl.DataFrame,
+                                                         tiny: pl.DataFrame) -> None:
+    """The specs' grade_subjects: ELA, Math and Science by grade; the end-of-course tests
+    (English II, Algebra I, Biology) only for all grades (the golden extract has Algebra I
+    takers in grades 9 and 10: no cell of theirs by grade)."""
+    eoc = ["English II", "Algebra I", "Biology"]
+    for cells in (handmade, tiny):
+        tested = cells.filter(topic="assessment")
+        assert tested.filter(pl.col("subject").is_in(eoc), pl.col("grade") != "All").height == 0
+        assert tested.filter(pl.col("subject").is_in(eoc)).height > 0
+        assert tested.filter(subject="Math").filter(pl.col("grade") != "All").height > 0

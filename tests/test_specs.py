@@ -161,8 +161,25 @@ def test_assessment_needs_subject_and_known_subjects(spec_dir: Path) -> None:
     assert msgs == [
         "report_specs/assessment.yaml: subjects[0]: unknown subject 'Reading' (known: ELA, "
         "Math, Science, English II, Algebra I, Biology)",
+        "report_specs/assessment.yaml: grade_subjects[0]: 'ELA' is not one of this topic's "
+        "subjects (Reading, Math, Science, English II, Algebra I, Biology)",
         "report_specs/assessment.yaml: sections[0].breakdowns: assessment results are always "
         "by subject; add 'subject'"]
+
+
+def test_eoc_subjects_are_shown_for_all_grades_only(spec_dir: Path) -> None:
+    """The specs show the end-of-course tests for all grades together (grade_subjects), and
+    the compute plan follows them: no cut by grade has an EOC subject's grades."""
+    from site_builder import schema
+    from site_builder.compute import plan_cuts
+
+    specs = load_specs(spec_dir)
+    assessment = specs.topic("assessment")
+    assert assessment.by_grade_subjects == ["ELA", "Math", "Science"]
+    by_grade = [c for c in plan_cuts(specs) if c.by_grade and c.source == "assessment"]
+    assert by_grade and all(c.grade_subjects == ("ELA", "Math", "Science") for c in by_grade)
+    assert set(schema.SUBJECTS) - set(by_grade[0].grade_subjects) == {
+        "English II", "Algebra I", "Biology"}
 
 
 def test_missing_directory_and_file(spec_dir: Path) -> None:

@@ -411,3 +411,36 @@ def test_a_theme_file_as_shipped_is_not_matched_against_names(clean_site: Path,
     copy.unlink()
     assert ("pii", "a student's full name from the extract appears") in checks(
         clean_site, pii_extract)
+
+
+def test_a_place_name_beside_its_districts_name_is_not_a_student(clean_site: Path,
+                                                                  pii_extract: Path) -> None:
+    """A download row puts a district's name right before its school's: "ST. JOSEPH" then
+    "Ellis Elem." reads "joseph ellis", and the full state has a student of that name (the
+    first full-state publish was refused for it). That word pair is public (the gate matches
+    word pairs, so anywhere on the site); other students' names are still refused."""
+    enrollment = pii_extract / "2024" / "enrollment.parquet"
+    pl.concat([pl.read_parquet(enrollment), pl.DataFrame({
+        "year": [2024], "student_id": ["4821937466"], "first_name": ["Joseph"],
+        "last_name": ["Ellis"], "birth_date": [dt.date(2013, 5, 1)], "ssn": ["912345679"]})],
+    ).write_parquet(enrollment)
+    pl.DataFrame({"district_code": ["001091", "011082"],
+                  "district_name": ["KIRKSVILLE R-III", "ST. JOSEPH"],
+                  "county_name": ["Adair", "Buchanan"]}).write_csv(
+        pii_extract / "directory" / "districts.csv")
+    pl.DataFrame({"district_code": ["001091", "011082"], "school_code": ["1050", "4100"],
+                  "school_name": ["Ray Miller Elementary", "Ellis Elem."]}).write_csv(
+        pii_extract / "directory" / "schools.csv")
+    csv = clean_site / "downloads" / "districts" / "011082.csv"
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    csv.write_text("year,level,district_code,district_name,school_code,school_name\n"
+                   "2024,school,011082,ST. JOSEPH,4100,Ellis Elem.\n")
+    assert ("pii", "a student's full name from the extract appears") not in checks(
+        clean_site, pii_extract)
+    page = clean_site / "index.html"
+    page.write_text(page.read_text().replace("</body>", "<p>Joseph Ellis, grade 5</p></body>"))
+    assert ("pii", "a student's full name from the extract appears") not in checks(
+        clean_site, pii_extract)  # the same word pair: a place-name pair is public anywhere
+    page.write_text(page.read_text().replace("Joseph Ellis", "Ellis Joseph Okonkwo Maribel"))
+    assert ("pii", "a student's full name from the extract appears") in checks(
+        clean_site, pii_extract)

@@ -112,8 +112,13 @@ def load_needles(extract: Path) -> PiiNeedles:
 
 
 def _public_name_bigrams(extract: Path) -> set[str]:
-    """Word pairs inside directory (place) names, which are public by design."""
+    """Word pairs inside directory (place) names, which are public by design, and across a
+    place name and its own district's or county's name, which the site prints side by side
+    (a download row reads ``011082,ST. JOSEPH,4100,Ellis Elem.``: "joseph ellis" is two
+    public names next to each other, not a student, though the full state has a student of
+    that name)."""
     out: set[str] = set()
+    frames: dict[str, pl.DataFrame] = {}
     for spec, cols in ((schema.DISTRICTS, ("district_name", "county_name")),
                        (schema.SCHOOLS, ("school_name",))):
         path = find_file(extract / "directory", spec.name)
@@ -121,10 +126,24 @@ def _public_name_bigrams(extract: Path) -> set[str]:
             continue
         df = pl.read_csv(path, infer_schema=False) if path.suffix == ".csv" else pl.read_parquet(
             path)
+        frames[spec.name] = df
         for c in cols:
             if c in df.columns:
                 for name in df[c].drop_nulls().to_list():
                     out |= _bigrams(name)
+    districts = frames.get(schema.DISTRICTS.name)
+    if districts is None or "district_name" not in districts.columns:
+        return out
+    pairs = [districts.select("district_name", "county_name")
+             if "county_name" in districts.columns else None]
+    schools = frames.get(schema.SCHOOLS.name)
+    if schools is not None and {"district_code", "school_name"} <= set(schools.columns):
+        pairs.append(schools.select("district_code", "school_name").join(
+            districts.select("district_code", "district_name"), on="district_code").select(
+            "district_name", "school_name"))
+    for frame in (f for f in pairs if f is not None):
+        for a, b in frame.drop_nulls().iter_rows():
+            out |= _bigrams(f"{a} {b}") | _bigrams(f"{b} {a}")
     return out
 
 

@@ -245,3 +245,40 @@ def test_two_cubes_prove_what_neither_proves_alone() -> None:
         proven = np.zeros(10, bool)
         assert cubes_mod._two_cubes(xs, var, sign, c_row, up, dn, required, proven) == expect
         assert proven[7] == bool(expect) and proven.sum() == proven[7]
+
+
+def _tested(place: dict[str, str], group: str, n: int, pa: int,
+            levels: tuple[int, int, int, int] | None = None) -> list[dict[str, object]]:
+    """A group's ELA tested count and proficient-or-advanced rate (and, for All students,
+    the four achievement levels, as the report specs show them)."""
+    rows = [cell(n, group, topic="assessment", measure="proficient_or_advanced", meeting=pa,
+                 subject="ELA", **place)]
+    names = ("level_below_basic", "level_basic", "level_proficient", "level_advanced")
+    rows += [cell(n, group, topic="assessment", measure=m, meeting=k, subject="ELA", **place)
+             for m, k in zip(names, levels or (), strict=False)]
+    return rows
+
+
+def test_a_groups_tested_count_without_levels_moves_alone_in_a_cube() -> None:
+    # The levels are shown for All students only; a group has its tested count and its
+    # proficient-or-advanced rate. Female is small at both schools (primary), so Male is
+    # withheld at both; the cube moves the tested counts (and, separately, the
+    # numerators) around the rectangle of two schools and two groups, the All-students
+    # rows and their levels untouched.
+    places = [{"level": "district"}, {"school": "0101"}, {"school": "0102"}]
+    counts = [((45, 55, 60, 40), (45, 22), (155, 78)), ((20, 30, 30, 20), (20, 10), (80, 40)),
+              ((25, 25, 30, 20), (25, 12), (75, 38))]
+    rows = []
+    for place, (levels, female, male) in zip(places, counts, strict=True):
+        rows += _tested(place, "All students", sum(levels), levels[2] + levels[3], levels)
+        rows += _tested(place, "Female", *female) + _tested(place, "Male", *male)
+    raw = frame(rows)
+    pub = protect(raw, POLICY)
+    withheld = pub.filter(pl.col("suppressed"))
+    assert withheld.select("school_code", "student_group").unique().sort(
+        "school_code", "student_group").rows() == [
+        ("0101", "Female"), ("0101", "Male"), ("0102", "Female"), ("0102", "Male")]
+    w, left = _cubes(raw, pub)
+    assert len(left) == 0, left
+    # The tested counts' cube and the numerators' cube, each moved both ways.
+    assert len(w.move_vars) == 2 and all(len(m) == 4 for m in w.move_vars)

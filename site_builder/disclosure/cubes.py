@@ -370,9 +370,11 @@ def _what_moves(xf: pl.DataFrame, mov: pl.DataFrame, sp: _Space, policy: Policy,
         if not names <= sid.keys() or any(c == sid[f"d:{pop}"] for c, _ in templates):
             continue
         templates += _level_templates(lp.topic, lp.measures, sid[f"d:{pop}"], sid, policy)
-    has_template = {c for c, _ in templates}
-    # Everything else moves alone along this axis.
-    templates += [(i, [(i, 1)]) for i in range(what_t.height) if i not in has_template]
+    n_level = len(templates)
+    # Everything moves alone along this axis where it has no level template there: a
+    # group's tested count and its "proficient or advanced" have no levels to move with
+    # (the levels are shown for All students only), so they move alone.
+    templates += [(i, [(i, 1)]) for i in range(what_t.height)]
     t_rows = [(c, j, coord, s) for j, (c, mv) in enumerate(templates)
               for coord, s in _net(mv).items()]
     tmpl = pl.DataFrame(t_rows, schema={"what": pl.Int64, "tmpl": pl.Int64, "coord": pl.Int64,
@@ -383,7 +385,9 @@ def _what_moves(xf: pl.DataFrame, mov: pl.DataFrame, sp: _Space, policy: Policy,
     rows = rows.join(there, on=["fix", "geo", "who", "coord"], how="left")
     ok = rows.group_by("x", "tmpl").agg(pl.col("cost").is_not_null().all().alias("ok"),
                                         pl.col("cost").sum().alias("c"))
-    ok = (ok.filter(pl.col("ok")).sort("x", "c", "tmpl")
+    ok = ok.filter(pl.col("ok")).with_columns((pl.col("tmpl") >= n_level).alias("alone"))
+    ok = (ok.filter(~pl.col("alone") | ~pl.col("alone").not_().any().over("x"))
+          .sort("x", "c", "tmpl")
           .with_columns(pl.int_range(pl.len()).over("x").alias("opt"))
           .filter(pl.col("opt") < TEMPLATES))
     return rows.join(ok.select("x", "tmpl", "opt"), on=["x", "tmpl"]).select(

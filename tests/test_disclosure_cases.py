@@ -447,3 +447,38 @@ def test_a_complement_is_one_that_starts_no_new_need_where_there_is_one(
     hispanic = pub.filter((pl.col("student_group") == "Hispanic") & pl.col("suppressed"))
     assert hispanic.height == 0
     assert audit(pub, tmp_path).ok
+
+
+def test_a_narrow_value_held_through_a_withheld_total_gets_its_complement_further_out(
+        tmp_path: Path) -> None:
+    """Schools A (Female 27, Male 29) and B (28, 28) each have both sexes under 30, so
+    both are withheld; their totals (56 each) are withheld too, and the district total and
+    school C's total are published. Then A's total is at least 212 - 100 - 58 = 54, so
+    A's Female is at least 54 - 29 = 25: narrower than 5. Everything in A's sex relation is
+    withheld already, so nothing there can widen it; what holds it is the district's
+    relation of school totals, and the complement belongs there. (The
+    district shows its total only, so A's sex relation is the only one Female is in.)"""
+    import numpy as np
+
+    sexes = {"0101": (27, 29), "0102": (28, 28), "0103": (50, 50)}
+    rows = [cell(sum(sum(s) for s in sexes.values()), level="district")]
+    for school, (f, m) in sexes.items():
+        rows += [cell(f + m, school=school), cell(f, "Female", school=school),
+                 cell(m, "Male", school=school)]
+    st, v = protect_state(frame(rows))
+    st.primary_and_coding()
+
+    def var(school: str, group: str = "All students") -> int:
+        return int(v.filter((pl.col("school_code") == school)
+                            & (pl.col("student_group") == group))["i"][0])
+
+    st.hide(np.array([var("0101"), var("0102")]))
+    bad = st.narrow()
+    assert var("0101", "Female") in bad.tolist()
+    schools_in_district = st.e_rel[st.e_var == var("0103")]
+    schools_in_district = schools_in_district[st.rel_total[schools_in_district] != var("0103")]
+    assert st.binding[schools_in_district].all()
+    district = int(v.filter(pl.col("level") == "district")["i"][0])
+    assert {district, var("0103")} & set(st.cheapest(st.binding).tolist())
+    pub = protect(frame(rows), POLICY)
+    assert audit(pub, tmp_path).ok

@@ -84,19 +84,28 @@ def run_stage(stage: str, out: Path, args: argparse.Namespace) -> dict[str, Any]
         import polars as pl
 
         from site_builder.disclosure import load_policy, protect
-        from site_builder.store import copy_directory, write_published_cells
+        from site_builder.store import copy_directory, write_published_cells, write_witnesses
 
+        # As `reportcard publish` runs it: two years at a time, the audit's proofs kept
+        # beside the raw cells for the audit and the gate.
         raw = pl.read_parquet(agg / "cells.parquet")
-        published = protect(raw, load_policy(POLICY))
+        witnesses: dict[int, Any] = {}
+        published = protect(raw, load_policy(POLICY), workers=2, witnesses=witnesses)
         write_published_cells(published, agg)
+        write_witnesses(witnesses, agg)
         copy_directory(extract, agg)
         info.update(cells=published.height, withheld=int(published["suppressed"].sum()))
     elif stage == "audit":
         import polars as pl
 
         from site_builder.disclosure import audit_cells, load_policy
+        from site_builder.disclosure.audit import read_witnesses
 
-        report = audit_cells(pl.read_parquet(agg / "published.parquet"), load_policy(POLICY))
+        # As the gate runs it: the raw cells as a starting point and protect's proofs, each
+        # checked against everything published before it counts.
+        report = audit_cells(pl.read_parquet(agg / "published.parquet"), load_policy(POLICY),
+                             workers=2, hint=pl.read_parquet(agg / "cells.parquet"),
+                             witnesses=read_witnesses(agg))
         info.update(ok=report.ok, failures=len(report.failures), lp_solves=report.n_lp_solves,
                     withheld=report.n_withheld)
     elif stage == "build":
@@ -118,7 +127,8 @@ def run_stage(stage: str, out: Path, args: argparse.Namespace) -> dict[str, Any]
     elif stage == "gate":
         from site_builder.gate import run_gate
 
-        report = run_gate(site, extract=extract, policy=POLICY)
+        report = run_gate(site, extract=extract, policy=POLICY,
+                          raw_cells=agg / "cells.parquet")
         info.update(ok=report.ok, findings=len(report.findings), files=report.files_scanned)
     elif stage == "publish":
         exe = Path(sys.executable).with_name("reportcard")

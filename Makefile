@@ -10,10 +10,11 @@ BIN := $(VENV)/bin
 RC := $(BIN)/reportcard
 SEED ?= 20240601
 EXTRACT ?= data/extract
-# The synthetic state the demo makes: tiny (5 real districts; the default: a few minutes),
-# central (the 46 real LEAs of ten central Missouri counties) or state (all 561 LEAs); see
-# README "Status" for how long protecting the bigger ones takes. `make demo PROFILE=central`.
-PROFILE ?= tiny
+# The synthetic state the demo makes: state (all 561 Missouri LEAs, the default: about 25
+# minutes on 2 cores, most of it protecting and auditing 5 years), central (the 46 real
+# LEAs of ten central Missouri counties) or tiny (5 real districts: about 2
+# minutes). `make demo PROFILE=tiny` for a quick look.
+PROFILE ?= state
 PORT ?= 8000
 
 .PHONY: help setup chromium extract demo publish serve test test-fast lab bench lint clean

@@ -5,9 +5,9 @@ The site is made through the real ``reportcard publish``: synth -> validate -> c
 share it: the first builds it under a file lock, the others wait and reuse it.
 
 Which state: ``REPORTCARD_TEST_PROFILE=state`` publishes the full Missouri-size demo state
-(the seed of ``make demo``); the default is still the tiny fixture state, because disclosure
-control does not yet protect the full state in a time CI can afford (see
-benchmarks/README.md, "disclosure speed"). Switch the default to ``state`` when it does.
+(what ``make demo`` publishes); the default is the tiny fixture state, because publishing
+the full state takes about 20 minutes on 2 cores, most of the time the whole suite may take
+(see benchmarks/README.md, "pipeline"). Switch the default to ``state`` when it is fast.
 """
 
 from __future__ import annotations

@@ -114,6 +114,33 @@ def test_search_finds_a_school_and_lands_on_its_page(page: Page, base: str, site
     assert school["school_name"] in page.inner_text("h1")
 
 
+# --- print ------------------------------------------------------------------------
+
+def test_a_district_page_prints_on_letter_paper(browser: Browser, base: str,
+                                                pages: dict[str, str]) -> None:
+    """Print media at letter width (8.5 in at 96 px/in): the site's header, navigation and
+    search are not printed, nothing is wider than the page, and Chromium's own print to a
+    Letter PDF gives pages."""
+    context = browser.new_context(viewport={"width": 816, "height": 1056})
+    page = context.new_page()
+    try:
+        page.emulate_media(media="print")
+        page.goto(base + pages["large-district"])
+        for chrome in (".md-header", ".md-sidebar--primary", "#rc-q"):
+            loc = page.locator(chrome)
+            assert loc.count() == 0 or not loc.first.is_visible(), chrome
+        assert page.locator("h1").is_visible()
+        assert page.locator("table.rc-table").first.is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 816
+        pdf = page.pdf(format="Letter")
+        assert pdf.startswith(b"%PDF")
+        assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 1
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "print-large-district.png"))
+    finally:
+        context.close()
+
+
 # --- charts -----------------------------------------------------------------------
 
 def test_every_chart_on_a_district_page_renders_and_matches_its_table(

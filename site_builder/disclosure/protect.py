@@ -329,7 +329,8 @@ class _State:
         """Withheld values that bound propagation over the relations already pins or
         narrows too far (propagated bounds contain the true range, so these are real).
         Only relations with a withheld member take part."""
-        lo, hi, req = self.attacker_bounds()
+        own_lo, own_hi, req = self.attacker_bounds()
+        lo, hi = own_lo, own_hi
         h = self.hidden
         n_h = np.bincount(self.e_rel, weights=h[self.e_var], minlength=self.n_rel)
         act = n_h[self.e_rel] >= 1
@@ -393,19 +394,24 @@ class _State:
             phi = np.where(et, 0.0, hi[ev])
             slo = np.bincount(er, weights=plo, minlength=len(rels))
             shi = np.bincount(er, weights=phi, minlength=len(rels))
-            nlo = (lo[rt][er] - (shi[er] - phi))[sel]
-            nhi = (hi[rt][er] - (slo[er] - plo))[sel]
+            # Each edge's bound on its member: a part, the total minus the other parts; the
+            # total, the sum of the parts.
+            elo = np.where(et, slo[er], lo[rt][er] - (shi[er] - phi))
+            ehi = np.where(et, shi[er], hi[rt][er] - (slo[er] - plo))
             v, r = ev[sel], rels[er[sel]]
-            for key in (-nlo, nhi):
+            for key in (-elo[sel], ehi[sel]):
                 o = np.lexsort((key, v))
                 first = np.r_[True, v[o][1:] != v[o][:-1]]
                 self.binding[r[o][first]] = True
-            self._bind_through(lo, hi, ev, et, er, rels, slo, shi, plo, phi)
+            # An edge pins its member where its bound is the member's propagated bound and
+            # tighter than what the member's reason alone says.
+            pins = (((elo >= lo[ev] - 1e-6) & (elo > own_lo[ev] + 1e-6))
+                    | ((ehi <= hi[ev] + 1e-6) & (ehi < own_hi[ev] - 1e-6)))
+            self._bind_through(ev, er, rels, pins)
         return bad
 
-    def _bind_through(self, lo: np.ndarray, hi: np.ndarray, ev: np.ndarray, et: np.ndarray,
-                      er: np.ndarray, rels: np.ndarray, slo: np.ndarray, shi: np.ndarray,
-                      plo: np.ndarray, phi: np.ndarray, hops: int = 3) -> None:
+    def _bind_through(self, ev: np.ndarray, er: np.ndarray, rels: np.ndarray,
+                      pins: np.ndarray, hops: int = 3) -> None:
         """A binding relation with nothing left to withhold (every member withheld already)
         holds its narrow value through the bounds of its other members: a school's Female
         count of 27 beside a Male count of 29 is pinned by their total, 56, which is itself
@@ -414,31 +420,23 @@ class _State:
         bound is tighter than what a member's reason alone says), up to ``hops`` steps out,
         so that the complement lands where it widens the chain. (Full state 2024: the
         narrowing rounds before the audit went from 143 to 6, 133 s to 15 s, and withheld
-        2,500 fewer values; benchmarks/README.md, "session 24".)"""
-        own_lo, own_hi, _ = self.attacker_bounds()
-        rt = self.rel_total[rels]
-        # Each edge's bound on its member: a part, total minus the other parts; the total,
-        # the sum of the parts.
-        elo = np.where(et, slo[er], lo[rt][er] - (shi[er] - phi))
-        ehi = np.where(et, shi[er], hi[rt][er] - (slo[er] - plo))
-        tight_lo = (elo >= lo[ev] - 1e-6) & (elo > own_lo[ev] + 1e-6)
-        tight_hi = (ehi <= hi[ev] + 1e-6) & (ehi < own_hi[ev] - 1e-6)
+        2,500 fewer values; benchmarks/README.md, "session 24".) ``ev``, ``er``, ``rels``:
+        :meth:`narrow`'s active edges; ``pins``: per edge, whether it pins its member."""
         open_ = ~self.hidden & self.eligible
         has_open = np.zeros(self.n_rel, bool)
         has_open[self.e_rel[open_[self.e_var]]] = True
-        local = np.searchsorted(rels, np.arange(self.n_rel))  # relation id -> index in rels
         seen = np.zeros(len(self.reason), bool)
         stuck = np.flatnonzero(self.binding & ~has_open)
         for _ in range(hops):
             if not len(stuck):
                 return
             at = np.zeros(len(rels), bool)
-            at[local[stuck]] = True
+            at[np.searchsorted(rels, stuck)] = True  # binding relations are active ones
             # The other withheld members of the stuck relations, and what pins them.
             members = np.unique(ev[at[er]])
             members = members[~seen[members]]
             seen[members] = True
-            pin = np.isin(ev, members) & (tight_lo | tight_hi) & ~at[er]
+            pin = np.isin(ev, members) & pins & ~at[er]
             nxt = np.unique(rels[er[pin]])
             nxt = nxt[~self.binding[nxt]]
             self.binding[nxt] = True

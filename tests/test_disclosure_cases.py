@@ -365,7 +365,7 @@ def test_the_states_all_students_numbers_are_complements_only_as_a_last_resort(
     st.reason[np.flatnonzero(~st.keep)] = PROTECT.COMPLEMENTARY
     everywhere = np.ones(st.n_rel, bool)
     assert st.cheapest(everywhere).tolist() == []
-    last_resort = st.cheapest(everywhere, keep_ok=True)
+    last_resort = st.cheapest(everywhere, tier=2)
     assert len(last_resort) and st.keep[last_resort].all()
 
 
@@ -479,6 +479,58 @@ def test_a_narrow_value_held_through_a_withheld_total_gets_its_complement_furthe
     schools_in_district = schools_in_district[st.rel_total[schools_in_district] != var("0103")]
     assert st.binding[schools_in_district].all()
     district = int(v.filter(pl.col("level") == "district")["i"][0])
-    assert {district, var("0103")} & set(st.cheapest(st.binding).tolist())
+    # Both candidates are total enrollments: complements only when nothing else is near.
+    assert st.cheapest(st.binding).tolist() == []
+    assert {district, var("0103")} & set(st.cheapest(st.binding, tier=1).tolist())
     pub = protect(frame(rows), POLICY)
     assert audit(pub, tmp_path).ok
+
+
+def test_a_schools_total_enrollment_is_a_complement_only_after_a_round_of_waiting(
+        tmp_path: Path) -> None:
+    """Schools A (213 students, 29 with disabilities) and B (177, 29) have both their
+    disability groups withheld, and the district's count of students with disabilities too; but the
+    district's count without them is published, so that count is 390 - 332 = 58 and each
+    school's is 29 exactly. Around A's count, only A's own total enrollment is left
+    published: withholding it (as before) would blank the first fact on A's page and still
+    leave the district's 58. What frees both is the district's count without disabilities,
+    and the schools' totals are complements only for a value that has waited a round."""
+    import numpy as np
+
+    groups = ("Students with disabilities", "Students without disabilities")
+    rows = []
+    for level, school, (d, nd) in (("school", "0101", (29, 184)), ("school", "0102", (29, 148)),
+                                   ("district", "", (58, 332))):
+        rows += [cell(d + nd, level=level, school=school),
+                 cell(d, groups[0], level=level, school=school),
+                 cell(nd, groups[1], level=level, school=school)]
+    st, v = protect_state(frame(rows))
+    st.primary_and_coding()
+
+    def var(school: str, group: str = "All students") -> int:
+        return int(v.filter((pl.col("school_code") == school)
+                            & (pl.col("student_group") == group))["i"][0])
+
+    st.hide(np.array([var("0101", groups[1]), var("0102", groups[1]), var("", groups[0])]))
+    bad = st.narrow()
+    assert {var("0101", groups[0]), var("0102", groups[0])} <= set(bad.tolist())
+    totals = [var("0101"), var("0102"), var("")]
+    assert st.head[totals].tolist() == [1, 1, 2]
+
+    first = st.hidden.copy()
+    assert st.fix_vars(bad, late=bad[:0]) == 1   # the first round: no total enrollment
+    assert (st.hidden & ~first).nonzero()[0].tolist() == [var("", groups[1])]
+    assert not len(st.narrow())                  # and that was enough
+
+    # A value that has waited a round, with nothing else left, takes its school's total.
+    st2, _ = protect_state(frame(rows))
+    st2.primary_and_coding()
+    st2.hide(np.array([var("0101", groups[1]), var("0102", groups[1]), var("", groups[0]),
+                       var("", groups[1])]))
+    st2.reason[var("", groups[1])] = PROTECT.NONE   # published again, but not eligible:
+    st2._eligible[var("", groups[1])] = False       # as if it were a zero
+    bad = st2.narrow()
+    assert not st2.fix_vars(bad, late=bad[:0])
+    assert st2.fix_vars(bad, late=bad)
+    assert st2.hidden[totals].all()   # the district's count of 58 has only its total left
+    assert audit(protect(frame(rows), POLICY), tmp_path).ok

@@ -112,17 +112,27 @@ class _State:
         # Complements: never a zero; never a numerator of an empty group.
         self._eligible = np.where(self.is_den, value > 0, self.dval > 0)
         all_students = (v["student_group"] == policy.all_students.student_group).to_numpy()
-        allg = all_students & (v["grade"] == policy.grade_partition.total).to_numpy()
+        self.allg = allg = all_students & (v["grade"] == policy.grade_partition.total).to_numpy()
         # The state's own All-students numbers are the headline of every page: a complement
         # is one of them only where nothing else can be (``keep_ok``, see :attr:`eligible`).
         self.keep = all_students & (v["level"] == "state").to_numpy()
         self.keep_ok = False
+        # A district's and a school's own total enrollment (the first fact on its page): a
+        # complement only where nothing else near the need can be (``head_ok``), a
+        # district's after its schools'.
+        counted = [f"d:{policy.populations[t]}" for t in policy.count_topics]
+        total = allg & self.is_den & v["series"].is_in(counted).to_numpy()
+        level = v["level"].to_numpy()
+        self.head = (total & (level == "school")) + 2 * (total & (level == "district"))
+        self.head_ok = False
         # Cost order: a numerator before a denominator (withholding a denominator withholds
         # its whole unit: the count and every rate over it), All-students/all-grades rows
-        # last, then by value, ties by key (var_id).
+        # last, and of those a school's then a district's total enrollment, then by value,
+        # ties by key (var_id).
         self.rank = np.empty(nv, np.int64)
-        self.rank[np.lexsort((np.arange(nv), value, allg, self.is_den))] = np.arange(nv)
-        self.cost_class = 2 * self.is_den.astype(np.int64) + allg
+        self.rank[np.lexsort((np.arange(nv), value, allg, self.head, self.is_den))] = \
+            np.arange(nv)
+        self.cost_class = 2 * self.is_den.astype(np.int64) + allg + self.head
 
         e = system.edges
         self.e_rel = e["rel_id"].to_numpy()
@@ -164,9 +174,19 @@ class _State:
 
     @property
     def eligible(self) -> np.ndarray:
-        """Published values a complement may be: not a zero, and not one of the state's
-        All-students numbers unless ``keep_ok``."""
-        return self._eligible if self.keep_ok else self._eligible & ~self.keep
+        """Published values a complement may be: not a zero, not a district's or school's
+        total enrollment unless ``head_ok``, and not one of the state's All-students
+        numbers unless ``keep_ok`` (which allows both)."""
+        return self.eligible_at(self._tier)
+
+    def eligible_at(self, tier: int) -> np.ndarray:
+        """Values a complement may be at a tier of last resort: 0, neither a total
+        enrollment nor the state's All-students numbers; 1, total enrollments too; 2, any
+        (but never a zero)."""
+        if tier >= 2:
+            return self._eligible
+        out = self._eligible & ~self.keep
+        return out if tier == 1 else out & (self.head == 0)
 
     def primary_and_coding(self) -> None:
         m = self.policy.min_cell_size
@@ -185,7 +205,8 @@ class _State:
         r[codable & (100 * self.value <= bottom * self.dval)] = BOTTOM
 
     def hide(self, idx: np.ndarray) -> int:
-        idx = idx[self.reason[idx] == NONE]
+        """Withhold ``idx`` as complements; returns how many were published."""
+        idx = np.unique(idx[self.reason[idx] == NONE])
         self.reason[idx] = COMPLEMENTARY
         return len(idx)
 
@@ -224,15 +245,15 @@ class _State:
         return np.concatenate([real, n_rh == 1])
 
     def cheapest(self, rel_mask: np.ndarray, by_rel: bool = False,
-                 keep_ok: bool = False) -> np.ndarray:
+                 tier: int | None = None) -> np.ndarray:
         """For each relation in ``rel_mask`` (real, or real then regional): its cheapest
         published eligible member, by the cost order below (``by_rel``: as an array over
-        relations, -1 where there is none; ``keep_ok``: the state's All-students numbers are
-        eligible too)."""
+        relations, -1 where there is none; ``tier``: eligible as :meth:`eligible_at` says,
+        instead of :attr:`eligible`)."""
         if len(rel_mask) == self.n_rel:
             rel_mask = np.r_[rel_mask, np.zeros(self.n_reg_rel, bool)]
         h = self.hidden
-        eligible = self._eligible if keep_ok else self.eligible
+        eligible = self.eligible if tier is None else self.eligible_at(tier)
         ok = rel_mask[self.g_rel] & ~h[self.g_var] & eligible[self.g_var]
         rels, ev = self.g_rel[ok], self.g_var[ok]
         # Within a cost class (numerator or count; All-students/all-grades or not), the
@@ -267,11 +288,13 @@ class _State:
             need = self.needs_more()
             if need.any():
                 pick = self.cheapest(need, by_rel=True)
-                # A relation with no other candidate (e.g. the state's grades, all of them
-                # All-students numbers, one of them small) takes one of the state's own.
-                if (need & (pick < 0)).any():
-                    fallback = self.cheapest(need & (pick < 0), by_rel=True, keep_ok=True)
-                    pick = np.where(pick < 0, fallback, pick)
+                # A relation with no other candidate (e.g. a one-school district's schools,
+                # or the state's grades, all of them All-students numbers, one of them
+                # small) takes a total enrollment, else one of the state's own.
+                for tier in (1, 2):
+                    if (need & (pick < 0)).any():
+                        fallback = self.cheapest(need & (pick < 0), by_rel=True, tier=tier)
+                        pick = np.where(pick < 0, fallback, pick)
                 picked = np.zeros(len(self.reason), bool)
                 picked[pick[pick >= 0]] = True
                 landing = np.bincount(self.g_rel, weights=picked[self.g_var],
@@ -461,11 +484,9 @@ class _State:
         nums = np.flatnonzero(~self.is_den)
         hi[nums] = np.minimum(hi[nums], d[nums])
         np.maximum.at(lo, self.den_id[nums], self.value[nums].astype(float))
-        v = self.system.vars
-        allg = (v["student_group"] == self.policy.all_students.student_group).to_numpy() & (
-            v["grade"] == self.policy.grade_partition.total).to_numpy()
-        # Withholding a count withholds its whole unit; All-students rows are kept if possible.
-        cost = 1.0 + 3.0 * self.is_den + 10.0 * allg
+        # Withholding a count withholds its whole unit; All-students rows are kept if
+        # possible, and a school's or district's total enrollment most of all.
+        cost = 1.0 + 3.0 * self.is_den + 10.0 * self.allg + 30.0 * self.head
         return cube_complements(self.system, xs, self.hidden, self.eligible, self.value, lo,
                                 hi, req, cost, self.policy)
 
@@ -484,10 +505,10 @@ class _State:
         out[at_state[ok]] = self.n_rel + at[ok]
         return np.unique(out)
 
-    def fix_vars(self, fvars: np.ndarray) -> int:
+    def fix_vars(self, fvars: np.ndarray, late: np.ndarray | None = None) -> int:
         report = _audit.AuditReport(failures=[_audit.Failure("approximate", "", var_id=int(v))
                                               for v in fvars])
-        return self.fix(report)
+        return self.fix(report, late)
 
     def held_by(self, report: _audit.AuditReport) -> pl.DataFrame:
         """For each failing value whose exact LP named the relations holding it (the rows
@@ -559,8 +580,13 @@ class _State:
                 far.append(int(x))
         return np.array(picks, np.int64), np.array(far, np.int64)
 
-    def fix(self, report: _audit.AuditReport) -> int:
-        """One more complement for each value the audit could narrow too far."""
+    def fix(self, report: _audit.AuditReport, late: np.ndarray | None = None) -> int:
+        """One more complement for each value the audit could narrow too far. A value of
+        ``late`` (default: every one) with no eligible value left in its relations may take
+        a total enrollment there, else the cheapest value a few relations away; the others
+        wait a round for that (a complement further out, where what pins them is, usually
+        frees them: full state 2024, 45 districts' total enrollments withheld before, 20
+        after; benchmarks/README.md, "session 25")."""
         rel_mask = np.zeros(self.n_rel, bool)
         fvars = [f.var_id for f in report.failures if f.var_id is not None]
         rels = [f.rel_id for f in report.failures if f.rel_id is not None]
@@ -572,14 +598,19 @@ class _State:
         if held.height:
             log.info("%d complements in the relations that hold %d failing values",
                      n, held.height)
+        head_ok = self.head_ok
         if fvars:
-            is_f = np.zeros(len(self.reason), bool)
-            is_f[np.array(fvars, np.int64)] = True
             # The cheapest candidate over all relations of each failing value.
-            sel = is_f[self.e_var]
-            picks = self.cheapest_for(self.e_var[sel], self.e_rel[sel])
+            picks = self.cheapest_for(*self._relations_of(np.array(fvars, np.int64)))
             picked = picks["c"].to_numpy()
             stuck = np.setdiff1d(np.array(fvars), picks["f"].to_numpy())
+            if late is not None:
+                stuck = np.intersect1d(stuck, late)
+            if len(stuck):
+                self.head_ok = True
+                more = self.cheapest_for(*self._relations_of(stuck))
+                picked = np.concatenate([picked, more["c"].to_numpy()])
+                stuck = np.setdiff1d(stuck, more["f"].to_numpy())
             # No published member left around it: the cheapest one a few relations away.
             if len(stuck):
                 near, far = self.nearest(stuck)
@@ -589,10 +620,24 @@ class _State:
                 sn = far[~self.is_den[far]]
                 d = self.den_id[sn]
                 picked = np.concatenate([picked, d[self.eligible[d]]])
+            self.head_ok = head_ok
             n += self.hide(picked)
         if rel_mask.any():
-            n += self.hide(self.cheapest(rel_mask))
+            # A derived group's total less its published parts: no waiting (greedy's order).
+            pick = self.cheapest(rel_mask, by_rel=True)[:self.n_rel]
+            last = self.cheapest(rel_mask, by_rel=True, tier=max(1, self._tier))[:self.n_rel]
+            chosen = np.where(pick >= 0, pick, last)[rel_mask]
+            n += self.hide(np.unique(chosen[chosen >= 0]))
         return n
+
+    @property
+    def _tier(self) -> int:
+        return 2 if self.keep_ok else 1 if self.head_ok else 0
+
+    def _relations_of(self, var_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(value, relation) pairs for every relation of each of ``var_ids``."""
+        sel = np.isin(self.e_var, var_ids)
+        return self.e_var[sel], self.e_rel[sel]
 
 
 def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
@@ -667,7 +712,10 @@ def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,
         units = np.unique(st.den_id[stubborn])
         n = st.hide(units[~st.keep[units]])
         n += st.hide(st.cheapest(st.binding))
-        if not n + st.fix_vars(bad):
+        n += st.fix_vars(bad, late=bad[strikes[bad] >= 2])
+        if not n:  # nothing else: every value may have its complements of last resort
+            n = st.fix_vars(bad)
+        if not n:
             break
         st.greedy()
     cubes = _Cubes(cells, system, policy) if int(st.hidden.sum()) <= CUBE_LIMIT else None
@@ -765,8 +813,9 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
         # a group of 78,000 columns did not finish in its budget: full state 2024, one
         # school's ELA tested count, four exact rounds of 25-55 s in a row) would leave
         # them so again, and the ordinary rounds' complements are what frees them.
-        exact_now = stall and not thorough and not np.isin(failed, solved_exactly).all()
-        if exact_now:
+        exact_now = (failed is not None and stall and not thorough
+                     and not np.isin(failed, solved_exactly).all())
+        if exact_now and failed is not None:
             solved_exactly = np.union1d(solved_exactly, failed)
         report = _audit.audit_cells(published, policy, hint=cells, thorough=thorough,
                                     witnesses=given, regional=not thorough,
@@ -816,7 +865,11 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
         n_cubes = st.hide(picks)
         proven = set(fv[covered].tolist())
         report.failures = [f for f in found if f.var_id not in proven]
-        if not st.fix(report) + n_cubes + n_again:
+        # A value failing for the first time waits a round for complements of last resort.
+        n_fix = st.fix(report, late=np.flatnonzero(strikes >= 2))
+        if not n_fix + n_cubes + n_again:  # nothing else: every value may have them
+            n_fix = st.fix(report)
+        if not n_fix + n_cubes + n_again:
             if not thorough:  # nothing left to withhold near them: every proof decides
                 thorough = True
                 continue

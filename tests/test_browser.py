@@ -119,8 +119,8 @@ def test_search_finds_a_school_and_lands_on_its_page(page: Page, base: str, site
 def test_a_district_page_prints_on_letter_paper(browser: Browser, base: str,
                                                 pages: dict[str, str]) -> None:
     """Print media at letter width (8.5 in at 96 px/in): the site's header, navigation and
-    search are not printed, nothing is wider than the page, and Chromium's own print to a
-    Letter PDF gives pages."""
+    search are not printed, a demo's notice that its data are synthetic is, nothing is wider
+    than the page, and Chromium's own print to a Letter PDF gives pages."""
     context = browser.new_context(viewport={"width": 816, "height": 1056})
     page = context.new_page()
     try:
@@ -131,6 +131,9 @@ def test_a_district_page_prints_on_letter_paper(browser: Browser, base: str,
             assert loc.count() == 0 or not loc.first.is_visible(), chrome
         assert page.locator("h1").is_visible()
         assert page.locator("table.rc-table").first.is_visible()
+        # A printed demo page still says its numbers are made up.
+        assert "made-up student records" in page.locator(".rc-notice").inner_text()
+        assert page.locator(".rc-notice").is_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 816
         pdf = page.pdf(format="Letter")
         assert pdf.startswith(b"%PDF")

@@ -413,6 +413,38 @@ def test_a_theme_file_as_shipped_is_not_matched_against_names(clean_site: Path,
         clean_site, pii_extract)
 
 
+def test_a_school_name_beside_its_countys_name_is_not_a_student(clean_site: Path,
+                                                                 pii_extract: Path) -> None:
+    """The search index lists a school's name and then its county's: "Early Childhood Ed
+    Center West", "Jackson" reads "west jackson", and a full state (seed 7) has a student of
+    that name (its publish was refused for it). That word pair is public; a student's name
+    elsewhere in the index is still refused."""
+    enrollment = pii_extract / "2024" / "enrollment.parquet"
+    pl.concat([pl.read_parquet(enrollment), pl.DataFrame({
+        "year": [2024], "student_id": ["4821937466"], "first_name": ["West"],
+        "last_name": ["Jackson"], "birth_date": [dt.date(2013, 5, 1)], "ssn": ["912345679"]})],
+    ).write_parquet(enrollment)
+    pl.DataFrame({"district_code": ["048078"], "district_name": ["KANSAS CITY 33"],
+                  "county_name": ["Jackson"]}).write_csv(
+        pii_extract / "directory" / "districts.csv")
+    pl.DataFrame({"district_code": ["048078"], "school_code": ["9100"],
+                  "school_name": ["Early Childhood Ed Center West"]}).write_csv(
+        pii_extract / "directory" / "schools.csv")
+    index = clean_site / "assets" / "search-index.json"
+    index.parent.mkdir(parents=True, exist_ok=True)
+    row = '["s","048078-9100","Early Childhood Ed Center West","Jackson",' \
+        '"schools/048078-9100/","KANSAS CITY 33"]'
+    index.write_text('{"rows":[' + row + ']}')
+    assert ("pii", "a student's full name from the extract appears") not in checks(
+        clean_site, pii_extract)
+    index.write_text('{"rows":[' + row + ',["s","x","Lincoln Elem. West","Jackson"]]}')
+    assert ("pii", "a student's full name from the extract appears") not in checks(
+        clean_site, pii_extract)  # the same public pair
+    index.write_text('{"rows":[' + row + ',["s","x","Jackson West","Clay"]]}')
+    assert ("pii", "a student's full name from the extract appears") in checks(
+        clean_site, pii_extract)  # last name first: not a place pair
+
+
 def test_a_place_name_beside_its_districts_name_is_not_a_student(clean_site: Path,
                                                                   pii_extract: Path) -> None:
     """A download row puts a district's name right before its school's: "ST. JOSEPH" then

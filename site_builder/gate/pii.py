@@ -138,9 +138,13 @@ def _public_name_bigrams(extract: Path) -> set[str]:
              if "county_name" in districts.columns else None]
     schools = frames.get(schema.SCHOOLS.name)
     if schools is not None and {"district_code", "school_name"} <= set(schools.columns):
-        pairs.append(schools.select("district_code", "school_name").join(
-            districts.select("district_code", "district_name"), on="district_code").select(
-            "district_name", "school_name"))
+        # A school beside its district's name (downloads) and its county's (the search
+        # index: "Early Childhood Ed Center West", "Jackson" reads "west jackson").
+        for other in ("district_name", "county_name"):
+            if other in districts.columns:
+                pairs.append(schools.select("district_code", "school_name").join(
+                    districts.select("district_code", other), on="district_code").select(
+                    other, "school_name"))
     for frame in (f for f in pairs if f is not None):
         for a, b in frame.drop_nulls().iter_rows():
             out |= _bigrams(f"{a} {b}") | _bigrams(f"{b} {a}")

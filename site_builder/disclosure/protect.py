@@ -14,7 +14,8 @@ whose withheld numerators are all pinned at 0, gets one more withheld member, th
 never a zero count, a numerator before a count, All-students rows last, then the one that
 starts the fewest new needs (relations of it with nothing withheld yet) less the needs it
 meets, then the smallest value, ties by key, and never one of the state's own All-students
-numbers unless nothing else can be. A district's
+numbers unless nothing else can be (nor a district's or school's own total enrollment, unless
+nothing else can be or the value it would protect has waited a round for it). A district's
 withheld share of a state total gets its partner in its own *proof region* (neighbouring
 counties' districts, :mod:`regions`), so that each region can be proven on its own. This
 runs to a fixpoint. Then *hypercubes* (:mod:`cubes`): each withheld value that no cube of

@@ -534,3 +534,57 @@ def test_a_schools_total_enrollment_is_a_complement_only_after_a_round_of_waitin
     assert st2.fix_vars(bad, late=bad)
     assert st2.hidden[totals].all()   # the district's count of 58 has only its total left
     assert audit(protect(frame(rows), POLICY), tmp_path).ok
+
+
+def test_a_value_failing_again_gets_the_complements_that_let_it_move(tmp_path: Path) -> None:
+    """School A's ELA tested count (100) and its girls' count are withheld. Each of A's
+    relations has a published member left (A's boys; the other schools and the district),
+    yet A's count is pinned: a complement in each relation, A's boys and school B's count
+    (the cheapest), leaves B's count pinned by B's own published girls and boys, and so A's
+    with it. The freeing LP withholds a second corner with the first (B's count and B's
+    girls, or the district's count and its girls): a cycle of withheld values along which
+    every withheld number can move."""
+    import numpy as np
+
+    def rows_for(level: str, school: str, n: tuple[int, int, int]) -> list[dict[str, object]]:
+        return [cell(k, g, level=level, school=school, topic="assessment",
+                     measure="proficient_or_advanced", subject="ELA", meeting=k // 2)
+                for k, g in zip(n, ("All students", "Female", "Male"), strict=True)]
+
+    rows = (rows_for("school", "0101", (100, 50, 50)) + rows_for("school", "0102", (80, 40, 40))
+            + rows_for("school", "0103", (90, 45, 45))
+            + rows_for("district", "", (270, 135, 135)))
+    st, v = protect_state(frame(rows))
+    st.primary_and_coding()
+    dens = v.filter(pl.col("is_den"))
+
+    def den(school: str, group: str = "All students") -> int:
+        return int(dens.filter((pl.col("school_code") == school)
+                               & (pl.col("student_group") == group))["i"][0])
+
+    st.hide(np.array([den("0101"), den("0101", "Female")]))
+    st.propagate()
+    start = st.reason.copy()
+    failing = np.flatnonzero(st.hidden)
+
+    cells = with_population(frame(rows), POLICY).sort(list(KEY))
+
+    def pinned(reason: np.ndarray) -> set[str]:
+        pub = render(cells, st.system, reason, POLICY)
+        return {f.cell for f in audit(pub, tmp_path).failures if f.kind == "exact"}
+
+    # One complement in each relation of A's count, as before: A's count is still pinned.
+    st.hide(st.cheapest(np.isin(np.arange(st.n_rel), st.e_rel[st.e_var == den("0101")])))
+    st.propagate()
+    assert st.hidden[den("0102")] and st.hidden[den("0101", "Male")]
+    assert any("0101, ELA, grade All, All students: number" in c for c in pinned(st.reason))
+
+    st.reason[:] = start
+    picks, stuck = st.freeing(failing)
+    assert not len(stuck)
+    assert len(picks) == 2 and st.is_den[picks].all()
+    assert set(picks.tolist()) in ({den("0102"), den("0102", "Female")},
+                                   {den(""), den("", "Female")})
+    st.hide(picks)
+    st.propagate()
+    assert not pinned(st.reason)

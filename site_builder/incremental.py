@@ -1,6 +1,6 @@
 """Incremental publishing: reuse work whose inputs have not changed, keyed by content.
 
-Three caches, each keyed by a SHA-256 of everything the work depends on (never by a time or
+Four caches, each keyed by a SHA-256 of everything the work depends on (never by a time or
 a path), so that a reused result is the very result the work would have produced:
 
 * **compute**: ``<aggregates>/inputs.json`` records the fingerprint of the inputs of the
@@ -18,6 +18,9 @@ a path), so that a reused result is the very result the work would have produced
   the code and the packages. A change to one district in one year re-protects that year only.
 * **the gate's LP audit, per year** (:mod:`site_builder.gate.audit_cache`): a passing verdict
   keyed by the exact published cells of that year read back from the staged CSVs.
+* **the gate's file checks, per file** (:mod:`site_builder.gate.scan_cache`): a file that
+  passed, keyed by its bytes, the extract's restricted values, the code and the packages
+  (and, for a page, the CSV downloads its numbers are checked against).
 
 What is *not* covered here is code outside the compute set (``site_builder/site``,
 ``site_builder/gate``, the CLI and ``pipeline``): a template change never invalidates compute.

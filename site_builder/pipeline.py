@@ -120,6 +120,7 @@ def publish(opts: PublishOptions) -> PublishResult:
                                       policy=opts.specs / "policy.yaml",
                                       raw_cells=opts.aggregates / "cells.parquet",
                                       audit_cache=cache / "audit" if opts.reuse else None,
+                                      scan_cache=cache / "scan" if opts.reuse else None,
                                       progress=opts.progress)
                 return report.render()
 

@@ -476,3 +476,57 @@ def test_a_place_name_beside_its_districts_name_is_not_a_student(clean_site: Pat
     page.write_text(page.read_text().replace("Joseph Ellis", "Ellis Joseph Okonkwo Maribel"))
     assert ("pii", "a student's full name from the extract appears") in checks(
         clean_site, pii_extract)
+
+
+def test_the_scan_cache_checks_again_every_file_whose_inputs_changed(
+        clean_site: Path, pii_extract: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that passed is not checked again only while its bytes, the extract's restricted
+    values and (for a page) the downloads its numbers are checked against are the same."""
+    import site_builder.gate as gate
+
+    cache = tmp_path / "cache" / "scan"
+    checked: list[str] = []
+    real = gate._check_file
+
+    def spy(rel, path, needles, published):  # noqa: ANN001, ANN202
+        checked.append(rel)
+        return real(rel, path, needles, published)
+
+    monkeypatch.setattr(gate, "_check_file", spy)
+
+    def run(extract: Path = pii_extract) -> list[tuple[str, str]]:
+        checked.clear()
+        report = run_gate(clean_site, extract=extract, audit=False, scan_cache=cache)
+        return [(f.check, f.rule) for f in report.findings]
+
+    index = clean_site / "index.html"
+    index.write_text(index.read_text().replace("</h1>", "</h1><p>Ask Lena Voss</p>"))
+    assert run() == [] and len(checked) == 5
+    assert run() == [] and checked == []                      # nothing changed
+
+    # A planted name in one file: that file is checked, and refused.
+    original = index.read_text()
+    index.write_text(original.replace("</body>", "<p hidden>maribel okonkwo</p></body>"))
+    assert run() == [("pii", "a student's full name from the extract appears")]
+    assert checked == ["index.html"]
+    index.write_text(original)
+    assert run() == [] and checked == ["index.html"]
+
+    # The same bytes, but a new extract in which "Lena Voss" is a student: checked again.
+    people = pl.read_parquet(pii_extract / "2024" / "enrollment.parquet")
+    people = pl.concat([people, people.head(1).with_columns(
+        pl.lit("Lena").alias("first_name"), pl.lit("Voss").alias("last_name"),
+        pl.lit("4821937466").alias("student_id"))])
+    people.write_parquet(pii_extract / "2024" / "enrollment.parquet")
+    assert run() == [("pii", "a student's full name from the extract appears")]
+    assert len(checked) == 5
+
+    # A page's bytes unchanged, but the downloads no longer publish one of its numbers.
+    index.write_text(original.replace("<p>Ask Lena Voss</p>", ""))
+    assert run() == []
+    csv = clean_site / "downloads" / "state.csv"
+    csv.write_text(csv.read_text().replace("2350,", "2351,").replace("2,350", "2,351"))
+    found = run()
+    assert ("disclosure", "a table shows a number that no published cell holds") in found
+    assert "districts/001091/index.html" in checked

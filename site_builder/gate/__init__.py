@@ -25,6 +25,7 @@ from rich.progress import Progress
 
 from site_builder.gate import pii, privacy, rowlevel
 from site_builder.gate.findings import CHECKS, Finding, GateRefused, GateReport
+from site_builder.incremental import file_sha256
 
 __all__ = ["CHECKS", "Finding", "GateRefused", "GateReport", "run_gate", "require_pass"]
 
@@ -60,7 +61,7 @@ def _is_theme_file(rel: str, data: bytes) -> bool:
 def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
              policy: Path = Path("report_specs/policy.yaml"),
              raw_cells: Path | None = None, progress: bool = False,
-             audit_cache: Path | None = None) -> GateReport:
+             audit_cache: Path | None = None, scan_cache: Path | None = None) -> GateReport:
     """Check every file of ``site``; return the report (see :func:`require_pass`).
 
     ``extract`` is the extract whose restricted values must appear nowhere; ``policy`` the
@@ -68,8 +69,9 @@ def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
     aggregates (``cells.parquet``), if at hand: the audit uses them only as a starting point
     for its proofs (checked against what is published), which makes a large state much
     faster to audit. ``audit_cache``: a directory of passing audit verdicts, one per year,
-    keyed by exactly the cells audited (see :mod:`site_builder.gate.audit_cache`); every
-    other check always runs.
+    keyed by exactly the cells audited (see :mod:`site_builder.gate.audit_cache`);
+    ``scan_cache``: a directory remembering which files passed the file checks, keyed by
+    their bytes and everything else the checks read (see :mod:`site_builder.gate.scan_cache`).
     """
     site = Path(site)
     report = GateReport(site=str(site))
@@ -85,18 +87,49 @@ def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
         report.notes.append(f"PII: {needles.skipped_place_names:,} student full names also "
                             "occur inside public school or district names; those word pairs "
                             "are not counted as names")
-    published = rowlevel.Published.read(site)
 
     files = sorted(p for p in site.rglob("*") if p.is_file())
     report.files_scanned = len(files)
+    todo = files
+    clean = None
+    keys: dict[Path, str] = {}
+    if scan_cache is not None:
+        from site_builder.gate import scan_cache as sc
+
+        clean = sc.CleanFiles(scan_cache)
+        shas = {p: file_sha256(p) for p in files}
+        downloads = hashlib.sha256("".join(
+            f"{p.relative_to(site).as_posix()}\0{shas[p]}\n" for p in files
+            if p.suffix == ".csv" and p.relative_to(site).parts[0] == "downloads").encode()
+        ).hexdigest()
+        ctx = sc.context(needles.digest())
+        for p in files:
+            rel = p.relative_to(site).as_posix()
+            keys[p] = sc.file_key(ctx, rel, shas[p], downloads if p.suffix.lower() in (
+                ".html", ".htm") else None)
+        todo = [p for p in files if keys[p] not in clean]
+        for p in files:
+            if keys[p] in clean:
+                clean.keep(keys[p])
+        report.notes.append(f"Files: {len(files) - len(todo):,} of {len(files):,} unchanged "
+                            "since they passed every file check (scan cache); the rest checked")
+    # The pages' numbers are checked against the downloads: read them only if a page is due.
+    published = rowlevel.Published.read(site) if any(
+        p.suffix.lower() in (".html", ".htm") for p in todo) else rowlevel.Published({}, {})
+
     with Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task("Gate: scanning the staged site", total=len(files))
-        for path in files:
+        task = bar.add_task("Gate: scanning the staged site", total=len(todo))
+        for path in todo:
             bar.advance(task)
             rel = path.relative_to(site).as_posix()
             if rel in EXEMPT:
                 continue
-            report.findings += _check_file(rel, path, needles, published)
+            found = _check_file(rel, path, needles, published)
+            report.findings += found
+            if clean is not None and not found:
+                clean.keep(keys[path])
+    if clean is not None:
+        clean.save()
 
     if audit:
         report.findings += _disclosure_audit(site, policy, report, raw_cells,

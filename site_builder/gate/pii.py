@@ -20,6 +20,7 @@ place name, not as a student.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -52,6 +53,15 @@ class PiiNeedles:
     canary_tokens: set[str] = field(default_factory=set)
     """Lower-case: any one of these anywhere is a leak."""
     skipped_place_names: int = 0
+
+    def digest(self) -> str:
+        """SHA-256 of every value to look for (the gate's scan cache keys files by it)."""
+        h = hashlib.sha256()
+        for name in ("student_ids", "ssns", "birth_dates", "full_names", "canary_tokens"):
+            h.update(f"{name}\0".encode())
+            h.update("\n".join(sorted(getattr(self, name))).encode())
+            h.update(b"\0")
+        return h.hexdigest()
 
     def describe(self) -> str:
         return (f"{len(self.student_ids):,} student IDs, {len(self.ssns):,} SSNs, "

@@ -987,7 +987,7 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
                 # Every value failing failed before and nothing in its region frees it: what
                 # would prove it is outside its region, so the next round solves its whole
                 # group exactly, before any more complements (full state 2024: 13 values,
-                # all protected, took two more rounds and 20 complements to find so).
+                # all protected, took two more rounds and 59 more rows withheld to find so).
                 log.info("audit round %d: nothing in their regions frees them; "
                          "next, exact LPs", rnd + 1)
                 stall = True

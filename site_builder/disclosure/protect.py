@@ -153,6 +153,9 @@ class _State:
         # *regional* relation over those parts, numbered after the real ones; its total (the
         # region's share) is known in the region's proof, as if published.
         self.region = proof_regions(v["district_code"].to_numpy())
+        self.is_state = (v["level"] == "state").to_numpy()
+        self.district = np.unique(v["district_code"].to_numpy().astype(str),
+                                  return_inverse=True)[1]
         state_part = (e["rel_type"] == "districts in state").to_numpy() & ~self.e_tot
         pairs = self.e_rel[state_part].astype(np.int64) * (int(self.region.max()) + 1) \
             + self.region[self.e_var[state_part]]
@@ -519,17 +522,14 @@ class _State:
         ``fvars`` that nothing in their region frees."""
         bounds = self.complement_bounds()
         hidden, open_ = self.hidden, ~self.hidden & self.eligible
-        vars_ = self.system.vars
-        state = (vars_["level"] == "state").to_numpy()
-        district = np.unique(vars_["district_code"].to_numpy().astype(str),
-                             return_inverse=True)[1]
+        state = self.is_state
         taken = np.zeros(len(hidden), bool)  # picked for a value before: free for the next
         fvars = np.unique(fvars)
         todo, stuck = fvars[~state[fvars]], [fvars[state[fvars]]]
         # First over the value's own district (small LPs: a school's value moves with other
         # schools' values, not with the district's share of a state total), then over its
         # region for the values that needs.
-        for part in (district, self.region):
+        for part in (self.district, self.region):
             left = []
             for g in np.unique(part[todo]):
                 cols = np.flatnonzero((part == g) & ~state & (hidden | open_))

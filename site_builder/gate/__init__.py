@@ -25,7 +25,6 @@ from rich.progress import Progress
 
 from site_builder.gate import pii, privacy, rowlevel
 from site_builder.gate.findings import CHECKS, Finding, GateRefused, GateReport
-from site_builder.incremental import file_sha256
 
 __all__ = ["CHECKS", "Finding", "GateRefused", "GateReport", "run_gate", "require_pass"]
 
@@ -97,16 +96,7 @@ def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
         from site_builder.gate import scan_cache as sc
 
         clean = sc.CleanFiles(scan_cache)
-        shas = {p: file_sha256(p) for p in files}
-        downloads = hashlib.sha256("".join(
-            f"{p.relative_to(site).as_posix()}\0{shas[p]}\n" for p in files
-            if p.suffix == ".csv" and p.relative_to(site).parts[0] == "downloads").encode()
-        ).hexdigest()
-        ctx = sc.context(needles.digest())
-        for p in files:
-            rel = p.relative_to(site).as_posix()
-            keys[p] = sc.file_key(ctx, rel, shas[p], downloads if p.suffix.lower() in (
-                ".html", ".htm") else None)
+        keys = sc.file_keys(site, files, sc.context(needles.digest()))
         todo = [p for p in files if keys[p] not in clean]
         for p in files:
             if keys[p] in clean:

@@ -45,6 +45,17 @@ def file_key(ctx: str, rel: str, content_sha: str, downloads: str | None) -> str
     return incremental._sha("\n".join([ctx, rel, content_sha, downloads or "-"]).encode())
 
 
+def file_keys(site: Path, files: list[Path], ctx: str) -> dict[Path, str]:
+    """The key of each of ``files`` (under ``site``): a page's covers the CSV downloads."""
+    shas = {p: incremental.file_sha256(p) for p in files}
+    rels = {p: p.relative_to(site).as_posix() for p in files}
+    downloads = incremental._sha("".join(
+        f"{rels[p]}\0{shas[p]}\n" for p in files
+        if p.suffix == ".csv" and rels[p].startswith("downloads/")).encode())
+    return {p: file_key(ctx, rels[p], shas[p], downloads if p.suffix.lower() in (
+        ".html", ".htm") else None) for p in files}
+
+
 class CleanFiles:
     """Keys of files that passed every check, read from and written to ``cache``."""
 

@@ -191,6 +191,7 @@ def test_pairs_of_districts_prove_shares_of_a_state_total(caplog, monkeypatch) -
     region = np.array([0, 0, 1, 1])
     monkeypatch.setattr(audit_mod, "TRADE_ROUNDS", 0)  # no trades: pairs on their own
     monkeypatch.setattr(audit_mod, "WHOLE_GROUP_COLUMNS", 0)  # nor one LP over the group
+    monkeypatch.setattr(audit_mod, "PARTNER_REGION_COUNT", 0)  # nor the exact partner regions
     with caplog.at_level(logging.INFO, logger=audit_mod.log.name):
         mn, mx, _, unproven = audit_mod._prove_large(
             A, lo, hi, rhs, rhs, required, base, region, np.random.default_rng(1))

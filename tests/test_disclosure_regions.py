@@ -56,19 +56,26 @@ def _rare_group_of_three_districts() -> tuple:
     return A, rhs, lo, hi, np.full(3, 5, np.int64), base, np.arange(3)
 
 
-def test_partner_districts_prove_a_rare_group_no_region_can(monkeypatch, caplog) -> None:
-    A, rhs, lo, hi, req, base, region = _rare_group_of_three_districts()
-
-    # As in a large group: no LP over the whole group, no trades.
+def _as_in_a_large_group(monkeypatch) -> None:
+    """No LP over the whole group, no trades."""
     for name in ("WHOLE_GROUP_COLUMNS", "TRADE_ROUNDS", "EXACT_LIMIT"):
         monkeypatch.setattr(audit_mod, name, 0)
 
+
+def _prove_logged(caplog, A, lo, hi, rhs, req, base, region, **kw) -> tuple:
+    """The quick proofs of one group (``audit._prove_large``), their log in ``caplog``."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=audit_mod.log.name):
+        return audit_mod._prove_large(A, lo, hi, rhs, rhs, req, base, region,
+                                      np.random.default_rng(1), thorough=False, **kw)
+
+
+def test_partner_districts_prove_a_rare_group_no_region_can(monkeypatch, caplog) -> None:
+    A, rhs, lo, hi, req, base, region = _rare_group_of_three_districts()
+    _as_in_a_large_group(monkeypatch)
+
     def run() -> tuple:
-        caplog.clear()
-        with caplog.at_level(logging.INFO, logger=audit_mod.log.name):
-            return audit_mod._prove_large(A, lo, hi, rhs, rhs, req, base, region,
-                                          np.random.default_rng(1), thorough=False,
-                                          unit=region)
+        return _prove_logged(caplog, A, lo, hi, rhs, req, base, region, unit=region)
 
     mn, mx, _, unproven = run()
     assert "regions proved 0 of 3" in caplog.text
@@ -77,8 +84,47 @@ def test_partner_districts_prove_a_rare_group_no_region_can(monkeypatch, caplog)
     # A's exact range with B free and C held: 1..10.
     assert (mn[0], mx[0]) == (1.0, 10.0)
     monkeypatch.setattr(audit_mod, "PARTNERS", 0)
+    monkeypatch.setattr(audit_mod, "PARTNER_REGION_COUNT", 0)
     _, _, _, unproven = run()
     assert unproven.all()  # without partners, nothing here proves them
+
+
+def test_partner_regions_prove_a_share_whose_partner_district_is_held_by_its_region(
+        monkeypatch, caplog) -> None:
+    """District A's count of a rare group (5, primary) is the only one in its region; its
+    partner in the state row is district B's (40, withheld). B's count moves only against
+    B's other group (50), whose own state row it shares with district C (50), in B's region:
+
+        a + b = 45 (state, rare group)    b + b2 = 90 (B's total)    b2 + c2 = 100 (state)
+
+    A with B alone (the partner districts) holds C, so b2, b and a are pinned; A with B's
+    whole region lets a move over 1..15."""
+    A = csc_matrix(np.array([[1.0, 1.0, 0.0, 0.0],
+                             [0.0, 1.0, 1.0, 0.0],
+                             [0.0, 0.0, 1.0, 1.0]]))
+    rhs = np.array([45.0, 90.0, 100.0])
+    lo = np.array([1.0, 30.0, 30.0, 30.0])
+    hi = np.array([29.0, 1e7, 1e7, 1e7])
+    base = np.array([5.0, 40.0, 50.0, 50.0])
+    req = np.array([5, 0, 0, 0], np.int64)
+    region = np.array([0, 1, 1, 1])
+    unit = np.array([0, 1, 1, 2])  # districts A, B, B, C
+    _as_in_a_large_group(monkeypatch)
+    monkeypatch.setattr(audit_mod, "EXACT_LARGE_COLUMNS", 0)  # nor a regional exact LP
+
+    def run() -> tuple:
+        return _prove_logged(caplog, A, lo, hi, rhs, req, base, region, unit=unit,
+                             regional=True)
+
+    mn, mx, _, unproven = run()
+    assert "regions proved 0 of 1" in caplog.text
+    assert "partner districts proved 0 of 1" in caplog.text
+    assert "partner regions proved 1 of 1" in caplog.text
+    assert not unproven.any()
+    assert (mn[0], mx[0]) == (1.0, 15.0)  # exact over the two regions
+    monkeypatch.setattr(audit_mod, "PARTNER_REGION_COUNT", 0)
+    _, _, _, unproven = run()
+    assert unproven[0]  # without the pass, the regional audit leaves it for protect()
 
 
 def test_a_lone_state_share_gets_its_partner_in_its_own_region() -> None:

@@ -27,7 +27,9 @@ use; a hint that breaks one is ignored) or an LP solution. The neighbourhoods, i
 *proof region* (neighbouring counties' districts, :mod:`regions`, found from the published
 district codes alone) on its own; a district together with the *partner districts* that have
 the most room to move in the state totals that link them (a rare group's count in one district
-moves against the same group's counts where there are most of them). Districts' shares of state
+moves against the same group's counts where there are most of them); a region together with
+the *partner region* that has the most room in those totals (where the partner district is
+itself held by its own region's other totals). Districts' shares of state
 totals are also proven by *trades*: points of each district alone that move its shares, combined
 by a small master LP so that the moves cancel in every state total (each combined point is checked
 against every published constraint before use). A value no neighbourhood can prove wide enough
@@ -137,6 +139,11 @@ of any size (protect() does when its rounds stall). On the full state's Algebra 
 (127,018 columns) the first exact solve for 27 values ran over 15 minutes; where 590 values
 were left there instead (too many for it), complements near them let the next round's
 partner districts prove every one in 8 s."""
+PARTNER_REGION_COUNT = 400
+"""The partner regions pass runs where at most this many values are left after the partner
+districts: each pair of regions is an exact LP over a few tens of thousands of columns (about
+a second), so many values spread over many regions would take minutes; that many are answered
+with complements near them."""
 PARTNER_HOPS = 2
 """How far (in relations) around the linked values a partners LP reaches."""
 PARTNER_ROOM = 10.0
@@ -889,15 +896,20 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     Every point found is a feasible point of the whole group (neighbourhood LPs hold the rest
     at ``base``, itself feasible), so the spread of a column over the points found is inside
     its true range: a spread as wide as required proves it. Passes, each only for the columns
-    still short: (1) each region's columns together, random directions; (2) trades: regions
-    moving their shares of the linking rows against each other (see ``trades``); then, with
-    ``thorough`` (the slow passes; a quick audit reports what is left as unproven): (3) each
-    region with short columns paired with the region it shares the most linking rows with;
-    (4) the columns within NEIGHBOURHOOD_HOPS relations of the short ones, in chunks (the
-    whole group when it is small and many are short; a quick audit runs this pass too when
-    the group has at most WHOLE_GROUP_COLUMNS columns); (5) each short column alone in its
-    own neighbourhood, exact min and max there ((4) and (5) only over a group of at most
-    EXACT_LARGE_COLUMNS columns); (6) for a group of at most EXACT_LIMIT
+    still short: (1) each region's columns together, random directions; (2) each district
+    (``unit``) with short columns together with its PARTNERS partner districts, exact; (3)
+    with at most PARTNER_REGION_COUNT short columns left, each region with short columns
+    together with its partner region, exact (see ``partner_regions``); (4) in a group of at
+    most WHOLE_GROUP_COLUMNS columns, the neighbourhoods of (6) below; (5) trades: regions
+    moving their shares of the linking rows against each other (see ``trades``); a
+    ``regional`` audit runs exact LPs over the whole group instead, where its limits allow,
+    and reports what is left as unproven. Then, with ``thorough`` (the slow passes; a quick
+    audit reports what is left as unproven): each region with short columns paired with the
+    region it shares the most linking rows with (random directions); (6)
+    the columns within NEIGHBOURHOOD_HOPS relations of the short ones, in chunks (the
+    whole group when it is small and many are short); (7) each short column alone in its
+    own neighbourhood, exact min and max there ((6) and (7) only over a group of at most
+    EXACT_LARGE_COLUMNS columns); (8) for a group of at most EXACT_LIMIT
     columns, or (thorough) with at most EXACT_LARGE_COUNT columns left and at most
     EXACT_LARGE_COLUMNS columns in all, exact LPs over the whole group for up to
     EXACT_COUNT columns. What is left is unproven.
@@ -1326,6 +1338,45 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             log.debug("partners of %d: %d columns for %d short, %d solves, %.2f s", a,
                       int(grow.sum()), len(left), solves - s0, time.perf_counter() - t0)
 
+    def partner_regions(todo: np.ndarray) -> None:
+        """Each region with short values together with the one other region that has the
+        most room to move in the rows linking the short values to other regions (their own
+        rows, or else their neighbours'), exact for the short values. A rare group's share
+        of a state total that is the only one above 0 in its region is held by its region's
+        LP, and a partner district alone is held by its own region's rows; with the whole
+        region around the partner it can move (full state 2023: 17 of 18 sampled district
+        Science counts that no region or partner district proved, 0.6 s each)."""
+        if region.max() < 1:
+            return
+        n_reg = int(region.max()) + 1
+        room = np.minimum(hi - base, PARTNER_ROOM) + np.minimum(base - lo, PARTNER_ROOM)
+        link = is_link_row[entries.row]
+        # Each linking row's room in each region.
+        W = coo_matrix((room[entries.col[link]], (entries.row[link], region[entries.col[link]])),
+                       shape=(A.shape[0], n_reg)).tocsr()
+        best = np.full(len(todo), -1, np.int64)
+        for i, c in enumerate(todo):
+            rws = A_csc[:, [c]].indices
+            own = rws[is_link_row[rws]]
+            if not len(own):  # held through its neighbours' shares (a school's: its district's)
+                near = np.unique(A_csr[rws].indices)
+                rws = np.unique(A_csc[:, near].indices)
+                own = rws[is_link_row[rws]]
+            if not len(own):
+                continue
+            score = np.asarray(W[own].sum(axis=0)).ravel()
+            score[region[c]] = 0.0
+            b = int(np.argmax(score))  # ties: the lowest region (deterministic)
+            if score[b] > 0:
+                best[i] = b
+        pair_key = region[todo] * n_reg + best
+        for key in np.unique(pair_key[best >= 0]):
+            a, b = divmod(int(key), n_reg)
+            mine = todo[(pair_key == key) & (best >= 0)]
+            mine = mine[_short(mn[mine], mx[mine], required[mine])]
+            if len(mine):
+                local(np.flatnonzero((region == a) | (region == b)), mine, exact=True)
+
     def whole_group(todo: np.ndarray) -> None:
         """Exact LPs over the whole group for the few values no neighbourhood proves (simplex:
         the first solve takes minutes on the full state's largest groups, each value after
@@ -1346,9 +1397,11 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
 
     todo = np.flatnonzero(_short(mn, mx, required))
     todo = step("regions", by_region, todo)
+    todo = step("partner districts", partners, todo)
+    if len(todo) <= PARTNER_REGION_COUNT:
+        todo = step("partner regions", partner_regions, todo)
     if n <= WHOLE_GROUP_COLUMNS:  # one LP over the whole group: cheap enough, and strong
         todo = step("neighbourhoods", neighbourhoods, todo)
-    todo = step("partner districts", partners, todo)
     skip = np.zeros(0, np.int64)
     if regional:
         # Over a group larger than EXACT_LARGE_COLUMNS only when protect() asks (its rounds

@@ -899,8 +899,9 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
     the witnesses of the round before: withholding more only removes constraints, so a point
     that proved a range before still proves it (the audit checks every one), and the LPs
     only look for proofs of what is new or failed. The rounds run the audit's *regional*
-    proofs (see :mod:`regions`: each proof region on its own, then neighbourhoods, then a
-    district with its partner districts), which are fast at any size; a value they leave
+    proofs (see :mod:`regions`: each proof region on its own, then a district with its
+    partner districts, then a region with its partner region, then neighbourhoods), which
+    are fast at any size; a value they leave
     unproven is answered like a disclosed one, with a complement in its own region (a
     district's share of a state total gets its partner there), so that the pattern becomes
     one they prove. A value failing again after its complement gets the complements an LP

@@ -139,6 +139,9 @@ of any size (protect() does when its rounds stall). On the full state's Algebra 
 (127,018 columns) the first exact solve for 27 values ran over 15 minutes; where 590 values
 were left there instead (too many for it), complements near them let the next round's
 partner districts prove every one in 8 s."""
+FEW_SHORT = 20
+"""An exact neighbourhood LP with fewer values than this to prove goes straight to their exact
+ranges (see :func:`_directions`)."""
 PARTNER_REGION_COUNT = 400
 """The partner regions pass runs where at most this many values are left after the partner
 districts: each pair of regions is an exact LP over a few tens of thousands of columns (about
@@ -1029,8 +1032,10 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                  "in %.1f s", n, held, len(witness_in), int(_short(mn, mx, required).sum()),
                  time.perf_counter() - t0)
 
-    def local(cols: np.ndarray, todo: np.ndarray, exact: bool) -> None:
-        """LPs over ``cols`` (sorted) with every other column held at ``base``."""
+    def local(cols: np.ndarray, todo: np.ndarray, exact: bool,
+              rounds: int = LOCAL_ROUNDS) -> None:
+        """LPs over ``cols`` (sorted) with every other column held at ``base``; ``rounds`` of
+        random directions first."""
         nonlocal solves
         rws = np.unique(A_csc[:, cols].indices)
         sub = A_csr[rws]
@@ -1048,7 +1053,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         req = np.where(np.isin(cols, todo), required[cols], 0)
         _, _, s = _batch_ranges(S, lo[cols], hi[cols], rlo[rws] - fixed, rhi[rws] - fixed,
                                 req, piece, rng, exact=exact,
-                                ipm=not exact and k > IPM_COLUMNS, rounds=LOCAL_ROUNDS,
+                                ipm=not exact and k > IPM_COLUMNS, rounds=rounds,
                                 on_point=lambda x: fold_local(cols, x),
                                 on_binding=None if binding_out is None else
                                 _put_binding(binding_out, cols, rws))
@@ -1334,7 +1339,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                     break
                 grow = wider
             t0, s0 = time.perf_counter(), solves
-            local(np.flatnonzero(grow), left, exact=True)
+            local(np.flatnonzero(grow), left, exact=True, rounds=_directions(len(left)))
             log.debug("partners of %d: %d columns for %d short, %d solves, %.2f s", a,
                       int(grow.sum()), len(left), solves - s0, time.perf_counter() - t0)
 
@@ -1375,7 +1380,11 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             mine = todo[(pair_key == key) & (best >= 0)]
             mine = mine[_short(mn[mine], mx[mine], required[mine])]
             if len(mine):
-                local(np.flatnonzero((region == a) | (region == b)), mine, exact=True)
+                cols = np.flatnonzero((region == a) | (region == b))
+                t0, s0 = time.perf_counter(), solves
+                local(cols, mine, exact=True, rounds=_directions(len(mine)))
+                log.debug("partner regions %d+%d: %d columns for %d short, %d solves, %.2f s",
+                          a, b, len(cols), len(mine), solves - s0, time.perf_counter() - t0)
 
     def whole_group(todo: np.ndarray) -> None:
         """Exact LPs over the whole group for the few values no neighbourhood proves (simplex:
@@ -1452,6 +1461,14 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         witness_out.point_moves += [new_id[pt_mv[p]] for p in pids]
         witness_out.point_weights += [pt_w[p] for p in pids]
     return mn, mx, solves, unproven
+
+
+def _directions(n_short: int) -> int:
+    """Rounds of random directions before the exact LPs of a neighbourhood with ``n_short``
+    values to prove: none for a few (each exact value takes one or two solves, where the
+    random rounds take four before any; full state 2024: partner LPs 3 solves where they
+    took 6), else LOCAL_ROUNDS."""
+    return 0 if n_short < FEW_SHORT else LOCAL_ROUNDS
 
 
 def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,

@@ -588,3 +588,7 @@ def test_a_value_failing_again_gets_the_complements_that_let_it_move(tmp_path: P
     st.hide(picks)
     st.propagate()
     assert not pinned(st.reason)
+    # Free now as the LP sees it: were the audit to fail them still (on constraints the LP
+    # does not have), nothing it could pick would help, and they are not counted as freed.
+    picks, stuck = st.freeing(failing)
+    assert not len(picks) and set(stuck.tolist()) == set(failing.tolist())

@@ -519,7 +519,8 @@ class _State:
         state 2024: a St. Joseph school's ELA tested count took six rounds and six more
         schools' counts, one a round; benchmarks/README.md, "session 26"). The state's own
         values are held, as in the audit's regions. Returns the picks and the values of
-        ``fvars`` that nothing in their region frees."""
+        ``fvars`` that nothing in their region frees (nor those already free here: the audit
+        failed them on constraints this LP does not have)."""
         bounds = self.complement_bounds()
         hidden, open_ = self.hidden, ~self.hidden & self.eligible
         state = self.is_state
@@ -595,7 +596,10 @@ class _State:
                         best = (price, moved)
                     if price == 0:
                         break
-            if best is None:
+            if best is None or not len(best[1]):
+                # Free already as this LP sees it, yet failing the audit (whose constraints
+                # it does not all have: full state 2025, a school's chronic-absence count of
+                # girls, in two rounds): no pick here frees it.
                 stuck.append(int(f))
                 continue
             # Withheld now, with the rates over a count picked: free for the next value.
@@ -942,6 +946,7 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
                                     exact_count=EXACT_WHEN_STALLED if exact_now else None)
         witnesses = report.witnesses
         found = [f for f in report.failures if f.kind != "inconsistent"]
+        failing = _audit.AuditReport(failures=list(found))  # for the message if all else fails
         before = failed
         failed = np.array(sorted({f.var_id for f in found if f.var_id is not None}), np.int64)
         # (Nearly) the same values failing as in the round before: complements near them do
@@ -1021,7 +1026,7 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             n_keep = st.fix(report)
             st.keep_ok = False
             if not n_keep:
-                raise ProtectionError("could not protect:\n" + report.render(limit=10))
+                raise ProtectionError("could not protect:\n" + failing.render(limit=10))
             log.info("audit round %d: %d of the state's All-students numbers withheld, "
                      "nothing else was left near the failing values", rnd + 1, n_keep)
         st.greedy()

@@ -144,9 +144,9 @@ FEW_SHORT = 20
 ranges (see :func:`_directions`)."""
 PARTNER_REGION_COUNT = 400
 """The partner regions pass runs where at most this many values are left after the partner
-districts: each pair of regions is an exact LP over a few tens of thousands of columns (about
-a second), so many values spread over many regions would take minutes; that many are answered
-with complements near them."""
+districts: each pair of regions is an exact LP (full state: up to about 12,000 columns and
+2 s), so many values spread over many regions would take minutes; that many are answered with
+complements near them."""
 PARTNER_HOPS = 2
 """How far (in relations) around the linked values a partners LP reaches."""
 PARTNER_ROOM = 10.0

@@ -1097,6 +1097,8 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     # The nonzeros of A, and the rows that link regions (districts adding up to the state).
     entries = A_csr.tocoo()
     is_link_row = _linking_rows(entries, region)
+    # Room to move from base, per side, as the partner passes rank their partners.
+    room = np.minimum(hi - base, PARTNER_ROOM) + np.minimum(base - lo, PARTNER_ROOM)
 
     def trades(todo: np.ndarray) -> None:
         """Regions trading their shares of the rows that link them. Each region alone, with
@@ -1311,7 +1313,6 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         sel = link & near[entries.col]
         M = coo_matrix((np.ones(int(sel.sum())), (uu[sel], entries.row[sel])),
                        shape=(n_u, A.shape[0])).tocsr()
-        room = np.minimum(hi - base, PARTNER_ROOM) + np.minimum(base - lo, PARTNER_ROOM)
         sel = link & (room[entries.col] > EPS)
         W = coo_matrix((room[entries.col[sel]], (uu[sel], entries.row[sel])),
                        shape=(n_u, A.shape[0])).tocsr()
@@ -1354,7 +1355,6 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         if region.max() < 1:
             return
         n_reg = int(region.max()) + 1
-        room = np.minimum(hi - base, PARTNER_ROOM) + np.minimum(base - lo, PARTNER_ROOM)
         link = is_link_row[entries.row]
         # Each linking row's room in each region.
         W = coo_matrix((room[entries.col[link]], (entries.row[link], region[entries.col[link]])),
@@ -1374,10 +1374,10 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             b = int(np.argmax(score))  # ties: the lowest region (deterministic)
             if score[b] > 0:
                 best[i] = b
-        pair_key = region[todo] * n_reg + best
+        pair_key = np.where(best >= 0, region[todo] * n_reg + best, -1)
         for key in np.unique(pair_key[best >= 0]):
             a, b = divmod(int(key), n_reg)
-            mine = todo[(pair_key == key) & (best >= 0)]
+            mine = todo[pair_key == key]
             mine = mine[_short(mn[mine], mx[mine], required[mine])]
             if len(mine):
                 cols = np.flatnonzero((region == a) | (region == b))

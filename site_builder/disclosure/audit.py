@@ -67,6 +67,7 @@ from site_builder.cells import CSV_COLUMNS, KEY
 from site_builder.disclosure.policy import Policy
 from site_builder.disclosure.regions import proof_regions
 from site_builder.disclosure.relations import System, build_system, describe, with_population
+from site_builder.parallel import processes
 
 log = logging.getLogger(__name__)
 
@@ -1591,7 +1592,7 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
                 witnesses: dict[int, Witnesses] | None = None,
                 regional: bool = False, exact_count: int | None = None) -> AuditReport:
     """Audit published cells (a frame with the CSV columns). Years are independent; with
-    ``workers > 1`` they are audited in that many processes. ``hint``: candidate true values
+    ``workers > 1`` they are audited on that many cores (see :func:`parallel.processes`). ``hint``: candidate true values
     (raw cells), which make large linked groups much faster to prove; they are checked
     against everything published and ignored if they do not fit. ``witnesses``: per year,
     points found by an earlier audit (see :class:`Witnesses`); the report carries this
@@ -1616,7 +1617,7 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
         t0 = time.perf_counter()
         parts = [(published.filter(pl.col("year") == y),
                   None if hint is None else hint.filter(pl.col("year") == y)) for y in years]
-        with mp.get_context("spawn").Pool(min(workers, len(years))) as pool:
+        with mp.get_context("spawn").Pool(processes(len(years), workers)) as pool:
             reports = pool.starmap(_audit_year, [(p, policy, h, thorough,
                                                   (witnesses or {}).get(y))
                                                  for y, (p, h) in zip(years, parts,

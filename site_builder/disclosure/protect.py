@@ -46,6 +46,7 @@ from site_builder.disclosure.policy import Policy
 from site_builder.disclosure.regions import proof_regions
 from site_builder.disclosure.relations import System, build_system, with_population
 from site_builder.errors import ReportcardError
+from site_builder.parallel import processes
 
 log = logging.getLogger(__name__)
 
@@ -770,8 +771,9 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
 
     Every number that discloses a group of fewer than ``policy.min_cell_size`` students,
     directly or by derivation across all the tables, is withheld. Deterministic.
-    Years are independent populations: with ``workers > 1`` they are protected in that
-    many processes (same result). ``witnesses``: filled with the witnesses of each year's
+    Years are independent populations: with ``workers > 1`` they are protected on that many
+    cores, in as many processes as finish them soonest (:func:`parallel.processes`: five
+    years on two cores, three), with the same result. ``witnesses``: filled with the witnesses of each year's
     passing audit (restricted data: points near the true values), which let the
     publication gate's audit check the proofs instead of searching for them again.
     ``on_year(year, cells, witnesses)``: called as each year is done (in the order they
@@ -790,7 +792,7 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
         import multiprocessing as mp
         from functools import partial
 
-        with mp.get_context("spawn").Pool(min(workers, len(years))) as pool:
+        with mp.get_context("spawn").Pool(processes(len(years), workers)) as pool:
             one = partial(_protect_one, policy=policy, audit=audit)
             for year, result in pool.imap_unordered(one, zip(years, parts, strict=True)):
                 finished(year, result)

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from site_builder import incremental
+from site_builder.parallel import processes
 
 HERE = Path(__file__)
 
@@ -71,7 +72,7 @@ def audit_site_cached(site: Path, policy: Any, cache: Path, *, hint: pl.DataFram
     if len(todo) > 1 and workers > 1:
         import multiprocessing as mp
 
-        with mp.get_context("spawn").Pool(min(workers, len(todo))) as pool:
+        with mp.get_context("spawn").Pool(processes(len(todo), workers)) as pool:
             fresh = pool.starmap(_audit_year, [(parts[y][0], policy, parts[y][1],
                                                 witnesses.get(y)) for y in todo])
     else:

@@ -773,9 +773,10 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
     directly or by derivation across all the tables, is withheld. Deterministic.
     Years are independent populations: with ``workers > 1`` they are protected on that many
     cores, in as many processes as finish them soonest (:func:`parallel.processes`: five
-    years on two cores, three), with the same result. ``witnesses``: filled with the witnesses of each year's
-    passing audit (restricted data: points near the true values), which let the
-    publication gate's audit check the proofs instead of searching for them again.
+    years on two cores, three), with the same result. ``witnesses``: filled with the
+    witnesses of each year's passing audit (restricted data: points near the true values),
+    which let the publication gate's audit check the proofs instead of searching for them
+    again.
     ``on_year(year, cells, witnesses)``: called as each year is done (in the order they
     finish), e.g. to keep it and report progress: a full-state year takes minutes.
     """

@@ -242,3 +242,61 @@ def test_a_thorough_audit_runs_the_neighbourhood_passes_only_up_to_that_size(
         assert ran and not unproven.any(), ran
     else:
         assert not ran and unproven.all(), ran
+
+
+def _points_by_group_loop(w: audit_mod.Witnesses, comp: np.ndarray,
+                          large: np.ndarray) -> dict[int, list[dict[int, float]]]:
+    """What ``_by_group`` must give, one point at a time: each point as {column in its
+    group: total move}."""
+    local = np.zeros(len(comp), np.int64)
+    for lab in large:
+        local[comp == lab] = np.arange(int((comp == lab).sum()))
+    out: dict[int, list[dict[int, float]]] = {}
+    for mids, weights in zip(w.point_moves, w.point_weights, strict=True):
+        moves = [w.move_vars[m] for m in mids]
+        if not moves or not len(moves[0]) or moves[0][0] < 0:
+            continue
+        g = int(comp[moves[0][0]])
+        if g not in set(large.tolist()) or any(
+                ((v < 0) | (comp[np.maximum(v, 0)] != g)).any() for v in moves):
+            continue
+        point: dict[int, float] = {}
+        for m, weight in zip(mids, weights, strict=True):
+            for v, d in zip(w.move_vars[m], w.move_deltas[m], strict=True):
+                point[int(local[v])] = point.get(int(local[v]), 0.0) + weight * d
+        out.setdefault(g, []).append(point)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_witness_points_go_to_their_groups_as_one_at_a_time(seed: int) -> None:
+    """The audit hands each large group the witness points that move only its values, in
+    its own column numbers (vectorised): the same points as taking them one by one, with
+    points that cross groups, move a value outside the LP (-1) or move nothing left out."""
+    rng = np.random.default_rng(seed)
+    n = 60
+    comp = rng.integers(0, 4, n)
+    large = np.array([0, 2, 3])
+    moves, deltas = [], []
+    for _ in range(80):
+        k = int(rng.integers(0, 4))  # some moves move nothing
+        g = int(rng.integers(0, 4))
+        pool = np.flatnonzero(comp == g) if rng.random() < 0.8 else np.arange(n)
+        v = np.sort(rng.choice(pool, min(k, len(pool)), replace=False)).astype(np.int64)
+        if rng.random() < 0.05 and len(v):
+            v[0] = -1  # a value this LP does not have
+        moves.append(v)
+        deltas.append(rng.normal(size=len(v)))
+    pts = [np.sort(rng.choice(80, int(rng.integers(0, 4)), replace=False)).astype(np.int64)
+           for _ in range(150)]
+    w = audit_mod.Witnesses("", moves, deltas, pts, [rng.normal(size=len(p)) for p in pts])
+    got = audit_mod._by_group(w, comp, large)
+    want = _points_by_group_loop(w, comp, large)
+    assert sorted(got) == sorted(want) and want
+    for g, wg in got.items():
+        as_points = _points_by_group_loop(
+            wg, np.full(int((comp == g).sum()), g), np.array([g]))[g] if len(wg) else []
+        assert len(as_points) == len(want[g])
+        for a, b in zip(as_points, want[g], strict=True):
+            assert a.keys() == b.keys()
+            assert all(np.isclose(a[k], b[k]) for k in a)

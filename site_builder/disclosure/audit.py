@@ -311,6 +311,24 @@ class Witnesses:
         return moves, points
 
 
+def _lengths(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.fromiter(map(len, arrays), np.int64, len(arrays))
+
+
+def _flat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
+
+
+def _split(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
+    """``flat`` cut into pieces of ``lengths`` (the inverse of :func:`_flat`)."""
+    return np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
+
+
+def _owners(lengths: np.ndarray) -> np.ndarray:
+    """For each element of a flat array of pieces of ``lengths``, its piece."""
+    return np.repeat(np.arange(len(lengths)), lengths)
+
+
 WITNESS_FILES = ("witness_moves.parquet", "witness_points.parquet")
 """The files that hold witnesses beside the raw cells (restricted, like them)."""
 
@@ -562,13 +580,17 @@ def check_system(system: System, k: Knowledge, policy: Policy,
         w_in = None
         if witnesses is not None and witnesses.fingerprint == fingerprint:
             # In this LP's columns; a point that moves a published value is not one of its.
-            w_in = Witnesses("")
-            for mids, w in zip(witnesses.point_moves, witnesses.point_weights, strict=True):
-                if all((col[witnesses.move_vars[m]] >= 0).all() for m in mids):
-                    w_in.point_moves.append(mids)
-                    w_in.point_weights.append(w)
-            w_in.move_vars = [col[v] for v in witnesses.move_vars]
-            w_in.move_deltas = witnesses.move_deltas
+            m_len = _lengths(witnesses.move_vars)
+            v = col[_flat(witnesses.move_vars, np.int64)]
+            m_out = np.zeros(len(m_len), bool)  # moves that move a value not in this LP
+            m_out[_owners(m_len)[v < 0]] = True
+            p_len = _lengths(witnesses.point_moves)
+            p_out = np.zeros(len(p_len), bool)
+            p_out[_owners(p_len)[m_out[_flat(witnesses.point_moves, np.int64)]]] = True
+            keep = np.flatnonzero(~p_out).tolist()
+            w_in = Witnesses("", _split(v, m_len), witnesses.move_deltas,
+                             [witnesses.point_moves[j] for j in keep],
+                             [witnesses.point_weights[j] for j in keep])
         w_out = Witnesses("") if start is not None else None
         held: dict[int, np.ndarray] = {}
         rng_lo, rng_hi, n_comp, n_solves, unproven = _ranges(
@@ -764,33 +786,9 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
     sizes = np.bincount(comp, minlength=labels.max() + 1)
     unproven = np.zeros(n, bool)
     large = np.flatnonzero(sizes > LARGE_COMPONENT)
-    # Witness points by group (a point moves columns of one group only), in local indices.
     w_by: dict[int, Witnesses] = {}
     if witness_in is not None and start is not None:
-        local = np.zeros(n, np.int64)
-        for lab in large:
-            cols = np.flatnonzero(comp == lab)
-            local[cols] = np.arange(len(cols))
-        is_large = np.zeros(labels.max() + 1, bool)
-        is_large[large] = True
-        seen: dict[int, int] = {}  # a move's id in its group's witnesses
-        for mids, w in zip(witness_in.point_moves, witness_in.point_weights, strict=True):
-            c0 = witness_in.move_vars[mids[0]] if len(mids) else np.zeros(0, np.int64)
-            if not len(c0) or not is_large[comp[c0[0]]]:
-                continue
-            group = int(comp[c0[0]])
-            if any((comp[witness_in.move_vars[m]] != group).any() for m in mids):
-                continue  # cannot be a point of this system
-            wl = w_by.setdefault(group, Witnesses(""))
-            ids = []
-            for m in mids:
-                if int(m) not in seen:
-                    seen[int(m)] = len(wl.move_vars)
-                    wl.move_vars.append(local[witness_in.move_vars[m]])
-                    wl.move_deltas.append(witness_in.move_deltas[m])
-                ids.append(seen[int(m)])
-            wl.point_moves.append(np.array(ids, np.int64))
-            wl.point_weights.append(w)
+        w_by = _by_group(witness_in, comp, large)
     for lab in large:
         cols = np.flatnonzero(comp == lab)
         rws = np.flatnonzero(rows_comp == lab)
@@ -812,7 +810,8 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
         solves += s
         if out is not None and witness_out is not None:
             shift = len(witness_out.move_vars)
-            witness_out.move_vars += [cols[c] for c in out.move_vars]
+            witness_out.move_vars += _split(cols[_flat(out.move_vars, np.int64)],
+                                            _lengths(out.move_vars))
             witness_out.move_deltas += out.move_deltas
             witness_out.point_moves += [m + shift for m in out.point_moves]
             witness_out.point_weights += out.point_weights
@@ -856,10 +855,12 @@ def _short(mn: np.ndarray, mx: np.ndarray, required: np.ndarray) -> np.ndarray:
 def _moved(A_csc: csc_matrix, A_csr: csr_matrix, base: np.ndarray, lo: np.ndarray,
            hi: np.ndarray, rlo: np.ndarray, rhi: np.ndarray, move_cols: list[np.ndarray],
            move_vals: list[np.ndarray], weights: np.ndarray, tol: float = 1e-6,
-           ) -> tuple[np.ndarray, np.ndarray] | None:
+           a_base: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """The point base + sum(weights * moves) as (columns it moves, their values), or None
     if it breaks a bound or a row. ``base`` must be feasible: only the rows the moved
-    columns are in can break."""
+    columns are in can break. ``a_base``: ``A_csr @ base``, if the caller has it (then only
+    the moved columns are read, not the whole of their rows: a state total's row holds a
+    value of every district)."""
     if not move_cols:
         return np.zeros(0, np.int64), np.zeros(0)
     c = np.concatenate(move_cols)
@@ -870,9 +871,15 @@ def _moved(A_csc: csc_matrix, A_csr: csr_matrix, base: np.ndarray, lo: np.ndarra
     if not (np.all(np.isfinite(x)) and np.all(x >= lo[sup] - tol)
             and np.all(x <= hi[sup] + tol)):
         return None
-    rws = np.unique(A_csc[:, sup].indices)
-    sub = A_csr[rws]
-    ax = sub @ base + sub[:, sup] @ d
+    if a_base is None:
+        rws = np.unique(A_csc[:, sup].indices)
+        sub = A_csr[rws]
+        ax = sub @ base + sub[:, sup] @ d
+    else:
+        S = A_csc[:, sup]
+        rws, inv = np.unique(S.indices, return_inverse=True)
+        ax = a_base[rws] + np.bincount(inv, weights=S.data * np.repeat(d, np.diff(S.indptr)),
+                                       minlength=len(rws))
     if not (np.all(ax >= rlo[rws] - tol) and np.all(ax <= rhi[rws] + tol)):
         return None
     return sup, x
@@ -885,6 +892,52 @@ def _linking_rows(B: coo_matrix, labels: np.ndarray) -> np.ndarray:
     o = np.lexsort((lab, B.row))
     first = np.r_[True, (B.row[o][1:] != B.row[o][:-1]) | (lab[o][1:] != lab[o][:-1])]
     return np.bincount(B.row[o][first], minlength=B.shape[0]) > 1
+
+
+def _by_group(w: Witnesses, comp: np.ndarray, large: np.ndarray) -> dict[int, Witnesses]:
+    """The points of ``w`` by large linked group (``comp``: each column's group; ``large``:
+    the groups wanted), each in its group's own column indices (the columns of the group in
+    order). A point belongs to the group of its first move's first value, and only if every
+    value it moves is in that group (else it cannot be a point of this system; a negative
+    column is in none). Each group's points keep their order; the moves they use are
+    renumbered within the group."""
+    n_mv = len(w.move_vars)
+    local = np.zeros(len(comp), np.int64)
+    for lab in large:
+        cols = np.flatnonzero(comp == lab)
+        local[cols] = np.arange(len(cols))
+    is_large = np.zeros(int(comp.max(initial=-1)) + 1, bool)
+    is_large[large] = True
+    m_len = _lengths(w.move_vars)
+    m_of = _owners(m_len)
+    m_flat = _flat(w.move_vars, np.int64)
+    m_comp = np.where(m_flat >= 0, comp[np.maximum(m_flat, 0)], -2)
+    m_group = np.full(n_mv, -1, np.int64)  # -1: moves nothing
+    m_group[m_len > 0] = m_comp[(np.cumsum(m_len) - m_len)[m_len > 0]]
+    mixed = np.zeros(n_mv, bool)
+    mixed[m_of[m_comp != m_group[m_of]]] = True
+    p_len = _lengths(w.point_moves)
+    p_of = _owners(p_len)
+    p_flat = _flat(w.point_moves, np.int64)
+    group = np.full(len(p_len), -1, np.int64)
+    group[p_len > 0] = m_group[p_flat[(np.cumsum(p_len) - p_len)[p_len > 0]]]
+    ok = group >= 0
+    ok[ok] = is_large[group[ok]]
+    other = mixed[p_flat] | ((m_group[p_flat] != group[p_of]) & (m_group[p_flat] != -1))
+    ok[p_of[other]] = False
+    sel = ok[p_of]
+    used = np.unique(group[p_of[sel]] * n_mv + p_flat[sel])
+    u_group, u_move = np.divmod(used, max(n_mv, 1))
+    m_local = local[np.maximum(m_flat, 0)]
+    out: dict[int, Witnesses] = {}
+    for lab in np.unique(u_group).tolist():
+        ms = u_move[u_group == lab]  # sorted, so their values are in order in m_flat
+        pts = np.flatnonzero(ok & (group == lab))
+        ids = np.searchsorted(ms, p_flat[(group == lab)[p_of] & sel])
+        out[lab] = Witnesses("", _split(m_local[np.isin(m_of, ms)], m_len[ms]),
+                             [w.move_deltas[m] for m in ms.tolist()], _split(ids, p_len[pts]),
+                             [w.point_weights[j] for j in pts.tolist()])
+    return out
 
 
 def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
@@ -936,6 +989,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     mn, mx = base.copy(), base.copy()
     A_csr = A.tocsr()
     A_csc = A.tocsc()
+    a_base = A_csr @ base
 
     # Every point found, as moves from base, and which point gave each column's min and max.
     record = witness_out is not None
@@ -958,7 +1012,8 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         """Take the point base + sum(weights * moves) into the spreads if it meets every row
         and bound. Every point is checked this way, exactly as a later audit checks it as a
         witness, so that a witness proves there what it proved here."""
-        x = _moved(A_csc, A_csr, base, lo, hi, rlo, rhi, move_cols, move_vals, weights)
+        x = _moved(A_csc, A_csr, base, lo, hi, rlo, rhi, move_cols, move_vals, weights,
+                   a_base=a_base)
         if x is None:
             return False
         sup, xs = x
@@ -1009,12 +1064,12 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         ok = np.flatnonzero(~bad)
         pid = np.full(npt, -1, np.int64)
         pid[ok] = len(pt_mv) + np.arange(len(ok))
-        if record:
-            for j in ok:
-                mids = w.point_moves[j]
-                pt_mv.append(np.array([new_move(w.move_vars[m], w.move_deltas[m])
-                                       for m in mids], np.int64))
-                pt_w.append(np.asarray(w.point_weights[j], float))
+        if record:  # all of w's moves (only those of the points kept are written out)
+            shift = len(mv_cols)
+            mv_cols.extend(w.move_vars)
+            mv_vals.extend(w.move_deltas)
+            pt_mv.extend(np.asarray(w.point_moves[j], np.int64) + shift for j in ok.tolist())
+            pt_w.extend(np.asarray(w.point_weights[j], float) for j in ok.tolist())
         keep = ~bad[E.col]
         col, pt, val = E.row[keep], pid[E.col[keep]], x[keep]
         for sign, ext, arg in ((1.0, mn, arg_mn), (-1.0, mx, arg_mx)):
@@ -1038,12 +1093,13 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         """LPs over ``cols`` (sorted) with every other column held at ``base``; ``rounds`` of
         random directions first."""
         nonlocal solves
-        rws = np.unique(A_csc[:, cols].indices)
-        sub = A_csr[rws]
-        inside = np.zeros(n, bool)
-        inside[cols] = True
-        fixed = sub @ np.where(inside, 0.0, base)
-        S = sub[:, cols].tocsc()
+        # The rows of cols, with what the columns outside hold fixed at base (read from
+        # A @ base: a state total's row holds a value of every district).
+        C = A_csc[:, cols]
+        rws, inv = np.unique(C.indices, return_inverse=True)
+        S = csc_matrix((C.data, inv, C.indptr), shape=(len(rws), len(cols)))
+        fixed = a_base[rws] - np.bincount(
+            inv, weights=C.data * np.repeat(base[cols], np.diff(C.indptr)), minlength=len(rws))
         # Independent pieces of the neighbourhood: one LP holds them all, solved per piece.
         B = S.tocoo()
         k = len(cols)
@@ -1327,21 +1383,21 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             best = best[score[a, best] > 0]
             # The short values, and the partners' values in the rows linking them, with what
             # lies within PARTNER_HOPS relations of those in the same districts.
-            allowed = np.isin(unit, np.r_[a, best])
-            grow = np.zeros(n, bool)
-            grow[left] = True
-            grow[np.unique(A_csr[M[a].indices].indices)] = True
-            grow &= allowed
+            # Over the allowed columns only: a state total's row holds every district.
+            allowed = np.flatnonzero(np.isin(unit, np.r_[a, best]))
+            S = A_csc[:, allowed]
+            S_r = S.tocsr()
+            grow = np.zeros(len(allowed), bool)
+            grow[np.searchsorted(allowed, left)] = True
+            grow[S_r[M[a].indices].indices] = True
             for _ in range(PARTNER_HOPS):
                 wider = grow.copy()
-                wider[np.unique(A_csr[np.unique(A_csc[:, np.flatnonzero(grow)].indices)]
-                                .indices)] = True
-                wider &= allowed
+                wider[S_r[np.unique(S[:, np.flatnonzero(grow)].indices)].indices] = True
                 if wider.sum() == grow.sum():
                     break
                 grow = wider
             t0, s0 = time.perf_counter(), solves
-            local(np.flatnonzero(grow), left, exact=True, rounds=_directions(len(left)))
+            local(allowed[grow], left, exact=True, rounds=_directions(len(left)))
             log.debug("partners of %d: %d columns for %d short, %d solves, %.2f s", a,
                       int(grow.sum()), len(left), solves - s0, time.perf_counter() - t0)
 
@@ -1592,13 +1648,13 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
                 witnesses: dict[int, Witnesses] | None = None,
                 regional: bool = False, exact_count: int | None = None) -> AuditReport:
     """Audit published cells (a frame with the CSV columns). Years are independent; with
-    ``workers > 1`` they are audited on that many cores (see :func:`parallel.processes`). ``hint``: candidate true values
-    (raw cells), which make large linked groups much faster to prove; they are checked
-    against everything published and ignored if they do not fit. ``witnesses``: per year,
-    points found by an earlier audit (see :class:`Witnesses`); the report carries this
-    audit's. ``regional`` (one year at a time only): protect()'s rounds, see the module
-    docstring; ``exact_count``: how many values left in a large group still get exact LPs
-    over the whole group there (default REGIONAL_EXACT_COUNT)."""
+    ``workers > 1`` they are audited on that many cores (see :func:`parallel.processes`).
+    ``hint``: candidate true values (raw cells), which make large linked groups much faster
+    to prove; they are checked against everything published and ignored if they do not
+    fit. ``witnesses``: per year, points found by an earlier audit (see :class:`Witnesses`);
+    the report carries this audit's. ``regional`` (one year at a time only): protect()'s
+    rounds, see the module docstring; ``exact_count``: how many values left in a large group
+    still get exact LPs over the whole group there (default REGIONAL_EXACT_COUNT)."""
     years = published["year"].unique().sort().to_list()
     if workers == 1 and len(years) > 1:
         # Always year by year, so that a year's proofs do not depend on what else is audited

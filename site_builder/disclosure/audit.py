@@ -929,12 +929,15 @@ def _by_group(w: Witnesses, comp: np.ndarray, large: np.ndarray) -> dict[int, Wi
     used = np.unique(group[p_of[sel]] * n_mv + p_flat[sel])
     u_group, u_move = np.divmod(used, max(n_mv, 1))
     m_local = local[np.maximum(m_flat, 0)]
+    m_start = np.cumsum(m_len) - m_len
     out: dict[int, Witnesses] = {}
     for lab in np.unique(u_group).tolist():
-        ms = u_move[u_group == lab]  # sorted, so their values are in order in m_flat
+        ms = u_move[u_group == lab]
         pts = np.flatnonzero(ok & (group == lab))
         ids = np.searchsorted(ms, p_flat[(group == lab)[p_of] & sel])
-        out[lab] = Witnesses("", _split(m_local[np.isin(m_of, ms)], m_len[ms]),
+        k = m_len[ms]  # the values of moves ms, in order
+        at = np.repeat(m_start[ms] - (np.cumsum(k) - k), k) + np.arange(int(k.sum()))
+        out[lab] = Witnesses("", _split(m_local[at], k),
                              [w.move_deltas[m] for m in ms.tolist()], _split(ids, p_len[pts]),
                              [w.point_weights[j] for j in pts.tolist()])
     return out
@@ -1054,10 +1057,13 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                         (m_cols[at], np.repeat(np.repeat(np.arange(npt), p_len), k))),
                        shape=(n, npt)).tocsc()
         P.sum_duplicates()
-        E = P.tocoo()
-        x = base[E.row] + E.data
+        # Each column's entries together, in point order (CSR of the CSC: a counting sort).
+        Pr = P.tocsr()
+        e_col = np.repeat(np.arange(n), np.diff(Pr.indptr))
+        e_pt = Pr.indices
+        x = base[e_col] + Pr.data
         bad = np.zeros(npt, bool)
-        bad[E.col[~np.isfinite(x) | (x < lo[E.row] - tol) | (x > hi[E.row] + tol)]] = True
+        bad[e_pt[~np.isfinite(x) | (x < lo[e_col] - tol) | (x > hi[e_col] + tol)]] = True
         R = (A_csr @ P).tocoo()
         ax = (A_csr @ base)[R.row] + R.data
         bad[R.col[(ax < rlo[R.row] - tol) | (ax > rhi[R.row] + tol)]] = True
@@ -1070,12 +1076,20 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             mv_vals.extend(w.move_deltas)
             pt_mv.extend(np.asarray(w.point_moves[j], np.int64) + shift for j in ok.tolist())
             pt_w.extend(np.asarray(w.point_weights[j], float) for j in ok.tolist())
-        keep = ~bad[E.col]
-        col, pt, val = E.row[keep], pid[E.col[keep]], x[keep]
+        keep = ~bad[e_pt]
+        col, pt, val = e_col[keep], pid[e_pt[keep]], x[keep]
+        if not len(col):
+            return len(ok)
+        # Per column (its entries are together, in point order): the most extreme value,
+        # and the first point that reaches it.
+        starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+        seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(col)]))
         for sign, ext, arg in ((1.0, mn, arg_mn), (-1.0, mx, arg_mx)):
-            o = np.lexsort((pt, sign * val, col))  # per column: most extreme, then first
-            first = np.r_[True, col[o][1:] != col[o][:-1]] if len(o) else o.astype(bool)
-            c_, v_, p_ = col[o][first], val[o][first], pt[o][first]
+            sv = sign * val
+            best = np.minimum.reduceat(sv, starts)
+            at = np.flatnonzero(sv == best[seg])
+            at = at[np.r_[True, seg[at][1:] != seg[at][:-1]]]
+            c_, v_, p_ = col[at], val[at], pt[at]
             better = sign * v_ < sign * ext[c_]
             ext[c_[better]] = v_[better]
             arg[c_[better]] = p_[better]

@@ -1065,7 +1065,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         bad = np.zeros(npt, bool)
         bad[e_pt[~np.isfinite(x) | (x < lo[e_col] - tol) | (x > hi[e_col] + tol)]] = True
         R = (A_csr @ P).tocoo()
-        ax = (A_csr @ base)[R.row] + R.data
+        ax = a_base[R.row] + R.data
         bad[R.col[(ax < rlo[R.row] - tol) | (ax > rhi[R.row] + tol)]] = True
         ok = np.flatnonzero(~bad)
         pid = np.full(npt, -1, np.int64)

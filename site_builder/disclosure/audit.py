@@ -324,6 +324,12 @@ def _split(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
     return np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
 
 
+def _gather(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indices of the pieces ``starts[i] : starts[i] + lengths[i]``, one after another."""
+    return np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(
+        int(lengths.sum()))
+
+
 def _owners(lengths: np.ndarray) -> np.ndarray:
     """For each element of a flat array of pieces of ``lengths``, its piece."""
     return np.repeat(np.arange(len(lengths)), lengths)
@@ -579,18 +585,12 @@ def check_system(system: System, k: Knowledge, policy: Policy,
         fingerprint = _fingerprint(descr)
         w_in = None
         if witnesses is not None and witnesses.fingerprint == fingerprint:
-            # In this LP's columns; a point that moves a published value is not one of its.
-            m_len = _lengths(witnesses.move_vars)
-            v = col[_flat(witnesses.move_vars, np.int64)]
-            m_out = np.zeros(len(m_len), bool)  # moves that move a value not in this LP
-            m_out[_owners(m_len)[v < 0]] = True
-            p_len = _lengths(witnesses.point_moves)
-            p_out = np.zeros(len(p_len), bool)
-            p_out[_owners(p_len)[m_out[_flat(witnesses.point_moves, np.int64)]]] = True
-            keep = np.flatnonzero(~p_out).tolist()
-            w_in = Witnesses("", _split(v, m_len), witnesses.move_deltas,
-                             [witnesses.point_moves[j] for j in keep],
-                             [witnesses.point_weights[j] for j in keep])
+            # In this LP's columns: a value that is published now is -1, and a point that
+            # moves one is not a point of this LP (``_by_group`` leaves it out).
+            w_in = Witnesses("", _split(col[_flat(witnesses.move_vars, np.int64)],
+                                        _lengths(witnesses.move_vars)),
+                             witnesses.move_deltas, witnesses.point_moves,
+                             witnesses.point_weights)
         w_out = Witnesses("") if start is not None else None
         held: dict[int, np.ndarray] = {}
         rng_lo, rng_hi, n_comp, n_solves, unproven = _ranges(
@@ -935,9 +935,7 @@ def _by_group(w: Witnesses, comp: np.ndarray, large: np.ndarray) -> dict[int, Wi
         ms = u_move[u_group == lab]
         pts = np.flatnonzero(ok & (group == lab))
         ids = np.searchsorted(ms, p_flat[(group == lab)[p_of] & sel])
-        k = m_len[ms]  # the values of moves ms, in order
-        at = np.repeat(m_start[ms] - (np.cumsum(k) - k), k) + np.arange(int(k.sum()))
-        out[lab] = Witnesses("", _split(m_local[at], k),
+        out[lab] = Witnesses("", _split(m_local[_gather(m_start[ms], m_len[ms])], m_len[ms]),
                              [w.move_deltas[m] for m in ms.tolist()], _split(ids, p_len[pts]),
                              [w.point_weights[j] for j in pts.tolist()])
     return out
@@ -1045,16 +1043,15 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         same spreads, the same first point for each column's lowest and highest), in a few
         sparse products. Returns how many points hold."""
         npt = len(w.point_moves)
-        m_len = np.array([len(c) for c in w.move_vars], np.int64)
-        m_ptr = np.r_[0, np.cumsum(m_len)]
-        m_cols = np.concatenate(w.move_vars).astype(np.int64)
-        m_vals = np.concatenate(w.move_deltas).astype(float)
-        p_len = np.array([len(m) for m in w.point_moves], np.int64)
-        pm = np.concatenate(w.point_moves).astype(np.int64)
+        m_len = _lengths(w.move_vars)
+        m_cols = _flat(w.move_vars, np.int64)
+        m_vals = _flat(w.move_deltas, float)
+        p_len = _lengths(w.point_moves)
+        pm = _flat(w.point_moves, np.int64)
         k = m_len[pm]
-        at = np.repeat(m_ptr[pm] - (np.cumsum(k) - k), k) + np.arange(int(k.sum()))
-        P = coo_matrix((m_vals[at] * np.repeat(np.concatenate(w.point_weights), k),
-                        (m_cols[at], np.repeat(np.repeat(np.arange(npt), p_len), k))),
+        at = _gather((np.cumsum(m_len) - m_len)[pm], k)
+        P = coo_matrix((m_vals[at] * np.repeat(_flat(w.point_weights, float), k),
+                        (m_cols[at], np.repeat(_owners(p_len), k))),
                        shape=(n, npt)).tocsc()
         P.sum_duplicates()
         # Each column's entries together, in point order (CSR of the CSC: a counting sort).

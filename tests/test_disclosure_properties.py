@@ -278,6 +278,7 @@ def test_protect_leaves_a_pattern_the_quick_proofs_prove(monkeypatch) -> None:
     monkeypatch.setattr(audit_mod, "EXACT_LIMIT", 0)
     monkeypatch.setattr(audit_mod, "PARTNERS", 0)
     monkeypatch.setattr(audit_mod, "REGIONAL_EXACT_COUNT", 0)
+    monkeypatch.setattr(audit_mod, "REGION_EXACT_COUNT", 0)
     quick = audit_mod.audit_cells(usual, POLICY, hint=raw, thorough=False, regional=True)
     assert quick.counts().get("unproven", 0) > 0
     weak = protect(raw, POLICY)
@@ -294,7 +295,7 @@ def test_values_the_quick_proofs_cannot_prove_go_to_the_slow_ones(monkeypatch) -
 
     raw = toy_state(7, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
     for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "WHOLE_GROUP_COLUMNS", "EXACT_LIMIT",
-                 "PARTNERS", "REGIONAL_EXACT_COUNT"):
+                 "PARTNERS", "REGIONAL_EXACT_COUNT", "REGION_EXACT_COUNT"):
         monkeypatch.setattr(audit_mod, name, 0)   # the quick proofs prove nothing ...
     monkeypatch.setattr(audit_mod, "LARGE_COMPONENT", 5)   # ... and every group is large
     # ... nor do the exact LPs after a stall (which prove these since stalls count when

@@ -127,6 +127,37 @@ def test_partner_regions_prove_a_share_whose_partner_district_is_held_by_its_reg
     assert unproven[0]  # without the pass, the regional audit leaves it for protect()
 
 
+def test_values_left_after_the_partner_passes_get_exact_lps_over_their_region(
+        monkeypatch, caplog) -> None:
+    """The region pass pushes its values with random directions only, which can miss one
+    that its region does let move (full state 2024: a school's count at 0, a whole audit
+    round spent on it). What the partner passes leave, a few values, gets exact LPs over its
+    own region. Here the random directions are switched off, so the region pass sees only
+    its first point: a + b = 20, both withheld (1..29), a lone region with no partner."""
+    A = csc_matrix(np.array([[1.0, 1.0]]))
+    rhs = np.array([20.0])
+    lo, hi = np.ones(2), np.full(2, 29.0)
+    base = np.array([5.0, 15.0])
+    req = np.array([5, 5], np.int64)
+    region = np.zeros(2, np.int64)
+    _as_in_a_large_group(monkeypatch)
+    monkeypatch.setattr(audit_mod, "LOCAL_ROUNDS", 0)
+    monkeypatch.setattr(audit_mod, "REGIONAL_EXACT_COUNT", 0)  # no exact LP over the group
+
+    def run() -> tuple:
+        return _prove_logged(caplog, A, lo, hi, rhs, req, base, region, unit=region,
+                             regional=True)
+
+    mn, mx, _, unproven = run()
+    assert "regions proved 0 of 2" in caplog.text
+    assert "regions, exactly proved 2 of 2" in caplog.text
+    assert not unproven.any()
+    assert (mn.tolist(), mx.tolist()) == ([1.0, 1.0], [19.0, 19.0])
+    monkeypatch.setattr(audit_mod, "REGION_EXACT_COUNT", 0)
+    _, _, _, unproven = run()
+    assert unproven.all()  # without the pass, both are left for protect() to withhold near
+
+
 def test_a_lone_state_share_gets_its_partner_in_its_own_region() -> None:
     """Two regions of four districts; one district's count of a group is small. The greedy
     step withholds a partner for it in the state row from its own region (region 0), even
@@ -188,7 +219,7 @@ def test_a_stalled_round_solves_the_whole_group_exactly(monkeypatch) -> None:
     raw = toy_state(7, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
     pub = protect(raw, POLICY)
     for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "WHOLE_GROUP_COLUMNS", "EXACT_LIMIT",
-                 "PARTNERS", "REGIONAL_EXACT_COUNT"):
+                 "PARTNERS", "REGIONAL_EXACT_COUNT", "REGION_EXACT_COUNT"):
         monkeypatch.setattr(audit_mod, name, 0)   # the regional proofs prove nothing ...
     monkeypatch.setattr(audit_mod, "LARGE_COMPONENT", 5)   # ... in groups all "large"
     regional = audit_mod.audit_cells(pub, POLICY, hint=raw, thorough=False, regional=True)
@@ -212,7 +243,7 @@ def test_protect_answers_a_stall_with_exact_lps(monkeypatch) -> None:
     # state's All-students numbers stopped being complements).
     raw = toy_state(5, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
     for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "WHOLE_GROUP_COLUMNS", "EXACT_LIMIT",
-                 "PARTNERS", "REGIONAL_EXACT_COUNT"):
+                 "PARTNERS", "REGIONAL_EXACT_COUNT", "REGION_EXACT_COUNT"):
         monkeypatch.setattr(audit_mod, name, 0)
     monkeypatch.setattr(audit_mod, "LARGE_COMPONENT", 5)
     real = audit_mod.audit_cells

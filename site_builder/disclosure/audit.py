@@ -153,6 +153,11 @@ PARTNER_REGION_COUNT = 400
 districts: each pair of regions is an exact LP (full state: up to about 12,000 columns and
 2 s), so many values spread over many regions would take minutes; that many are answered with
 complements near them."""
+REGION_EXACT_COUNT = 100
+"""Where at most this many values are left after the partner passes, each gets exact LPs
+over its own region (the first pass's random directions can miss a value that its region
+alone does let move: full state 2024 spent a whole audit round, about 9 s, on one such
+value, a school's count at 0 that no pass had a partner for)."""
 PARTNER_HOPS = 2
 """How far (in relations) around the linked values a partners LP reaches."""
 PARTNER_ROOM = 10.0
@@ -962,7 +967,8 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     still short: (1) each region's columns together, random directions; (2) each district
     (``unit``) with short columns together with its PARTNERS partner districts, exact; (3)
     with at most PARTNER_REGION_COUNT short columns left, each region with short columns
-    together with its partner region, exact (see ``partner_regions``); (4) in a group of at
+    together with its partner region, exact (see ``partner_regions``), then, with at most
+    REGION_EXACT_COUNT left, each region's exact LPs for its values; (4) in a group of at
     most WHOLE_GROUP_COLUMNS columns, the neighbourhoods of (6) below; (5) trades: regions
     moving their shares of the linking rows against each other (see ``trades``); a
     ``regional`` audit runs exact LPs over the whole group instead, where its limits allow,
@@ -1158,14 +1164,19 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                  len(todo) - len(left), len(todo), time.perf_counter() - t0)
         return left
 
-    def by_region(todo: np.ndarray) -> None:
+    def by_region(todo: np.ndarray, exact: bool = False) -> None:
         order = np.argsort(region, kind="stable")
         cuts = np.flatnonzero(np.r_[True, region[order][1:] != region[order][:-1], True])
         short_region = np.zeros(region.max() + 1, bool)
         short_region[region[todo]] = True
         for a, b in zip(cuts[:-1], cuts[1:], strict=True):
             if short_region[region[order[a]]]:
-                local(np.sort(order[a:b]), todo, exact=False)
+                if exact:
+                    mine = todo[region[todo] == region[order[a]]]
+                    local(np.sort(order[a:b]), mine, exact=True,
+                          rounds=_directions(len(mine)))
+                else:
+                    local(np.sort(order[a:b]), todo, exact=False)
 
     # The nonzeros of A, and the rows that link regions (districts adding up to the state).
     entries = A_csr.tocoo()
@@ -1482,6 +1493,8 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     todo = step("partner districts", partners, todo)
     if len(todo) <= PARTNER_REGION_COUNT:
         todo = step("partner regions", partner_regions, todo)
+    if len(todo) <= REGION_EXACT_COUNT:
+        todo = step("regions, exactly", lambda t: by_region(t, exact=True), todo)
     if n <= WHOLE_GROUP_COLUMNS:  # one LP over the whole group: cheap enough, and strong
         todo = step("neighbourhoods", neighbourhoods, todo)
     skip = np.zeros(0, np.int64)

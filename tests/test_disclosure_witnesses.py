@@ -203,7 +203,8 @@ def test_a_thorough_audit_solves_exactly_only_over_groups_up_to_a_size(
     never passed without a proof."""
     from scipy.sparse import csc_matrix
 
-    for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "ALONE_COUNT", "EXACT_LIMIT"):
+    for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "ALONE_COUNT", "EXACT_LIMIT",
+                 "REGION_EXACT_COUNT"):
         monkeypatch.setattr(audit_mod, name, 0)
     monkeypatch.setattr(audit_mod, "EXACT_LARGE_COLUMNS", cap)
     A = csc_matrix(np.array([[1.0, 1.0]]))
@@ -228,7 +229,7 @@ def test_a_thorough_audit_runs_the_neighbourhood_passes_only_up_to_that_size(
     from scipy.sparse import csc_matrix
 
     for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "EXACT_LIMIT", "EXACT_LARGE_COUNT",
-                 "WHOLE_GROUP_COLUMNS"):  # (no quick pass over the whole group either)
+                 "WHOLE_GROUP_COLUMNS", "REGION_EXACT_COUNT"):  # (no quick exact pass either)
         monkeypatch.setattr(audit_mod, name, 0)
     monkeypatch.setattr(audit_mod, "EXACT_LARGE_COLUMNS", cap)
     A = csc_matrix(np.array([[1.0, 1.0]]))

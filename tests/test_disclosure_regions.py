@@ -302,3 +302,82 @@ def test_a_round_has_stalled_when_nearly_the_same_values_fail_again() -> None:
     assert stalled(before, np.r_[np.arange(2, 100), 500, 501])   # 98 again, 2 new
     assert not stalled(before, np.arange(50))                     # half as many: progress
     assert not stalled(before, np.r_[np.arange(90), np.arange(500, 510)])  # 10% new
+
+
+def test_a_value_the_whole_group_shows_narrow_is_narrow_not_unproven(monkeypatch,
+                                                                     caplog) -> None:
+    """After a stall, the regional audit solves the whole group exactly for the values left.
+    One still short there is narrow, and its failure must say so with the relations that
+    hold it: reported as unproven ("too large for an exact LP"), protect() withheld
+    elsewhere, round after round, and gave up (full state 2024, a school's count shown to
+    range over 28..30). Here a + b = 20 with b in 18..19: a is 1..2, needs 5."""
+    A = csc_matrix(np.array([[1.0, 1.0]]))
+    rhs = np.array([20.0])
+    lo, hi = np.array([1.0, 18.0]), np.array([29.0, 19.0])
+    base = np.array([1.0, 19.0])
+    req = np.array([5, 0], np.int64)
+    region = np.zeros(2, np.int64)
+    _as_in_a_large_group(monkeypatch)
+    monkeypatch.setattr(audit_mod, "REGION_EXACT_COUNT", 0)
+    held: dict[int, np.ndarray] = {}
+    mn, mx, _, unproven = _prove_logged(caplog, A, lo, hi, rhs, req, base, region,
+                                        unit=region, regional=True, exact_count=10,
+                                        binding_out=held)
+    assert "the whole group, exactly proved 0 of 1" in caplog.text
+    assert (mn[0], mx[0]) == (1.0, 2.0)
+    assert not unproven[0]
+    assert held[0].tolist() == [0]  # the row a + b = 20 holds it
+
+
+def test_a_numerator_shown_narrow_round_after_round_loses_its_unit(monkeypatch) -> None:
+    """A numerator whose exact range stays too narrow for STUBBORN_ROUNDS audit rounds loses
+    its whole unit (its denominator, and so every rate over it), as in the narrowing rounds:
+    on the full state a coded count shown to range over 28..30 (needs 3) took complements
+    elsewhere for 47 rounds, until protect() gave up. Staged: the real audit's report, plus
+    that failure for one withheld numerator whose count the usual pattern publishes."""
+    import importlib
+
+    from site_builder.cells import KEY
+
+    protect_mod = importlib.import_module("site_builder.disclosure.protect")
+    raw = toy_state(5, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
+    finals: list[np.ndarray] = []
+    real_render = protect_mod.render
+
+    def spied_render(cells, system, reason, policy):  # noqa: ANN001, ANN202
+        finals.append(reason.copy())
+        return real_render(cells, system, reason, policy)
+
+    monkeypatch.setattr(protect_mod, "render", spied_render)
+    protect(raw, POLICY)
+    usual = finals[-1]
+    cells = with_population(raw, POLICY).sort(list(KEY))
+    system = build_system(cells, POLICY)
+    st = _State(cells, system, POLICY)
+    pick = np.flatnonzero(~st.is_den & (usual != 0) & (usual[st.den_id] == 0)
+                          & ~st.keep[st.den_id] & (st.dval >= 30))
+    assert len(pick)
+    v = int(pick[0])
+    den = int(st.den_id[v])
+
+    def staged(rounds: int) -> np.ndarray:
+        real = audit_mod.audit_cells
+        calls: list[int] = []
+
+        def spied(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            report = real(*args, **kwargs)
+            calls.append(1)
+            if len(calls) <= rounds:
+                report.failures = [*report.failures, audit_mod.Failure(
+                    "approximate", "staged", low=28.0, high=30.0, required=3, var_id=v)]
+            return report
+
+        monkeypatch.setattr(audit_mod, "audit_cells", spied)
+        finals.clear()
+        pub = protect(raw, POLICY)
+        monkeypatch.setattr(audit_mod, "audit_cells", real)
+        assert real(pub, POLICY, hint=raw).ok
+        return finals[-1]
+
+    assert staged(protect_mod.STUBBORN_ROUNDS - 1)[den] == 0  # not yet: it stays published
+    assert staged(protect_mod.STUBBORN_ROUNDS)[den] != 0

@@ -138,7 +138,8 @@ def test_values_left_after_the_partner_passes_get_exact_lps_over_their_region(
     rhs = np.array([20.0])
     lo, hi = np.ones(2), np.full(2, 29.0)
     base = np.array([5.0, 15.0])
-    req = np.array([5, 5], np.int64)
+    # Wider than the known point and any one vertex span (at most 14), within 1..19.
+    req = np.array([15, 15], np.int64)
     region = np.zeros(2, np.int64)
     _as_in_a_large_group(monkeypatch)
     monkeypatch.setattr(audit_mod, "LOCAL_ROUNDS", 0)
@@ -302,6 +303,52 @@ def test_a_round_has_stalled_when_nearly_the_same_values_fail_again() -> None:
     assert stalled(before, np.r_[np.arange(2, 100), 500, 501])   # 98 again, 2 new
     assert not stalled(before, np.arange(50))                     # half as many: progress
     assert not stalled(before, np.r_[np.arange(90), np.arange(500, 510)])  # 10% new
+
+
+def test_exact_lps_started_from_a_known_point_give_the_same_ranges() -> None:
+    """The audit's LPs start from a basis HiGHS finds near a feasible point (crossover), not
+    from nothing: the exact ranges must not change. Three districts' counts of a rare group
+    (each withheld, 1..29) add up to a published state total of 40, each district's count
+    and its other group to its published total."""
+    A = csc_matrix(np.array([[1.0, 1.0, 1.0, 0.0, 0.0, 0.0],
+                             [1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+                             [0.0, 1.0, 0.0, 0.0, 1.0, 0.0],
+                             [0.0, 0.0, 1.0, 0.0, 0.0, 1.0]]))
+    rhs = np.array([40.0, 100.0, 120.0, 60.0])
+    lo = np.array([1.0, 1.0, 1.0, 30.0, 30.0, 30.0])
+    hi = np.array([29.0, 29.0, 29.0, 1e7, 1e7, 1e7])
+    start = np.array([5.0, 20.0, 15.0, 95.0, 100.0, 45.0])
+    assert np.allclose(A @ start, rhs)
+    req = np.full(6, 1000, np.int64)  # never wide enough: every range is solved exactly
+    ranges = [audit_mod._batch_ranges(A, lo, hi, rhs, rhs, req, np.zeros(6, np.int64),
+                                      np.random.default_rng(1), rounds=0, start=s)[:2]
+              for s in (None, start)]
+    assert np.array_equal(ranges[0][0], ranges[1][0])
+    assert np.array_equal(ranges[0][1], ranges[1][1])
+    assert ranges[1][0].tolist() == [1.0, 1.0, 1.0, 71.0, 91.0, 31.0]
+    assert ranges[1][1].tolist() == [29.0, 29.0, 29.0, 99.0, 119.0, 59.0]
+
+
+def test_the_first_lp_of_a_process_may_start_from_a_point() -> None:
+    """HiGHS sets up its task scheduler in run(): a crossover before any run() in a process
+    crashes it (highspy 1.16, a segfault; a pool worker's first LP is exactly that).
+    ``audit._from_point`` runs a one-value model first. In a fresh process, as a worker."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from scipy.sparse import csc_matrix\n"
+        "from site_builder.disclosure import audit as a\n"
+        "A = csc_matrix(np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]]))\n"
+        "x = np.array([5.0, 10.0, 20.0]); b = A @ x\n"
+        "h = a._model(A, np.zeros(3), np.full(3, 50.0), b, b)\n"
+        "a._from_point(h, x)\n"
+        "print(h.getBasis().valid)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, (run.returncode, run.stderr[-2000:])
+    assert run.stdout.strip().endswith("True")
 
 
 def test_a_value_the_whole_group_shows_narrow_is_narrow_not_unproven(monkeypatch,

@@ -1612,9 +1612,8 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
     full state 2024, first audit round, back to back: region LPs 11.3 s against 18.6 s (39
     more values left to the partner passes), partner LPs 10.0 s against 14.9 s,
     partner-region LPs 5.1 s against 14.3 s, and the round 39.8 s against 61.0 s with the
-    same 67 values failing; an
-    exact LP over a whole group of 36,849 columns for 5 values 0.7 s against 5.8 s, with the
-    same ranges."""
+    same 67 values failing; an exact LP over a whole group of 36,849 columns for 5 values
+    0.7 s against 5.8 s, with the same ranges."""
     n = A.shape[1]
     h = _model(A, lo, hi, rlo, rhi, ipm=ipm)
     if start is not None and not ipm:

@@ -979,19 +979,21 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             if f.var_id is not None:
                 strikes[f.var_id] += 1
         n_again = 0
-        # A numerator shown narrow (by an exact LP, not merely unproven) round after round
-        # loses its whole unit, as in the narrowing rounds: typically a coded rate whose
-        # band is all the room it has, trimmed by what its neighbours publish (full state
-        # 2024: a school's Not-English-learner Algebra I count, coded, shown to range over
-        # 28..30 where it needs 3; 47 rounds of complements elsewhere did not widen it).
+        # A numerator shown narrow (by an exact LP, not merely unproven) that has failed
+        # STUBBORN_ROUNDS rounds loses its whole unit, as in the narrowing rounds: typically
+        # a coded rate whose band is all the room it has, trimmed by what its neighbours
+        # publish (full state 2024: a school's Not-English-learner Algebra I count, coded,
+        # shown to range over 28..30 where it needs 3; 47 rounds of complements elsewhere
+        # did not widen it).
         narrow = np.array(sorted({f.var_id for f in found if f.var_id is not None
                                   and f.kind in ("exact", "approximate")}), np.int64)
         stubborn = narrow[(strikes[narrow] >= STUBBORN_ROUNDS) & ~st.is_den[narrow]]
         if len(stubborn):
             units = np.unique(st.den_id[stubborn])
             n_again += st.hide(units[~st.keep[units]])
-            log.info("audit round %d: %d values narrow %d rounds in a row lose their whole "
-                     "unit (%d withheld)", rnd + 1, len(stubborn), STUBBORN_ROUNDS, n_again)
+            log.info("audit round %d: %d narrow values that failed %d rounds lose their "
+                     "whole unit (%d withheld)", rnd + 1, len(stubborn), STUBBORN_ROUNDS,
+                     n_again)
         if len(again):
             # The cheapest complements that let each move in its region, by an LP; the
             # values no choice there frees get one more in every relation, as before.

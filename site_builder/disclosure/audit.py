@@ -1536,7 +1536,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             # unproven, a school's count shown to range over 28..30 only got complements
             # elsewhere, round after round, until protect() gave up (full state 2024).
             step("the whole group, exactly", whole_group, todo)
-            todo = skip
+            todo = np.zeros(0, np.int64)
         todo, skip = skip, todo  # the rest: unproven, for protect() to withhold more near
     todo = step("trades between regions", trades, todo)
     if thorough:

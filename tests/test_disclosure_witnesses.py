@@ -14,6 +14,7 @@ import pytest
 
 from site_builder.disclosure import audit as audit_mod
 from site_builder.disclosure import audit_published, load_policy, protect
+from site_builder.disclosure.relations import build_system, with_population
 from site_builder.disclosure.toy import toy_state
 from tests.test_disclosure_properties import write_csv
 
@@ -128,6 +129,28 @@ def test_forged_witnesses_are_checked_and_ignored(tmp_path: Path, protected: tup
     with caplog.at_level("INFO", logger=audit_mod.__name__):
         assert audit_published([path], POLICY, hint=raw, witnesses={2024: other}).ok
     assert not [r for r in caplog.records if "witnesses hold" in r.getMessage()]
+
+
+def test_an_audit_given_its_system_reports_what_it_reports_building_it(
+        tmp_path: Path, protected: tuple, every_group_large: None) -> None:
+    """protect()'s rounds hand the audit the system they built (the same cells every round)
+    instead of its building it again: the same failures, proofs and witnesses either way,
+    for a passing pattern and a leaking one; a system of other rows is refused."""
+    raw, pub, witnesses = protected
+    leaked = audit_mod.read_published([_leak(raw, pub, tmp_path)])
+    for frame in (pub, leaked):
+        cells = with_population(frame, POLICY)
+        system = build_system(cells, POLICY)
+        given = (system, audit_mod.hint_values(cells, system, raw))
+        a = audit_mod.audit_cells(frame, POLICY, hint=raw, witnesses=witnesses)
+        b = audit_mod.audit_cells(frame, POLICY, hint=raw, witnesses=witnesses, system=given)
+        assert [(f.kind, f.var_id, f.low, f.high) for f in a.failures] == [
+            (f.kind, f.var_id, f.low, f.high) for f in b.failures]
+        assert a.n_lp_solves == b.n_lp_solves
+        assert a.witnesses[2024].digest() == b.witnesses[2024].digest()
+    assert not audit_mod.audit_cells(leaked, POLICY, hint=raw, system=given).ok
+    with pytest.raises(ValueError, match="not that of these cells"):
+        audit_mod.audit_cells(frame.reverse(), POLICY, system=given)
 
 
 def test_witness_files_are_restricted_and_read_back_whole(tmp_path: Path,

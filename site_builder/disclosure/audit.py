@@ -66,7 +66,7 @@ from scipy.sparse.csgraph import connected_components
 from site_builder.cells import CSV_COLUMNS, KEY
 from site_builder.disclosure.policy import Policy
 from site_builder.disclosure.regions import proof_regions
-from site_builder.disclosure.relations import System, build_system, describe, with_population
+from site_builder.disclosure.relations import System, build_system, with_population
 from site_builder.parallel import processes
 
 log = logging.getLogger(__name__)
@@ -375,13 +375,9 @@ def read_witnesses(in_dir: Path) -> dict[int, Witnesses]:
 
 # ---------------------------------------------------------------------------- reading
 
-def _fingerprint(descr: list[str]) -> str:
-    return hashlib.sha256("\n".join(descr).encode()).hexdigest()
-
-
 def fingerprint(system: System) -> str:
     """What witnesses of ``system`` are tied to: its variables, in order."""
-    return _fingerprint(describe(system.vars).to_list())
+    return system.digest
 
 
 def read_published(csv_paths: Iterable[Path]) -> pl.DataFrame:
@@ -459,7 +455,7 @@ def _knowledge(cells: pl.DataFrame, system: System, policy: Policy) -> Knowledge
     bad = dn.filter(pl.col("lo") != pl.col("hi"))
     descr = None
     if bad.height:
-        descr = describe(system.vars).to_list()
+        descr = system.descriptions
         for r in bad.iter_rows(named=True):
             failures.append(Failure("inconsistent", f"{descr[r['den']]} is published as both "
                                     f"{r['lo']} and {r['hi']}", var_id=r["den"]))
@@ -547,7 +543,7 @@ def check_system(system: System, k: Knowledge, policy: Policy,
     m = policy.min_cell_size
     failures = list(k.failures)
     nv = len(k.known)
-    descr = describe(system.vars).to_list()
+    descr = system.descriptions
     e = system.edges
     e_rel = e["rel_id"].to_numpy()
     e_var = e["var_id"].to_numpy()
@@ -592,7 +588,7 @@ def check_system(system: System, k: Knowledge, policy: Policy,
         region = proof_regions(codes)
         unit = np.unique(codes, return_inverse=True)[1]
         req = k.required[hvars]
-        fingerprint = _fingerprint(descr)
+        fingerprint = system.digest
         w_in = None
         if witnesses is not None and witnesses.fingerprint == fingerprint:
             # In this LP's columns: a value that is published now is -1, and a point that
@@ -1716,7 +1712,8 @@ def hint_values(cells: pl.DataFrame, system: System, hint: pl.DataFrame) -> np.n
 def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
                 hint: pl.DataFrame | None = None, thorough: bool = True,
                 witnesses: dict[int, Witnesses] | None = None,
-                regional: bool = False, exact_count: int | None = None) -> AuditReport:
+                regional: bool = False, exact_count: int | None = None,
+                system: tuple[System, np.ndarray] | None = None) -> AuditReport:
     """Audit published cells (a frame with the CSV columns). Years are independent; with
     ``workers > 1`` they are audited on that many cores (see :func:`parallel.processes`).
     ``hint``: candidate true values (raw cells), which make large linked groups much faster
@@ -1724,7 +1721,11 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
     fit. ``witnesses``: per year, points found by an earlier audit (see :class:`Witnesses`);
     the report carries this audit's. ``regional`` (one year at a time only): protect()'s
     rounds, see the module docstring; ``exact_count``: how many values left in a large group
-    still get exact LPs over the whole group there (default REGIONAL_EXACT_COUNT)."""
+    still get exact LPs over the whole group there (default REGIONAL_EXACT_COUNT).
+    ``system`` (one year only): the :func:`build_system` of ``published``'s rows, in their
+    order, and :func:`hint_values` of ``hint`` over it, when the caller has them: protect()'s
+    rounds audit patterns of the same cells, whose system does not change (``hint`` is then
+    not read)."""
     years = published["year"].unique().sort().to_list()
     if workers == 1 and len(years) > 1:
         # Always year by year, so that a year's proofs do not depend on what else is audited
@@ -1753,15 +1754,37 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
         return out
     t0 = time.perf_counter()
     cells = with_population(published, policy)
-    system = build_system(cells, policy)
-    k = _knowledge(cells, system, policy)
+    if system is None:
+        sys_ = build_system(cells, policy)
+        x0 = None if hint is None else hint_values(cells, sys_, hint)
+    else:
+        sys_, x0 = system
+        if len(years) > 1 or not _is_system_of(sys_, cells):
+            raise ValueError("audit_cells: the system given is not that of these cells, "
+                             "row for row, in one year")
+    k = _knowledge(cells, sys_, policy)
     report = AuditReport(n_cells=published.height)
-    x0 = None if hint is None else hint_values(cells, system, hint)
     report.seconds = time.perf_counter() - t0
     year = int(years[0]) if years else 0
-    return check_system(system, k, policy, report, hint=x0, thorough=thorough,
+    return check_system(sys_, k, policy, report, hint=x0, thorough=thorough,
                         witnesses=(witnesses or {}).get(year), year=year, regional=regional,
                         exact_count=exact_count)
+
+
+def _is_system_of(system: System, cells: pl.DataFrame) -> bool:
+    """Whether ``system`` is :func:`build_system` of ``cells``' rows in their order: each
+    row's denominator and numerator variables have its key."""
+    if len(system.den_of_row) != cells.height:
+        return False
+    where = ["year", "level", "district_code", "school_code", "subject", "grade",
+             "group_family", "student_group"]
+    dens = system.vars[system.den_of_row.to_numpy()]
+    if not dens.select(where).equals(cells.select(where)) or not dens["series"].equals(
+            ("d:" + cells["population"]).alias("series")):
+        return False
+    rate = system.num_of_row.is_not_null()
+    nums = system.vars[system.num_of_row.filter(rate).to_numpy()]
+    return nums.select("topic", "measure").equals(cells.filter(rate).select("topic", "measure"))
 
 
 def _audit_year(published: pl.DataFrame, policy: Policy, hint: pl.DataFrame | None,

@@ -927,6 +927,8 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
     failed = None  # the values the last round failed (cubes are looked for again)
     stall = False
     solved_exactly = np.zeros(0, np.int64)  # values a stalled round already solved exactly
+    # Every round's pattern is of the same cells: their system and true values, built once.
+    prepared = (system, _audit.hint_values(cells, system, cells))
     for rnd in range(MAX_AUDIT_ROUNDS):
         t0 = time.perf_counter()
         published = render(cells, system, st.reason, policy)
@@ -946,7 +948,8 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             solved_exactly = np.union1d(solved_exactly, failed)
         report = _audit.audit_cells(published, policy, hint=cells, thorough=thorough,
                                     witnesses=given, regional=not thorough,
-                                    exact_count=EXACT_WHEN_STALLED if exact_now else None)
+                                    exact_count=EXACT_WHEN_STALLED if exact_now else None,
+                                    system=prepared)
         witnesses = report.witnesses
         found = [f for f in report.failures if f.kind != "inconsistent"]
         failing = _audit.AuditReport(failures=list(found))  # for the message if all else fails

@@ -18,7 +18,9 @@ structure*; the audit builds it from the CSVs read back from disk, protect from 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
@@ -44,6 +46,18 @@ class System:
     """For each input row: var_id of its denominator."""
     num_of_row: pl.Series
     """For each input row: var_id of its numerator (null for count rows)."""
+
+    @cached_property
+    def descriptions(self) -> list[str]:
+        """:func:`describe` of every variable, in var_id order (worked out once: protect's
+        rounds and the cube search ask for it every round)."""
+        return describe(self.vars).to_list()
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of :attr:`descriptions`: the variables, in order (what the audit's
+        witnesses are tied to)."""
+        return hashlib.sha256("\n".join(self.descriptions).encode()).hexdigest()
 
 
 def with_population(cells: pl.DataFrame, policy: Policy) -> pl.DataFrame:

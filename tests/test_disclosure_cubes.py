@@ -50,9 +50,9 @@ def test_a_rectangle_of_two_schools_and_two_groups_is_proven_by_one_cube(
     assert pub.filter(pl.col("suppressed"))["reason"].sort().to_list() == [
         "complementary", "complementary", "primary", "primary"]
     w, left = _cubes(raw, pub)
-    assert len(left) == 0 and len(w.move_vars) == 1
+    assert len(left) == 0 and w.n_moves == 1
     # +d moves Female at 0101 up to 29 (d = 9); -d moves Female at 0102 up to 29 (d = 4).
-    assert sorted(abs(p[0]) for p in w.point_weights) == [4.0, 9.0]
+    assert sorted(abs(p[0]) for p in w.lists()[3]) == [4.0, 9.0]
     for name, value in LARGE.items():
         monkeypatch.setattr(audit_mod, name, value)
     path = write_csv(pub, tmp_path / "pub.csv")
@@ -281,4 +281,4 @@ def test_a_groups_tested_count_without_levels_moves_alone_in_a_cube() -> None:
     w, left = _cubes(raw, pub)
     assert len(left) == 0, left
     # The tested counts' cube and the numerators' cube, each moved both ways.
-    assert len(w.move_vars) == 2 and all(len(m) == 4 for m in w.move_vars)
+    assert w.n_moves == 2 and all(len(m) == 4 for m in w.lists()[0])

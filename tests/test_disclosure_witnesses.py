@@ -103,9 +103,9 @@ def test_forged_witnesses_are_checked_and_ignored(tmp_path: Path, protected: tup
                                                   caplog: pytest.LogCaptureFixture) -> None:
     raw, pub, witnesses = protected
     w = witnesses[2024]
+    mv, md, pm, pw = w.lists()
     # Moves 1,000 times too far: no such point meets the published numbers.
-    forged = audit_mod.Witnesses(w.fingerprint, w.move_vars, [d * 1000 for d in w.move_deltas],
-                                 w.point_moves, w.point_weights)
+    forged = audit_mod.Witnesses.of(w.fingerprint, mv, [d * 1000 for d in md], pm, pw)
     path = write_csv(pub, tmp_path / "pub.csv")
     with caplog.at_level("INFO", logger=audit_mod.__name__):
         rep = audit_published([path], POLICY, hint=raw, witnesses={2024: forged})
@@ -115,17 +115,15 @@ def test_forged_witnesses_are_checked_and_ignored(tmp_path: Path, protected: tup
     # One value of each move alone, by one student: inside its bounds, but the relations it
     # is in no longer add up.
     caplog.clear()
-    alone = audit_mod.Witnesses(w.fingerprint, [v[:1] for v in w.move_vars],
-                                [np.sign(d[:1]) for d in w.move_deltas],
-                                w.point_moves, [np.sign(x) for x in w.point_weights])
+    alone = audit_mod.Witnesses.of(w.fingerprint, [v[:1] for v in mv],
+                                   [np.sign(d[:1]) for d in md], pm, [np.sign(x) for x in pw])
     with caplog.at_level("INFO", logger=audit_mod.__name__):
         assert audit_published([path], POLICY, hint=raw, witnesses={2024: alone}).ok
     held = [r.getMessage() for r in caplog.records if "witnesses hold" in r.getMessage()]
     assert held and all(m.split(": ")[1].startswith("0 of ") for m in held), held
     # Witnesses of another system (another fingerprint) are not even looked at.
     caplog.clear()
-    other = audit_mod.Witnesses("not this system", w.move_vars, w.move_deltas,
-                                w.point_moves, w.point_weights)
+    other = audit_mod.Witnesses.of("not this system", mv, md, pm, pw)
     with caplog.at_level("INFO", logger=audit_mod.__name__):
         assert audit_published([path], POLICY, hint=raw, witnesses={2024: other}).ok
     assert not [r for r in caplog.records if "witnesses hold" in r.getMessage()]
@@ -166,8 +164,8 @@ def test_witness_files_are_restricted_and_read_back_whole(tmp_path: Path,
     back = audit_mod.read_witnesses(tmp_path / "agg")
     a, b = witnesses[2024], back[2024]
     assert a.fingerprint == b.fingerprint and len(a) == len(b)
-    for x, y in [(a.move_vars, b.move_vars), (a.move_deltas, b.move_deltas),
-                 (a.point_moves, b.point_moves), (a.point_weights, b.point_weights)]:
+    assert a.n_moves == b.n_moves and a.digest() == b.digest()
+    for x, y in zip(a.lists(), b.lists(), strict=True):
         assert len(x) == len(y) and all(np.array_equal(u, v) for u, v in zip(x, y, strict=True))
 
 
@@ -195,8 +193,8 @@ def test_the_gate_with_witnesses_and_its_audit_cache(tmp_path: Path, protected: 
     assert all(r.ok for r in runs), runs[0].render()
     assert "audit cache" not in runs[0].notes[-1] and "audit cache" in runs[1].notes[-1]
     w = witnesses[2024]
-    fewer = audit_mod.Witnesses(w.fingerprint, w.move_vars, w.move_deltas,
-                                w.point_moves[:-1], w.point_weights[:-1])
+    mv, md, pm, pw = w.lists()
+    fewer = audit_mod.Witnesses.of(w.fingerprint, mv, md, pm[:-1], pw[:-1])
     year = pub.filter(pl.col("year") == 2024)
     assert len({year_key(year, raw, POLICY, x) for x in (None, w, fewer)}) == 3
     assert year_key(year, raw, POLICY, w) == year_key(year, raw, POLICY,
@@ -276,8 +274,9 @@ def _points_by_group_loop(w: audit_mod.Witnesses, comp: np.ndarray,
     for lab in large:
         local[comp == lab] = np.arange(int((comp == lab).sum()))
     out: dict[int, list[dict[int, float]]] = {}
-    for mids, weights in zip(w.point_moves, w.point_weights, strict=True):
-        moves = [w.move_vars[m] for m in mids]
+    move_vars, move_deltas, point_moves, point_weights = w.lists()
+    for mids, weights in zip(point_moves, point_weights, strict=True):
+        moves = [move_vars[m] for m in mids]
         if not moves or not len(moves[0]) or moves[0][0] < 0:
             continue
         g = int(comp[moves[0][0]])
@@ -286,7 +285,7 @@ def _points_by_group_loop(w: audit_mod.Witnesses, comp: np.ndarray,
             continue
         point: dict[int, float] = {}
         for m, weight in zip(mids, weights, strict=True):
-            for v, d in zip(w.move_vars[m], w.move_deltas[m], strict=True):
+            for v, d in zip(move_vars[m], move_deltas[m], strict=True):
                 point[int(local[v])] = point.get(int(local[v]), 0.0) + weight * d
         out.setdefault(g, []).append(point)
     return out
@@ -313,7 +312,7 @@ def test_witness_points_go_to_their_groups_as_one_at_a_time(seed: int) -> None:
         deltas.append(rng.normal(size=len(v)))
     pts = [np.sort(rng.choice(80, int(rng.integers(0, 4)), replace=False)).astype(np.int64)
            for _ in range(150)]
-    w = audit_mod.Witnesses("", moves, deltas, pts, [rng.normal(size=len(p)) for p in pts])
+    w = audit_mod.Witnesses.of("", moves, deltas, pts, [rng.normal(size=len(p)) for p in pts])
     got = audit_mod._by_group(w, comp, large)
     want = _points_by_group_loop(w, comp, large)
     assert sorted(got) == sorted(want) and want

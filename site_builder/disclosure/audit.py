@@ -260,7 +260,17 @@ class AuditReport:
         return "\n".join(lines)
 
 
-@dataclass
+_I0 = np.zeros(0, np.int64)
+_F0 = np.zeros(0, np.float64)
+_PTR0 = np.zeros(1, np.int64)
+
+
+def _ptr(lengths: np.ndarray) -> np.ndarray:
+    """Offsets of pieces of ``lengths`` in a flat array (``n + 1`` of them, from 0)."""
+    return np.r_[np.int64(0), np.cumsum(lengths, dtype=np.int64)]
+
+
+@dataclass(frozen=True)
 class Witnesses:
     """Certificates that withheld values' ranges are wide: feasible points of one year's
     published system, found by this audit's LPs, kept so that a later audit of the same or a
@@ -268,57 +278,170 @@ class Witnesses:
     values) plus a weighted sum of *moves*; a move changes some variables (``build_system``
     ids of ``fingerprint``'s system) by some amounts. A point proves nothing by itself: the
     audit checks every point against every published number before it counts (a point that
-    breaks one, or that moves a value that is now published, is ignored)."""
+    breaks one, or that moves a value that is now published, is ignored).
+
+    Kept flat, as a year holds about 200,000 points of a few moves each: move ``i`` changes
+    ``m_var[m_ptr[i]:m_ptr[i + 1]]`` by ``m_delta[...]`` (the same slice); point ``j`` is
+    the moves ``p_move[p_ptr[j]:p_ptr[j + 1]]`` with weights ``p_weight[...]``."""
 
     fingerprint: str
-    move_vars: list[np.ndarray] = field(default_factory=list)
-    move_deltas: list[np.ndarray] = field(default_factory=list)
-    point_moves: list[np.ndarray] = field(default_factory=list)
-    point_weights: list[np.ndarray] = field(default_factory=list)
+    m_ptr: np.ndarray = field(default_factory=lambda: _PTR0)
+    m_var: np.ndarray = field(default_factory=lambda: _I0)
+    m_delta: np.ndarray = field(default_factory=lambda: _F0)
+    p_ptr: np.ndarray = field(default_factory=lambda: _PTR0)
+    p_move: np.ndarray = field(default_factory=lambda: _I0)
+    p_weight: np.ndarray = field(default_factory=lambda: _F0)
+
+    @classmethod
+    def of(cls, fingerprint: str, move_vars: list[np.ndarray], move_deltas: list[np.ndarray],
+           point_moves: list[np.ndarray], point_weights: list[np.ndarray]) -> Witnesses:
+        """From one array per move (its variables, its amounts) and per point (its moves, its
+        weights)."""
+        return cls(fingerprint, _ptr(_lengths(move_vars)), _flat(move_vars, np.int64),
+                   _flat(move_deltas, np.float64), _ptr(_lengths(point_moves)),
+                   _flat(point_moves, np.int64), _flat(point_weights, np.float64))
+
+    def lists(self) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray],
+                             list[np.ndarray]]:
+        """(move_vars, move_deltas, point_moves, point_weights), one array per move or
+        point: the inverse of :meth:`of`."""
+        m, p = self.m_ptr[1:-1], self.p_ptr[1:-1]
+        return (np.split(self.m_var, m) if self.n_moves else [],
+                np.split(self.m_delta, m) if self.n_moves else [],
+                np.split(self.p_move, p) if len(self) else [],
+                np.split(self.p_weight, p) if len(self) else [])
 
     def __len__(self) -> int:
-        return len(self.point_moves)
+        return len(self.p_ptr) - 1
+
+    @property
+    def n_moves(self) -> int:
+        return len(self.m_ptr) - 1
+
+    @staticmethod
+    def joined(fingerprint: str, parts: Iterable[Witnesses]) -> Witnesses:
+        """The points of ``parts`` one after another, each part's moves renumbered after
+        those of the parts before it."""
+        parts = list(parts)
+        if not parts:
+            return Witnesses(fingerprint)
+        shifts = np.cumsum([0] + [w.n_moves for w in parts[:-1]])
+        m_len = np.concatenate([np.diff(w.m_ptr) for w in parts])
+        p_len = np.concatenate([np.diff(w.p_ptr) for w in parts])
+        return Witnesses(fingerprint, _ptr(m_len), np.concatenate([w.m_var for w in parts]),
+                         np.concatenate([w.m_delta for w in parts]), _ptr(p_len),
+                         np.concatenate([w.p_move + s for w, s in zip(parts, shifts,
+                                                                      strict=True)]),
+                         np.concatenate([w.p_weight for w in parts]))
 
     def merged(self, other: Witnesses) -> Witnesses:
         """Both sets of points (``other``'s moves renumbered after this one's); a set with
         another fingerprint is left out."""
         if other.fingerprint != self.fingerprint:
             return self
-        shift = len(self.move_vars)
-        return Witnesses(self.fingerprint, self.move_vars + other.move_vars,
-                         self.move_deltas + other.move_deltas,
-                         self.point_moves + [m + shift for m in other.point_moves],
-                         self.point_weights + other.point_weights)
+        return Witnesses.joined(self.fingerprint, [self, other])
+
+    def points(self, pids: np.ndarray) -> Witnesses:
+        """The points ``pids`` (in that order) and the moves they use (in their order here,
+        renumbered from 0)."""
+        p_len = np.diff(self.p_ptr)[pids]
+        at = _gather(self.p_ptr[:-1][pids], p_len)
+        pm = self.p_move[at]
+        mids = np.unique(pm)
+        new_id = np.full(self.n_moves, -1, np.int64)
+        new_id[mids] = np.arange(len(mids))
+        m_len = np.diff(self.m_ptr)[mids]
+        mat = _gather(self.m_ptr[:-1][mids], m_len)
+        return Witnesses(self.fingerprint, _ptr(m_len), self.m_var[mat], self.m_delta[mat],
+                         _ptr(p_len), new_id[pm], self.p_weight[at])
 
     def digest(self) -> str:
         """SHA-256 of the fingerprint and every move and point (lengths included): the same
         witnesses give the same digest (for the publication gate's audit cache)."""
         h = hashlib.sha256(self.fingerprint.encode())
-        for arrays, dtype in ((self.move_vars, np.int64), (self.move_deltas, np.float64),
-                              (self.point_moves, np.int64), (self.point_weights, np.float64)):
-            h.update(np.int64(len(arrays)).tobytes())
-            for a in arrays:
-                h.update(np.int64(len(a)).tobytes())
-                h.update(np.ascontiguousarray(a, dtype).tobytes())
+        for a, dtype in ((self.m_ptr, np.int64), (self.m_var, np.int64),
+                         (self.m_delta, np.float64), (self.p_ptr, np.int64),
+                         (self.p_move, np.int64), (self.p_weight, np.float64)):
+            h.update(np.int64(len(a)).tobytes())
+            h.update(np.ascontiguousarray(a, dtype).tobytes())
         return h.hexdigest()
 
     def frames(self, year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(moves, points) as frames, for :func:`write_witnesses`."""
+        mv, md, pm, pw = self.lists()
         moves = pl.DataFrame({
-            "year": pl.Series([year] * len(self.move_vars), dtype=pl.Int32),
-            "move": pl.Series(range(len(self.move_vars)), dtype=pl.Int64),
-            "vars": pl.Series([v.tolist() for v in self.move_vars], dtype=pl.List(pl.Int64)),
-            "deltas": pl.Series([d.tolist() for d in self.move_deltas],
-                                dtype=pl.List(pl.Float64))})
+            "year": pl.Series([year] * self.n_moves, dtype=pl.Int32),
+            "move": pl.Series(range(self.n_moves), dtype=pl.Int64),
+            "vars": pl.Series([v.tolist() for v in mv], dtype=pl.List(pl.Int64)),
+            "deltas": pl.Series([d.tolist() for d in md], dtype=pl.List(pl.Float64))})
         points = pl.DataFrame({
-            "year": pl.Series([year] * len(self.point_moves), dtype=pl.Int32),
-            "fingerprint": pl.Series([self.fingerprint] * len(self.point_moves),
-                                     dtype=pl.String),
-            "moves": pl.Series([m.tolist() for m in self.point_moves],
-                               dtype=pl.List(pl.Int64)),
-            "weights": pl.Series([w.tolist() for w in self.point_weights],
-                                 dtype=pl.List(pl.Float64))})
+            "year": pl.Series([year] * len(self), dtype=pl.Int32),
+            "fingerprint": pl.Series([self.fingerprint] * len(self), dtype=pl.String),
+            "moves": pl.Series([m.tolist() for m in pm], dtype=pl.List(pl.Int64)),
+            "weights": pl.Series([w.tolist() for w in pw], dtype=pl.List(pl.Float64))})
         return moves, points
+
+
+class _Recorder:
+    """Witnesses as an audit finds them: moves one at a time, points naming moves by
+    number (in the order recorded), and whole sets of checked points; put together once,
+    by :meth:`witnesses`. Records nothing when ``on`` is false (point numbers stay 0)."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+        self.n_moves = 0
+        self.n_points = 0
+        self._parts: list[Witnesses] = []  # p_move in the numbering of every move
+        self._mv: list[np.ndarray] = []
+        self._md: list[np.ndarray] = []
+        self._pm: list[np.ndarray] = []
+        self._pw: list[np.ndarray] = []
+
+    def move(self, cols: np.ndarray, vals: np.ndarray) -> int:
+        if not self.on:
+            return -1
+        self._mv.append(cols)
+        self._md.append(vals)
+        self.n_moves += 1
+        return self.n_moves - 1
+
+    def point(self, ids: list[int] | np.ndarray, weights: np.ndarray) -> int:
+        """Records a point; returns its number."""
+        if self.on:
+            self._pm.append(np.asarray(ids, np.int64))
+            self._pw.append(np.asarray(weights, np.float64))
+            self.n_points += 1
+        return self.n_points - 1 if self.on else 0
+
+    def _flush(self) -> None:
+        if self._mv or self._pm:
+            w = Witnesses.of("", self._mv, self._md, self._pm, self._pw)
+            self._parts.append(w)
+            self._mv, self._md, self._pm, self._pw = [], [], [], []
+
+    def points_of(self, w: Witnesses, keep: np.ndarray) -> None:
+        """Every move of ``w``, and its points ``keep`` (numbered next, in that order)."""
+        if not self.on:
+            return
+        self._flush()
+        p_len = np.diff(w.p_ptr)[keep]
+        at = _gather(w.p_ptr[:-1][keep], p_len)
+        self._parts.append(Witnesses("", w.m_ptr, w.m_var, w.m_delta, _ptr(p_len),
+                                     w.p_move[at] + self.n_moves, w.p_weight[at]))
+        self.n_moves += w.n_moves
+        self.n_points += len(keep)
+
+    def witnesses(self) -> Witnesses:
+        """Everything recorded (point ``j`` is the ``j``-th recorded)."""
+        self._flush()
+        parts = self._parts
+        m_len = np.concatenate([np.diff(w.m_ptr) for w in parts]) if parts else _I0
+        p_len = np.concatenate([np.diff(w.p_ptr) for w in parts]) if parts else _I0
+        cat = (lambda xs, empty: np.concatenate(xs) if xs else empty)  # noqa: E731
+        return Witnesses("", _ptr(m_len), cat([w.m_var for w in parts], _I0),
+                         cat([w.m_delta for w in parts], _F0), _ptr(p_len),
+                         cat([w.p_move for w in parts], _I0),
+                         cat([w.p_weight for w in parts], _F0))
 
 
 def _lengths(arrays: list[np.ndarray]) -> np.ndarray:
@@ -326,12 +449,7 @@ def _lengths(arrays: list[np.ndarray]) -> np.ndarray:
 
 
 def _flat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
-    return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
-
-
-def _split(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
-    """``flat`` cut into pieces of ``lengths`` (the inverse of :func:`_flat`)."""
-    return np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
 
 
 def _gather(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -366,11 +484,19 @@ def read_witnesses(in_dir: Path) -> dict[int, Witnesses]:
         mv = moves.filter(pl.col("year") == year).sort("move")
         out[int(year)] = Witnesses(
             str(pts["fingerprint"][0]) if pts.height else "",
-            [np.asarray(v, np.int64) for v in mv["vars"].to_list()],
-            [np.asarray(d, float) for d in mv["deltas"].to_list()],
-            [np.asarray(m, np.int64) for m in pts["moves"].to_list()],
-            [np.asarray(w, float) for w in pts["weights"].to_list()])
+            *_flat_lists(mv["vars"], np.int64), _flat_lists(mv["deltas"], np.float64)[1],
+            *_flat_lists(pts["moves"], np.int64), _flat_lists(pts["weights"], np.float64)[1])
     return out
+
+
+def _flat_lists(s: pl.Series, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """A list column as (offsets, flat values): see :class:`Witnesses`."""
+    lengths = s.list.len().fill_null(0).to_numpy().astype(np.int64)
+    # An empty list explodes to one null.
+    flat: np.ndarray = s.explode().drop_nulls().to_numpy().astype(dtype)
+    if len(flat) != int(lengths.sum()):
+        raise ValueError(f"witness file: column {s.name!r} holds missing values")
+    return _ptr(lengths), flat
 
 
 # ---------------------------------------------------------------------------- reading
@@ -593,20 +719,16 @@ def check_system(system: System, k: Knowledge, policy: Policy,
         if witnesses is not None and witnesses.fingerprint == fingerprint:
             # In this LP's columns: a value that is published now is -1, and a point that
             # moves one is not a point of this LP (``_by_group`` leaves it out).
-            w_in = Witnesses("", _split(col[_flat(witnesses.move_vars, np.int64)],
-                                        _lengths(witnesses.move_vars)),
-                             witnesses.move_deltas, witnesses.point_moves,
-                             witnesses.point_weights)
-        w_out = Witnesses("") if start is not None else None
+            w_in = replace(witnesses, fingerprint="", m_var=col[witnesses.m_var])
+        w_out: list[Witnesses] | None = [] if start is not None else None
         held: dict[int, np.ndarray] = {}
         rng_lo, rng_hi, n_comp, n_solves, unproven = _ranges(
             A, lo, hi, rlo_a, rhi_a, req, start=start, region=region, thorough=thorough,
             witness_in=w_in, witness_out=w_out, regional=regional, unit=unit,
             exact_count=exact_count, binding_out=held)
         if w_out is not None:
-            report.witnesses[year] = Witnesses(
-                fingerprint, [hvars[c] for c in w_out.move_vars], w_out.move_deltas,
-                w_out.point_moves, w_out.point_weights)
+            w = Witnesses.joined(fingerprint, w_out)
+            report.witnesses[year] = replace(w, m_var=hvars[w.m_var])
         report.n_components = n_comp
         report.n_lp_solves = n_solves
         ilo = np.ceil(rng_lo - EPS)
@@ -774,7 +896,7 @@ def _feasible(A: csc_matrix, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, rlo:
 def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi: np.ndarray,
             required: np.ndarray, start: np.ndarray | None = None,
             region: np.ndarray | None = None, thorough: bool = True,
-            witness_in: Witnesses | None = None, witness_out: Witnesses | None = None,
+            witness_in: Witnesses | None = None, witness_out: list[Witnesses] | None = None,
             regional: bool = False, unit: np.ndarray | None = None,
             exact_count: int | None = None,
             binding_out: dict[int, np.ndarray] | None = None,
@@ -826,7 +948,7 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
         sub = A_csr[rws][:, cols].tocsc()
         base = None if start is None else start[cols]
         reg = np.zeros(len(cols), np.int64) if region is None else region[cols]
-        out = None if witness_out is None else Witnesses("")
+        out: list[Witnesses] | None = None if witness_out is None else []
         held: dict[int, np.ndarray] = {}
         m_lo, m_hi, s, unp = _prove_large(sub, lo[cols], hi[cols], rlo[rws], rhi[rws],
                                           required[cols], base, reg, rng, thorough,
@@ -840,12 +962,7 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
         mn[cols], mx[cols], unproven[cols] = m_lo, m_hi, unp
         solves += s
         if out is not None and witness_out is not None:
-            shift = len(witness_out.move_vars)
-            witness_out.move_vars += _split(cols[_flat(out.move_vars, np.int64)],
-                                            _lengths(out.move_vars))
-            witness_out.move_deltas += out.move_deltas
-            witness_out.point_moves += [m + shift for m in out.point_moves]
-            witness_out.point_weights += out.point_weights
+            witness_out += [replace(w, m_var=cols[w.m_var]) for w in out]
     sizes[large] = 0
     batch_of_label = np.cumsum(sizes) // BATCH_COLUMNS
     col_batch = batch_of_label[comp[col_order]]
@@ -932,50 +1049,41 @@ def _by_group(w: Witnesses, comp: np.ndarray, large: np.ndarray) -> dict[int, Wi
     value it moves is in that group (else it cannot be a point of this system; a negative
     column is in none). Each group's points keep their order; the moves they use are
     renumbered within the group."""
-    n_mv = len(w.move_vars)
+    n_mv = w.n_moves
     local = np.zeros(len(comp), np.int64)
     for lab in large:
         cols = np.flatnonzero(comp == lab)
         local[cols] = np.arange(len(cols))
     is_large = np.zeros(int(comp.max(initial=-1)) + 1, bool)
     is_large[large] = True
-    m_len = _lengths(w.move_vars)
+    m_len = np.diff(w.m_ptr)
     m_of = _owners(m_len)
-    m_flat = _flat(w.move_vars, np.int64)
+    m_flat = w.m_var
     m_comp = np.where(m_flat >= 0, comp[np.maximum(m_flat, 0)], -2)
     m_group = np.full(n_mv, -1, np.int64)  # -1: moves nothing
-    m_group[m_len > 0] = m_comp[(np.cumsum(m_len) - m_len)[m_len > 0]]
+    m_group[m_len > 0] = m_comp[w.m_ptr[:-1][m_len > 0]]
     mixed = np.zeros(n_mv, bool)
     mixed[m_of[m_comp != m_group[m_of]]] = True
-    p_len = _lengths(w.point_moves)
+    p_len = np.diff(w.p_ptr)
     p_of = _owners(p_len)
-    p_flat = _flat(w.point_moves, np.int64)
+    p_flat = w.p_move
     group = np.full(len(p_len), -1, np.int64)
-    group[p_len > 0] = m_group[p_flat[(np.cumsum(p_len) - p_len)[p_len > 0]]]
+    group[p_len > 0] = m_group[p_flat[w.p_ptr[:-1][p_len > 0]]]
     ok = group >= 0
     ok[ok] = is_large[group[ok]]
     other = mixed[p_flat] | ((m_group[p_flat] != group[p_of]) & (m_group[p_flat] != -1))
     ok[p_of[other]] = False
-    sel = ok[p_of]
-    used = np.unique(group[p_of[sel]] * n_mv + p_flat[sel])
-    u_group, u_move = np.divmod(used, max(n_mv, 1))
-    m_local = local[np.maximum(m_flat, 0)]
-    m_start = np.cumsum(m_len) - m_len
+    local_w = replace(w, m_var=local[np.maximum(m_flat, 0)])
     out: dict[int, Witnesses] = {}
-    for lab in np.unique(u_group).tolist():
-        ms = u_move[u_group == lab]
-        pts = np.flatnonzero(ok & (group == lab))
-        ids = np.searchsorted(ms, p_flat[(group == lab)[p_of] & sel])
-        out[lab] = Witnesses("", _split(m_local[_gather(m_start[ms], m_len[ms])], m_len[ms]),
-                             [w.move_deltas[m] for m in ms.tolist()], _split(ids, p_len[pts]),
-                             [w.point_weights[j] for j in pts.tolist()])
+    for lab in np.unique(group[ok]).tolist():
+        out[lab] = replace(local_w.points(np.flatnonzero(ok & (group == lab))), fingerprint="")
     return out
 
 
 def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                  rhi: np.ndarray, required: np.ndarray, base: np.ndarray | None,
                  region: np.ndarray, rng: np.random.Generator, thorough: bool = True,
-                 witness_in: Witnesses | None = None, witness_out: Witnesses | None = None,
+                 witness_in: Witnesses | None = None, witness_out: list[Witnesses] | None = None,
                  regional: bool = False, unit: np.ndarray | None = None,
                  exact_count: int | None = None,
                  binding_out: dict[int, np.ndarray] | None = None,
@@ -1026,19 +1134,12 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
 
     # Every point found, as moves from base, and which point gave each column's min and max.
     record = witness_out is not None
-    mv_cols: list[np.ndarray] = []
-    mv_vals: list[np.ndarray] = []
-    pt_mv: list[np.ndarray] = []
-    pt_w: list[np.ndarray] = []
+    rec = _Recorder(record)
     arg_mn = np.full(n, -1, np.int64)
     arg_mx = np.full(n, -1, np.int64)
 
     def new_move(cols: np.ndarray, vals: np.ndarray) -> int:
-        if not record:
-            return -1
-        mv_cols.append(cols)
-        mv_vals.append(vals)
-        return len(mv_cols) - 1
+        return rec.move(cols, vals)
 
     def fold(move_cols: list[np.ndarray], move_vals: list[np.ndarray], weights: np.ndarray,
              ids: list[int] | None = None) -> bool:
@@ -1050,12 +1151,9 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         if x is None:
             return False
         sup, xs = x
-        pid = len(pt_mv)
-        if record:
-            if ids is None:
-                ids = [new_move(c, v) for c, v in zip(move_cols, move_vals, strict=True)]
-            pt_mv.append(np.asarray(ids, np.int64))
-            pt_w.append(np.asarray(weights, float))
+        if record and ids is None:
+            ids = [new_move(c, v) for c, v in zip(move_cols, move_vals, strict=True)]
+        pid = rec.point(ids if ids is not None else [], weights)
         low = xs < mn[sup]
         high = xs > mx[sup]
         mn[sup[low]] = xs[low]
@@ -1074,16 +1172,13 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         """Every point of ``w``, as :func:`fold` takes them one by one (the same checks, the
         same spreads, the same first point for each column's lowest and highest), in a few
         sparse products. Returns how many points hold."""
-        npt = len(w.point_moves)
-        m_len = _lengths(w.move_vars)
-        m_cols = _flat(w.move_vars, np.int64)
-        m_vals = _flat(w.move_deltas, float)
-        p_len = _lengths(w.point_moves)
-        pm = _flat(w.point_moves, np.int64)
+        npt = len(w)
+        m_len = np.diff(w.m_ptr)
+        pm = w.p_move
         k = m_len[pm]
-        at = _gather((np.cumsum(m_len) - m_len)[pm], k)
-        P = coo_matrix((m_vals[at] * np.repeat(_flat(w.point_weights, float), k),
-                        (m_cols[at], np.repeat(_owners(p_len), k))),
+        at = _gather(w.m_ptr[:-1][pm], k)
+        P = coo_matrix((w.m_delta[at] * np.repeat(w.p_weight, k),
+                        (w.m_var[at], np.repeat(_owners(np.diff(w.p_ptr)), k))),
                        shape=(n, npt)).tocsc()
         P.sum_duplicates()
         # Each column's entries together, in point order (CSR of the CSC: a counting sort).
@@ -1098,13 +1193,8 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         bad[R.col[(ax < rlo[R.row] - tol) | (ax > rhi[R.row] + tol)]] = True
         ok = np.flatnonzero(~bad)
         pid = np.full(npt, -1, np.int64)
-        pid[ok] = len(pt_mv) + np.arange(len(ok))
-        if record:  # all of w's moves (only those of the points kept are written out)
-            shift = len(mv_cols)
-            mv_cols.extend(w.move_vars)
-            mv_vals.extend(w.move_deltas)
-            pt_mv.extend(np.asarray(w.point_moves[j], np.int64) + shift for j in ok.tolist())
-            pt_w.extend(np.asarray(w.point_weights[j], float) for j in ok.tolist())
+        pid[ok] = rec.n_points + np.arange(len(ok))
+        rec.points_of(w, ok)  # all of w's moves (only those of the points kept are written out)
         keep = ~bad[e_pt]
         col, pt, val = e_col[keep], pid[e_pt[keep]], x[keep]
         if not len(col):
@@ -1565,14 +1655,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         # Only the points that some proven column needs (its lowest and its highest).
         proven = ~_short(mn, mx, required) & (required > 0)
         pids = np.unique(np.r_[arg_mn[proven], arg_mx[proven]])
-        pids = pids[pids >= 0]
-        mids = np.unique(np.concatenate([pt_mv[p] for p in pids])) if len(pids) else pids
-        new_id = np.full(len(mv_cols), -1, np.int64)
-        new_id[mids] = np.arange(len(mids)) + len(witness_out.move_vars)
-        witness_out.move_vars += [mv_cols[m] for m in mids]
-        witness_out.move_deltas += [mv_vals[m] for m in mids]
-        witness_out.point_moves += [new_id[pt_mv[p]] for p in pids]
-        witness_out.point_weights += [pt_w[p] for p in pids]
+        witness_out.append(rec.witnesses().points(pids[pids >= 0]))
     return mn, mx, solves, unproven
 
 

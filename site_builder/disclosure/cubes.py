@@ -148,7 +148,8 @@ def cube_witnesses(published: pl.DataFrame, system: System, policy: Policy,
     t0 = time.perf_counter()
     k = _audit._knowledge(published, system, policy)
     lp = _audit.withheld_lp(system, k)
-    out = _audit.Witnesses(_audit.fingerprint(system))
+    fp = _audit.fingerprint(system)
+    out = _audit.Witnesses(fp)
     hv = lp.hvars
     todo = hv[k.required[hv] > 0]
     if only is not None:
@@ -164,6 +165,10 @@ def cube_witnesses(published: pl.DataFrame, system: System, policy: Policy,
     at_x0 = A_csr @ x0
     proven = np.zeros(len(hidden), bool)
     n_tried = 0
+    move_vars: list[np.ndarray] = []
+    move_deltas: list[np.ndarray] = []
+    point_moves: list[np.ndarray] = []
+    point_weights: list[np.ndarray] = []
     for a in range(0, len(todo), CHUNK):
         xs = todo[a:a + CHUNK]
         xs = xs[~proven[xs]]
@@ -185,18 +190,18 @@ def cube_witnesses(published: pl.DataFrame, system: System, policy: Policy,
                   for ci in _two_cubes(xs, var, sign, c_row, up, dn, k.required, proven)
                   if ci not in picked]
         for ci, vs, sg in picks:
-            mid = len(out.move_vars)
-            out.move_vars.append(vs.astype(np.int64))
-            out.move_deltas.append(sg.astype(float))
+            mid = len(move_vars)
+            move_vars.append(vs)
+            move_deltas.append(sg)
             for wgt in (up[ci], -dn[ci]):
                 if wgt:
-                    out.point_moves.append(np.array([mid], np.int64))
-                    out.point_weights.append(np.array([float(wgt)]))
+                    point_moves.append(np.array([mid], np.int64))
+                    point_weights.append(np.array([float(wgt)]))
     left = todo[~proven[todo]]
     log.info("cubes: %d of %d withheld values proven by %d cubes (%d tried) in %.1f s",
-             len(todo) - len(left), len(todo), len(out.move_vars), n_tried,
+             len(todo) - len(left), len(todo), len(move_vars), n_tried,
              time.perf_counter() - t0)
-    return out, left
+    return _audit.Witnesses.of(fp, move_vars, move_deltas, point_moves, point_weights), left
 
 
 def cube_complements(system: System, xs: np.ndarray, hidden: np.ndarray,

@@ -169,6 +169,24 @@ def test_witness_files_are_restricted_and_read_back_whole(tmp_path: Path,
         assert len(x) == len(y) and all(np.array_equal(u, v) for u, v in zip(x, y, strict=True))
 
 
+def test_witnesses_with_empty_moves_and_points_are_read_back_whole(tmp_path: Path) -> None:
+    """A move that moves nothing and a point of no moves (both can be recorded) survive the
+    files: a list column's empty list must not become a missing value, or shift the rest."""
+    from site_builder.store import write_witnesses
+
+    i, f = np.int64, np.float64
+    w = audit_mod.Witnesses.of(
+        "fp", [np.array([3, 5], i), np.array([], i), np.array([7], i)],
+        [np.array([1.0, -1.0]), np.array([], f), np.array([2.0])],
+        [np.array([0, 2], i), np.array([], i), np.array([1], i)],
+        [np.array([0.5, 1.5]), np.array([], f), np.array([3.0])])
+    write_witnesses({2023: w, 2024: audit_mod.Witnesses("fp")}, tmp_path)
+    back = audit_mod.read_witnesses(tmp_path)
+    assert back[2023].digest() == w.digest()
+    assert [m.tolist() for m in back[2023].lists()[0]] == [[3, 5], [], [7]]
+    assert [p.tolist() for p in back[2023].lists()[2]] == [[0, 2], [], [1]]
+
+
 def test_the_gate_with_witnesses_and_its_audit_cache(tmp_path: Path, protected: tuple,
                                                      every_group_large: None) -> None:
     """The publication gate's own path: witnesses read back from beside the raw cells, the

@@ -313,3 +313,19 @@ def test_values_the_quick_proofs_cannot_prove_go_to_the_slow_ones(monkeypatch) -
     pub = protect(raw, POLICY)
     assert len(calls) <= 10 and calls[-1] is True   # a few rounds, the last one thorough
     assert real(pub, POLICY, hint=raw).ok
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 3), st.integers(0, 2), st.integers(-40, 40),
+                          st.integers(0, 10**6)), max_size=60),
+       st.booleans())
+def test_one_key_sort_orders_as_lexsort(rows: list[tuple[int, int, int, int]],
+                                        wide: bool) -> None:
+    """Complement choices sort candidates by relation, cost class, needs and rank with one
+    sort of one combined key: the same order as np.lexsort, ties in input order, for keys
+    with negative values, and (``wide``) keys too wide to combine, which fall back."""
+    keys = [np.array([r[i] for r in rows], np.int64) for i in range(4)]
+    if wide and rows:
+        keys[3] = keys[3] * 10**12  # the spans multiply past 2**62
+    got = importlib.import_module("site_builder.disclosure.protect").lex_order(*keys)
+    assert np.array_equal(got, np.lexsort(keys[::-1]))

@@ -31,6 +31,7 @@ let it move within its district or region, found by an LP over their values
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 
@@ -81,6 +82,23 @@ STALL_SHARE = 0.95
 before too, and it failed at least this share as many. (Full state 2024, session 23: rounds
 5-16 each failed 319-369 values, nearly all the same ones, and withheld 70-100 more values
 a round for them; when the sets had to be identical, the exact LPs came 10 rounds late.)"""
+
+
+def lex_order(*keys: np.ndarray) -> np.ndarray:
+    """The order ``np.lexsort(keys[::-1])`` gives (``keys[0]`` the primary key; ties in
+    input order), by one stable sort of one integer key where the keys' spans multiply to
+    under 2**62 (a full-state year's complement choices: a sort of millions of candidates,
+    each time a round picks)."""
+    if not len(keys[0]):
+        return np.zeros(0, np.int64)
+    lows = [int(k.min()) for k in keys]
+    spans = [int(k.max()) - lo + 1 for k, lo in zip(keys, lows, strict=True)]
+    if math.prod(spans) >= 2**62:
+        return np.lexsort(keys[::-1])
+    combined = np.zeros(len(keys[0]), np.int64)
+    for k, lo, span in zip(keys, lows, spans, strict=True):
+        combined = combined * span + (k.astype(np.int64) - lo)
+    return np.argsort(combined, kind="stable")
 
 
 def stalled(before: np.ndarray | None, failed: np.ndarray) -> bool:
@@ -263,7 +281,8 @@ class _State:
             rel_mask = np.r_[rel_mask, np.zeros(self.n_reg_rel, bool)]
         h = self.hidden
         eligible = self.eligible if tier is None else self.eligible_at(tier)
-        ok = rel_mask[self.g_rel] & ~h[self.g_var] & eligible[self.g_var]
+        hg = h[self.g_var]
+        ok = rel_mask[self.g_rel] & ~hg & eligible[self.g_var]
         rels, ev = self.g_rel[ok], self.g_var[ok]
         # Within a cost class (numerator or count; All-students/all-grades or not), the
         # candidate that starts the fewest new needs, less the needs it meets: withholding a
@@ -271,20 +290,16 @@ class _State:
         # withheld member, which needs a complement of its own; a value in several relations
         # of ``rel_mask`` meets each of them. Then the smallest. (Central state 2024: 7% fewer
         # complementary rows, 2.7% fewer rows withheld; benchmarks/README.md, "session 23".)
-        n_h = np.bincount(self.g_rel, weights=h[self.g_var], minlength=len(rel_mask))
+        n_h = np.bincount(self.g_rel, weights=hg, minlength=len(rel_mask))
         starts = np.bincount(self.g_var[n_h[self.g_rel] == 0], minlength=len(h))
         meets = np.bincount(ev, minlength=len(h))
-        o = np.lexsort((self.rank[ev], starts[ev] - meets[ev], self.cost_class[ev], rels))
+        o = lex_order(rels, self.cost_class[ev], starts[ev] - meets[ev], self.rank[ev])
         rels, ev = rels[o], ev[o]
+        first = np.flatnonzero(np.r_[True, rels[1:] != rels[:-1]]) if len(rels) else rels
         if by_rel:
             out = np.full(len(rel_mask), -1, np.int64)
-            if len(rels):
-                r, first = np.unique(rels, return_index=True)
-                out[r] = ev[first]
+            out[rels[first]] = ev[first]
             return out
-        if not len(rels):
-            return np.zeros(0, np.int64)
-        _, first = np.unique(rels, return_index=True)
         return np.unique(ev[first])
 
     def greedy(self) -> int:

@@ -263,6 +263,8 @@ class AuditReport:
 _I0 = np.zeros(0, np.int64)
 _F0 = np.zeros(0, np.float64)
 _PTR0 = np.zeros(1, np.int64)
+for _a in (_I0, _F0, _PTR0):  # shared by every empty set of witnesses: never written to
+    _a.setflags(write=False)
 
 
 def _ptr(lengths: np.ndarray) -> np.ndarray:
@@ -270,7 +272,7 @@ def _ptr(lengths: np.ndarray) -> np.ndarray:
     return np.r_[np.int64(0), np.cumsum(lengths, dtype=np.int64)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Witnesses:
     """Certificates that withheld values' ranges are wide: feasible points of one year's
     published system, found by this audit's LPs, kept so that a later audit of the same or a
@@ -435,13 +437,13 @@ class _Recorder:
         """Everything recorded (point ``j`` is the ``j``-th recorded)."""
         self._flush()
         parts = self._parts
-        m_len = np.concatenate([np.diff(w.m_ptr) for w in parts]) if parts else _I0
-        p_len = np.concatenate([np.diff(w.p_ptr) for w in parts]) if parts else _I0
-        cat = (lambda xs, empty: np.concatenate(xs) if xs else empty)  # noqa: E731
-        return Witnesses("", _ptr(m_len), cat([w.m_var for w in parts], _I0),
-                         cat([w.m_delta for w in parts], _F0), _ptr(p_len),
-                         cat([w.p_move for w in parts], _I0),
-                         cat([w.p_weight for w in parts], _F0))
+        return Witnesses(
+            "", _ptr(_flat([np.diff(w.m_ptr) for w in parts], np.int64)),
+            _flat([w.m_var for w in parts], np.int64),
+            _flat([w.m_delta for w in parts], np.float64),
+            _ptr(_flat([np.diff(w.p_ptr) for w in parts], np.int64)),
+            _flat([w.p_move for w in parts], np.int64),
+            _flat([w.p_weight for w in parts], np.float64))
 
 
 def _lengths(arrays: list[np.ndarray]) -> np.ndarray:

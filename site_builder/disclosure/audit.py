@@ -346,8 +346,7 @@ class Witnesses:
     def points(self, pids: np.ndarray) -> Witnesses:
         """The points ``pids`` (in that order) and the moves they use (in their order here,
         renumbered from 0)."""
-        p_len = np.diff(self.p_ptr)[pids]
-        at = _gather(self.p_ptr[:-1][pids], p_len)
+        p_len, at = self.slices(pids)
         pm = self.p_move[at]
         mids = np.unique(pm)
         new_id = np.full(self.n_moves, -1, np.int64)
@@ -356,6 +355,12 @@ class Witnesses:
         mat = _gather(self.m_ptr[:-1][mids], m_len)
         return Witnesses(self.fingerprint, _ptr(m_len), self.m_var[mat], self.m_delta[mat],
                          _ptr(p_len), new_id[pm], self.p_weight[at])
+
+    def slices(self, pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points ``pids``: how many moves each has, and where those are in ``p_move`` and
+        ``p_weight`` (point by point)."""
+        p_len = np.diff(self.p_ptr)[pids]
+        return p_len, _gather(self.p_ptr[:-1][pids], p_len)
 
     def digest(self) -> str:
         """SHA-256 of the fingerprint and every move and point (lengths included): the same
@@ -426,8 +431,7 @@ class _Recorder:
         if not self.on:
             return
         self._flush()
-        p_len = np.diff(w.p_ptr)[keep]
-        at = _gather(w.p_ptr[:-1][keep], p_len)
+        p_len, at = w.slices(keep)
         self._parts.append(Witnesses("", w.m_ptr, w.m_var, w.m_delta, _ptr(p_len),
                                      w.p_move[at] + self.n_moves, w.p_weight[at]))
         self.n_moves += w.n_moves

@@ -101,6 +101,25 @@ def lex_order(*keys: np.ndarray) -> np.ndarray:
     return np.argsort(combined, kind="stable")
 
 
+def _csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of ``keys`` (ids 0..n-1) grouped by key, and each key's offsets there."""
+    order = np.argsort(keys, kind="stable")
+    return order, np.searchsorted(keys[order], np.arange(n + 1))
+
+
+def _members(csr: tuple[np.ndarray, np.ndarray], ids: np.ndarray,
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of keys ``ids`` in a :func:`_csr`, key by key, and how many each has."""
+    order, ptr = csr
+    k = ptr[ids + 1] - ptr[ids]
+    return order[_audit._gather(ptr[ids], k)], k
+
+
+def _sums(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The sums of ``x``'s consecutive pieces of ``lengths`` (each at least 1)."""
+    return np.add.reduceat(x, np.cumsum(lengths) - lengths) if len(lengths) else lengths
+
+
 def stalled(before: np.ndarray | None, failed: np.ndarray) -> bool:
     """Whether the values failing now (``failed``, sorted) are, nearly all, the ones that
     failed in the round before (``before``): complements near them have stopped helping."""
@@ -189,13 +208,10 @@ class _State:
         # Every relation a complement can meet a need in: real ones, then regional ones.
         self.g_rel = np.concatenate([self.e_rel, self.r_rel])
         self.g_var = np.concatenate([self.e_var, self.r_var])
-        # The same edges by variable (CSR): a candidate's relations, without a pass over all.
-        self.gv_order = np.argsort(self.g_var, kind="stable")
-        self.gv_ptr = np.searchsorted(self.g_var[self.gv_order], np.arange(nv + 1))
-        # ... and by relation.
-        self.gr_order = np.argsort(self.g_rel, kind="stable")
-        self.gr_ptr = np.searchsorted(self.g_rel[self.gr_order],
-                                      np.arange(self.n_rel + self.n_reg_rel + 1))
+        # The same edges by variable and by relation: a candidate's relations, or a
+        # relation's members, without a pass over every edge.
+        self.by_var = _csr(self.g_var, nv)
+        self.by_rel = _csr(self.g_rel, self.n_rel + self.n_reg_rel)
         self.reason = np.zeros(nv, np.int8)
         # Rate rows that show n_students when published or coded; count rows always do.
         self.den_has_count_row = np.zeros(nv, bool)
@@ -291,7 +307,7 @@ class _State:
         # The edges of the relations asked about, and of the candidates' relations, by the
         # CSRs (no pass over every edge: most calls ask about a few relations). An edge's
         # order does not matter: (relation, variable) pairs are distinct and ranks unique.
-        edges = self._rel_edges(np.flatnonzero(rel_mask))
+        edges, _ = _members(self.by_rel, np.flatnonzero(rel_mask))
         ok = ~h[self.g_var[edges]] & eligible[self.g_var[edges]]
         rels, ev = self.g_rel[edges[ok]], self.g_var[edges[ok]]
         # Within a cost class (numerator or count; All-students/all-grades or not), the
@@ -302,15 +318,11 @@ class _State:
         # complementary rows, 2.7% fewer rows withheld; benchmarks/README.md, "session 23".)
         # Per candidate, its relations with nothing withheld yet.
         cand, at, meets = np.unique(ev, return_inverse=True, return_counts=True)
-        k = self.gv_ptr[cand + 1] - self.gv_ptr[cand]
-        c_rel = self.g_rel[self.gv_order[_audit._gather(self.gv_ptr[cand], k)]]
-        u_rel, u_at = np.unique(c_rel, return_inverse=True)
-        u_edges = self._rel_edges(u_rel)
-        u_len = self.gr_ptr[u_rel + 1] - self.gr_ptr[u_rel]
-        n_h = np.add.reduceat(h[self.g_var[u_edges]].astype(np.int64), np.cumsum(u_len) - u_len) \
-            if len(u_rel) else u_len
-        starts = np.add.reduceat((n_h[u_at] == 0).astype(np.int64), np.cumsum(k) - k) \
-            if len(cand) else k
+        c_edges, k = _members(self.by_var, cand)
+        u_rel, u_at = np.unique(self.g_rel[c_edges], return_inverse=True)
+        u_edges, u_len = _members(self.by_rel, u_rel)
+        n_h = _sums(h[self.g_var[u_edges]].astype(np.int64), u_len)
+        starts = _sums((n_h[u_at] == 0).astype(np.int64), k)
         o = lex_order(rels, self.cost_class[ev], starts[at] - meets[at], self.rank[ev])
         rels, ev = rels[o], ev[o]
         first = np.flatnonzero(np.r_[True, rels[1:] != rels[:-1]]) if len(rels) else rels
@@ -319,12 +331,6 @@ class _State:
             out[rels[first]] = ev[first]
             return out
         return np.unique(ev[first])
-
-    def _rel_edges(self, rels: np.ndarray) -> np.ndarray:
-        """The edges (indices into ``g_rel``/``g_var``) of relations ``rels``, relation by
-        relation."""
-        k = self.gr_ptr[rels + 1] - self.gr_ptr[rels]
-        return self.gr_order[_audit._gather(self.gr_ptr[rels], k)]
 
     def greedy(self) -> int:
         """Complements until no relation needs one. A relation whose need another

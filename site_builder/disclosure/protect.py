@@ -212,6 +212,10 @@ class _State:
         # relation's members, without a pass over every edge.
         self.by_var = _csr(self.g_var, nv)
         self.by_rel = _csr(self.g_rel, self.n_rel + self.n_reg_rel)
+        # Each edge's value as a withheld part of its relation (a total's: none).
+        self._part_value = np.r_[np.where(self.e_tot, 0, value[self.e_var]),
+                                 np.zeros(len(self.r_var), np.int64)].astype(float)
+        self._per_rel: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.reason = np.zeros(nv, np.int8)
         # Rate rows that show n_students when published or coded; count rows always do.
         self.den_has_count_row = np.zeros(nv, bool)
@@ -281,18 +285,34 @@ class _State:
     def needs_more(self) -> np.ndarray:
         """Relations (real, then regional) that need one more withheld member."""
         m = self.policy.min_cell_size
+        n_h, s = self._withheld_per_relation()
+        real_h, real_s = n_h[:self.n_rel], s[:self.n_rel]
+        tot_pub = ~self.hidden[self.rel_total]
+        real = ((real_h == 1)
+                | (tot_pub & self.rel_count & (real_s >= 1) & (real_s < m))
+                | (tot_pub & ~self.rel_count & (real_h >= 1) & (real_s == 0)))
+        return np.concatenate([real, n_h[self.n_rel:] == 1])
+
+    def _withheld_per_relation(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per relation (real, then regional): how many members are withheld, and the sum
+        of the withheld parts (totals not counted). Values are only ever withheld, never
+        published again, so after the first call only the edges of the values withheld
+        since are added (the complement rounds ask after every pick)."""
         h = self.hidden
-        e_h = h[self.e_var]
-        n_h = np.bincount(self.e_rel, weights=e_h, minlength=self.n_rel)
-        s = np.bincount(self.e_rel, weights=np.where(e_h & ~self.e_tot, self.value[self.e_var],
-                                                     0), minlength=self.n_rel)
-        tot_pub = ~h[self.rel_total]
-        real = ((n_h == 1)
-                | (tot_pub & self.rel_count & (s >= 1) & (s < m))
-                | (tot_pub & ~self.rel_count & (n_h >= 1) & (s == 0)))
-        n_rh = np.bincount(self.r_rel - self.n_rel, weights=h[self.r_var],
-                           minlength=self.n_reg_rel)
-        return np.concatenate([real, n_rh == 1])
+        n_all = self.n_rel + self.n_reg_rel
+        cache = self._per_rel
+        if cache is None or (cache[0] & ~h).any():  # first call, or a value published again
+            edges = np.flatnonzero(h[self.g_var])
+            n_h = np.zeros(n_all, np.int64)
+            s = np.zeros(n_all)
+        else:
+            seen, n_h, s = cache
+            edges, _ = _members(self.by_var, np.flatnonzero(h & ~seen))
+        rel = self.g_rel[edges]
+        n_h = n_h + np.bincount(rel, minlength=n_all)
+        s = s + np.bincount(rel, weights=self._part_value[edges], minlength=n_all)
+        self._per_rel = (h, n_h, s)
+        return n_h, s
 
     def cheapest(self, rel_mask: np.ndarray, by_rel: bool = False,
                  tier: int | None = None) -> np.ndarray:
@@ -319,10 +339,8 @@ class _State:
         # Per candidate, its relations with nothing withheld yet.
         cand, at, meets = np.unique(ev, return_inverse=True, return_counts=True)
         c_edges, k = _members(self.by_var, cand)
-        u_rel, u_at = np.unique(self.g_rel[c_edges], return_inverse=True)
-        u_edges, u_len = _members(self.by_rel, u_rel)
-        n_h = _sums(h[self.g_var[u_edges]].astype(np.int64), u_len)
-        starts = _sums((n_h[u_at] == 0).astype(np.int64), k)
+        n_h = self._withheld_per_relation()[0]
+        starts = _sums((n_h[self.g_rel[c_edges]] == 0).astype(np.int64), k)
         o = lex_order(rels, self.cost_class[ev], starts[at] - meets[at], self.rank[ev])
         rels, ev = rels[o], ev[o]
         first = np.flatnonzero(np.r_[True, rels[1:] != rels[:-1]]) if len(rels) else rels
@@ -349,10 +367,9 @@ class _State:
                     if (need & (pick < 0)).any():
                         fallback = self.cheapest(need & (pick < 0), by_rel=True, tier=tier)
                         pick = np.where(pick < 0, fallback, pick)
-                picked = np.zeros(len(self.reason), bool)
-                picked[pick[pick >= 0]] = True
-                landing = np.bincount(self.g_rel, weights=picked[self.g_var],
-                                      minlength=len(need))
+                # How many picks land in each relation.
+                edges, _ = _members(self.by_var, np.unique(pick[pick >= 0]))
+                landing = np.bincount(self.g_rel[edges], minlength=len(need))
                 sure = (pick >= 0) & (landing == 1)
                 chosen = pick[sure] if sure.any() else pick[pick >= 0]
                 changed += self.hide(np.unique(chosen))
@@ -409,24 +426,27 @@ class _State:
         own_lo, own_hi, req = self.attacker_bounds()
         lo, hi = own_lo, own_hi
         h = self.hidden
-        n_h = np.bincount(self.e_rel, weights=h[self.e_var], minlength=self.n_rel)
+        n_h = self._withheld_per_relation()[0][:self.n_rel]
         act = n_h[self.e_rel] >= 1
         if not act.any():
             return np.zeros(0, np.int64)
         ev, et = self.e_var[act], self.e_tot[act]
-        rels, er = np.unique(self.e_rel[act], return_inverse=True)
+        # The active relations, in order, and each active edge's index among them.
+        rels = np.flatnonzero(n_h >= 1)
+        at_rel = np.zeros(self.n_rel, np.int64)
+        at_rel[rels] = np.arange(len(rels))
+        er = at_rel[self.e_rel[act]]
         rt = self.rel_total[rels]
+        # The sweeps read the edges sorted by variable, once: a subset of them stays sorted.
         order = np.argsort(ev, kind="stable")
-        sv = ev[order]
-        starts = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])
-        vids = sv[starts]
+        all_v, all_t, all_r = ev[order], et[order], er[order]
+        sub_v, sub_t, sub_r = all_v, all_t, all_r
         nums = np.flatnonzero(~self.is_den & h)
         dens = self.den_id[nums]
         # Sweeps over the relations that have a member whose bounds changed in the last
         # sweep (all of them the first time): the bounds only ever tighten, so a relation
-        # none of whose members changed has nothing new to say.
-        sub_v, sub_t, sub_r = ev, et, er
-        sub_order, sub_starts, sub_vids = order, starts, vids
+        # none of whose members changed has nothing new to say. (Every bound is a whole
+        # number well under 2**53, so the sums are exact in any order.)
         for _ in range(sweeps):
             plo = np.where(sub_t, 0.0, lo[sub_v])
             phi = np.where(sub_t, 0.0, hi[sub_v])
@@ -436,11 +456,11 @@ class _State:
             # Each part: total minus the other parts; the total: the sum of the parts.
             new_lo = np.where(sub_t, slo[sub_r], tlo[sub_r] - (shi[sub_r] - phi))
             new_hi = np.where(sub_t, shi[sub_r], thi[sub_r] - (slo[sub_r] - plo))
+            starts = np.flatnonzero(np.r_[True, sub_v[1:] != sub_v[:-1]])
+            vids = sub_v[starts]
             lo2, hi2 = lo.copy(), hi.copy()
-            lo2[sub_vids] = np.maximum(lo[sub_vids],
-                                       np.maximum.reduceat(new_lo[sub_order], sub_starts))
-            hi2[sub_vids] = np.minimum(hi[sub_vids],
-                                       np.minimum.reduceat(new_hi[sub_order], sub_starts))
+            lo2[vids] = np.maximum(lo[vids], np.maximum.reduceat(new_lo, starts))
+            hi2[vids] = np.minimum(hi[vids], np.minimum.reduceat(new_hi, starts))
             hi2[nums] = np.minimum(hi2[nums], hi2[dens])
             np.maximum.at(lo2, dens, lo2[nums])
             hi2 = np.minimum(hi2, BIG)
@@ -450,14 +470,10 @@ class _State:
             lo, hi = lo2, hi2
             touched = np.zeros(len(rels), bool)
             touched[er[moved[ev]]] = True
-            keep = np.flatnonzero(touched[er])
-            if not len(keep):
+            keep = touched[all_r]
+            if not keep.any():
                 break
-            sub_v, sub_t, sub_r = ev[keep], et[keep], er[keep]
-            sub_order = np.argsort(sub_v, kind="stable")
-            sv = sub_v[sub_order]
-            sub_starts = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])
-            sub_vids = sv[sub_starts]
+            sub_v, sub_t, sub_r = all_v[keep], all_t[keep], all_r[keep]
         width = np.floor(hi + 1e-6) - np.ceil(lo - 1e-6)
         bad = np.flatnonzero(h & (width < req))
         # The relations that bind each narrow value (its highest lower bound and lowest

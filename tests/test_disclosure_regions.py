@@ -6,6 +6,7 @@ with the districts that have the most of it ("partner districts")."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -376,12 +377,16 @@ def test_a_value_the_whole_group_shows_narrow_is_narrow_not_unproven(monkeypatch
     assert held[0].tolist() == [0]  # the row a + b = 20 holds it
 
 
-def test_a_numerator_shown_narrow_round_after_round_loses_its_unit(monkeypatch) -> None:
-    """A numerator whose exact range stays too narrow for STUBBORN_ROUNDS audit rounds loses
-    its whole unit (its denominator, and so every rate over it), as in the narrowing rounds:
-    on the full state a coded count shown to range over 28..30 (needs 3) took complements
-    elsewhere for 47 rounds, until protect() gave up. Staged: the real audit's report, plus
-    that failure for one withheld numerator whose count the usual pattern publishes."""
+def _stage_narrow(monkeypatch) -> tuple[Callable[..., tuple[np.ndarray, list[dict]]], int]:  # noqa: ANN001
+    """A toy state protected with the real audit's reports, plus a staged failure "shown to
+    range over 28..30, needs 3" for one withheld numerator whose count the usual pattern
+    publishes (on the full state such a coded count took complements elsewhere for 47
+    rounds, until protect() gave up). Returns ``staged(rounds, unproven_rounds=0,
+    derived_rounds=0)``: the final pattern and the keyword arguments of each audit call,
+    with the failure staged in the first ``rounds`` audits while its denominator is
+    published, a staged "unproven" failure of another unit's numerator in the first
+    ``unproven_rounds``, and one of a derived group in the first ``derived_rounds``; and
+    the numerator's denominator."""
     import importlib
 
     from site_builder.cells import KEY
@@ -406,17 +411,33 @@ def test_a_numerator_shown_narrow_round_after_round_loses_its_unit(monkeypatch) 
     assert len(pick)
     v = int(pick[0])
     den = int(st.den_id[v])
+    other = pick[st.den_id[pick] != den]
+    assert len(other)
+    # A count relation with a published candidate for a complement: a derived group staged
+    # there gets one.
+    st.reason[:] = usual
+    can = ~st.hidden & st.eligible
+    rel = int(np.flatnonzero(st.rel_count & (np.bincount(
+        st.e_rel, weights=can[st.e_var], minlength=st.n_rel) > 0))[0])
 
-    def staged(rounds: int) -> np.ndarray:
+    def staged(rounds: int, unproven_rounds: int = 0,
+               derived_rounds: int = 0) -> tuple[np.ndarray, list[dict]]:
         real = audit_mod.audit_cells
-        calls: list[int] = []
+        calls: list[dict] = []
 
         def spied(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
             report = real(*args, **kwargs)
-            calls.append(1)
-            if len(calls) <= rounds:
+            calls.append(kwargs)
+            if len(calls) <= rounds and finals[-1][den] == 0:  # (withheld, it is free)
                 report.failures = [*report.failures, audit_mod.Failure(
                     "approximate", "staged", low=28.0, high=30.0, required=3, var_id=v)]
+            if len(calls) <= unproven_rounds:
+                report.failures = [*report.failures, audit_mod.Failure(
+                    "unproven", "staged", low=40.0, high=41.0, required=3,
+                    var_id=int(other[0]))]
+            if len(calls) <= derived_rounds:
+                report.failures = [*report.failures, audit_mod.Failure(
+                    "derived_group", "staged", low=12.0, rel_id=rel)]
             return report
 
         monkeypatch.setattr(audit_mod, "audit_cells", spied)
@@ -424,7 +445,42 @@ def test_a_numerator_shown_narrow_round_after_round_loses_its_unit(monkeypatch) 
         pub = protect(raw, POLICY)
         monkeypatch.setattr(audit_mod, "audit_cells", real)
         assert real(pub, POLICY, hint=raw).ok
-        return finals[-1]
+        return finals[-1], calls
 
-    assert staged(protect_mod.STUBBORN_ROUNDS - 1)[den] == 0  # not yet: it stays published
-    assert staged(protect_mod.STUBBORN_ROUNDS)[den] != 0
+    return staged, den
+
+
+def test_a_numerator_shown_narrow_round_after_round_loses_its_unit(monkeypatch) -> None:
+    """A numerator whose exact range stays too narrow for STUBBORN_ROUNDS audit rounds loses
+    its whole unit (its denominator, and so every rate over it), as in the narrowing rounds.
+    Staged beside a value shown unproven, which the rounds solve exactly after a stall."""
+    import importlib
+
+    protect_mod = importlib.import_module("site_builder.disclosure.protect")
+    staged, den = _stage_narrow(monkeypatch)
+    k = protect_mod.STUBBORN_ROUNDS
+    pattern, calls = staged(k - 1, unproven_rounds=k - 1)
+    assert pattern[den] == 0  # not yet: it stays published
+    assert any(c.get("exact_count") for c in calls)  # the unproven value's exact round
+    assert staged(k, unproven_rounds=k)[0][den] != 0
+
+
+def test_narrow_numerators_nothing_frees_lose_their_unit_without_an_exact_round(
+        monkeypatch) -> None:
+    """When all that fails again is numerators already shown narrow (solved exactly over
+    their whole group) and nothing in their regions frees them, they lose their unit at
+    once: an exact round would only show them narrow again (full state 2024: a round
+    fewer, the same pattern)."""
+    import importlib
+
+    protect_mod = importlib.import_module("site_builder.disclosure.protect")
+    staged, den = _stage_narrow(monkeypatch)
+    # Beside it in the first round, a derived group that gets a complement (so that the next
+    # round is not the thorough one).
+    assert staged(1, derived_rounds=1)[0][den] == 0  # failing once: complements first
+    pattern, calls = staged(protect_mod.MAX_AUDIT_ROUNDS, derived_rounds=1)
+    assert pattern[den] != 0
+    # Shown narrow in rounds 1 and 2, its unit withheld after round 2; round 3 passes.
+    # (Before: an exact round 3, and the unit withheld after round 4, STUBBORN_ROUNDS.)
+    assert len(calls) == 3
+    assert not any(c.get("exact_count") for c in calls)

@@ -1076,10 +1076,25 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
                 # would prove it is outside its region, so the next round solves its whole
                 # group exactly, before any more complements (full state 2024: 13 values,
                 # all protected, took two more rounds and 59 more rows withheld to find so).
-                log.info("audit round %d: nothing in their regions frees them; "
-                         "next, exact LPs", rnd + 1)
-                stall = True
-                continue
+                # But a numerator already shown narrow was solved exactly over its whole
+                # group, and with nothing withheld before that round it would only be shown
+                # narrow again: when such numerators are all that fail, they lose their
+                # whole unit now, as STUBBORN_ROUNDS would have them do after it (full state
+                # 2024: a coded count shown to range over 28..30, a round sooner).
+                units = np.unique(st.den_id[again])
+                n_units = (st.hide(units[~st.keep[units]])
+                           if np.isin(again, narrow).all() and not st.is_den[again].any()
+                           else 0)
+                if not n_units:
+                    log.info("audit round %d: nothing in their regions frees them; "
+                             "next, exact LPs", rnd + 1)
+                    stall = True
+                    continue
+                n_again += n_units
+                stall = False  # what stalled was these values: no exact round for them
+                log.info("audit round %d: nothing in their regions frees %d values shown "
+                         "narrow; they lose their whole unit (%d withheld)", rnd + 1,
+                         len(again), n_units)
         if len(again):
             st.anywhere[again[strikes[again] >= GLOBAL_STRIKES]] = True
             g = np.zeros(st.n_rel + st.n_reg_rel, bool)

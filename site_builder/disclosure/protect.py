@@ -945,13 +945,22 @@ class _Cubes:
 def _cube_rounds(st: _State, cubes: _Cubes) -> None:
     """Withhold the published corners of the cheapest hypercube of each value no cube of
     withheld values proves yet, so that the audit can check most proofs instead of
-    searching for them (see :mod:`cubes`)."""
+    searching for them (see :mod:`cubes`). A value no cube could be bought for is not
+    asked about again (full state 2024: the second round's complements for 40,324 values,
+    3.8 s, covered 473, 338 of them such values), but it is searched for again: what the
+    round withheld proves some (3,000 of 42,437), which the audit's LPs would otherwise
+    have to prove (its first round took 17 s longer without)."""
     left = None
+    tried = np.zeros(0, np.int64)  # values no cube could be bought for
     for _ in range(CUBE_ROUNDS):
         left = cubes.update(st, again=left)
-        n = st.hide(st.cube_complements(left)[0]) if len(left) else 0
+        fresh = np.setdiff1d(left, tried)
+        picks, covered = (st.cube_complements(fresh) if len(fresh)
+                          else (fresh, np.zeros(0, bool)))
+        n = st.hide(picks)
         if n:
             st.greedy()
+        tried = np.union1d(tried, fresh[~covered])
         # Stop when the complements no longer pay: the first audit round looks for the
         # cubes of what was just withheld anyway.
         if n <= CUBE_MIN_GAIN * len(left):

@@ -236,6 +236,33 @@ def test_cube_rounds_do_not_ask_again_for_a_value_no_cube_could_be_bought_for(
     assert still  # some were still unproven when the next round asked
 
 
+def test_a_systems_cube_space_is_worked_out_once(
+        toy: tuple[pl.DataFrame, pl.DataFrame], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cube space (a dense lookup over the year's key space: 53 MB on the full state) is
+    built once per system, however many cube searches ask for it, and again for another
+    system (even one equal to it), with the same cubes either way."""
+    raw, pub = toy
+    built: list[int] = []
+    real = cubes_mod._build_space
+
+    def counted(system):  # noqa: ANN001, ANN202
+        built.append(id(system))
+        return real(system)
+
+    monkeypatch.setattr(cubes_mod, "_build_space", counted)
+    cells = with_population(pub, POLICY).sort(list(KEY))
+    system = build_system(cells, POLICY)
+    truth = hint_values(cells, system, raw)
+    first = cubes_mod.cube_witnesses(cells, system, POLICY, truth)
+    again = cubes_mod.cube_witnesses(cells, system, POLICY, truth)
+    assert len(built) == 1
+    other = build_system(cells, POLICY)
+    fresh = cubes_mod.cube_witnesses(cells, other, POLICY, hint_values(cells, other, raw))
+    assert len(built) == 2
+    assert first[0].digest() == again[0].digest() == fresh[0].digest()
+    assert np.array_equal(first[1], fresh[1])
+
+
 def _have_by_join(rects: pl.DataFrame, mov: pl.DataFrame) -> pl.DataFrame:
     """Where each rectangle is movable, the slow way (session 15's code): every corner
     joined with every place that holds it."""

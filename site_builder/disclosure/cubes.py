@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -111,7 +112,25 @@ def _ids(frame: pl.DataFrame, cols: list[str]) -> tuple[np.ndarray, pl.DataFrame
     return ids.to_numpy().astype(np.int64), table
 
 
+_SPACES: dict[int, _Space] = {}
+"""The last system's space, by the system's id (dropped when the system is)."""
+
+
 def _space(system: System) -> _Space:
+    """The cube space of ``system``'s variables, worked out once per system: protect()
+    asks for it at every cube search and complement choice of a year, about a dozen times
+    (0.5 s each on the full state)."""
+    key = id(system)
+    sp = _SPACES.get(key)
+    if sp is None:
+        sp = _build_space(system)
+        _SPACES.clear()  # one at a time: a full-state year's key space is 53 MB
+        _SPACES[key] = sp
+        weakref.finalize(system, _SPACES.pop, key, None)
+    return sp
+
+
+def _build_space(system: System) -> _Space:
     v = system.vars
     fix, _ = _ids(v, ["year", "subject"])
     geo, geo_t = _ids(v, ["level", "district_code", "school_code"])

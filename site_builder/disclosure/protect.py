@@ -1088,8 +1088,9 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
                 # But a numerator already shown narrow was solved exactly over its whole
                 # group, and with nothing withheld before that round it would only be shown
                 # narrow again: when such numerators are all that fail, they lose their
-                # whole unit now, as STUBBORN_ROUNDS would have them do after it (full state
-                # 2024: a coded count shown to range over 28..30, a round sooner).
+                # whole unit now (the remedy of STUBBORN_ROUNDS, without waiting for it:
+                # full state 2024, a coded count shown to range over 28..30 lost its unit
+                # after its 4th round; now after its 3rd, with the same pattern).
                 units = np.unique(st.den_id[again])
                 n_units = (st.hide(units[~st.keep[units]])
                            if np.isin(again, narrow).all() and not st.is_den[again].any()

@@ -264,6 +264,13 @@ class _State:
         self.reason[idx] = COMPLEMENTARY
         return len(idx)
 
+    def hide_units(self, nums: np.ndarray) -> int:
+        """Withhold the whole unit of each numerator of ``nums`` (its denominator, and so
+        every rate over it), except the state's own All-students numbers; returns how many
+        were published."""
+        units = np.unique(self.den_id[nums])
+        return self.hide(units[~self.keep[units]])
+
     def propagate(self) -> int:
         """Withheld denominator -> its numerators withheld (coded ones too); a denominator
         that no published row would show any more is withheld."""
@@ -894,8 +901,7 @@ def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,
         # by what neighbouring bands say) loses its whole unit instead.
         strikes[bad] += 1
         stubborn = bad[(strikes[bad] >= STUBBORN_ROUNDS) & ~st.is_den[bad]]
-        units = np.unique(st.den_id[stubborn])
-        n = st.hide(units[~st.keep[units]])
+        n = st.hide_units(stubborn)
         n += st.hide(st.cheapest(st.binding))
         n += st.fix_vars(bad, late=bad[strikes[bad] >= 2])
         if not n:  # nothing else: every value may have its complements of last resort
@@ -1062,8 +1068,7 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
                                   and f.kind in ("exact", "approximate")}), np.int64)
         stubborn = narrow[(strikes[narrow] >= STUBBORN_ROUNDS) & ~st.is_den[narrow]]
         if len(stubborn):
-            units = np.unique(st.den_id[stubborn])
-            n_again += st.hide(units[~st.keep[units]])
+            n_again += st.hide_units(stubborn)
             log.info("audit round %d: %d narrow values that failed %d rounds lose their "
                      "whole unit (%d withheld)", rnd + 1, len(stubborn), STUBBORN_ROUNDS,
                      n_again)
@@ -1091,8 +1096,7 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
                 # whole unit now (the remedy of STUBBORN_ROUNDS, without waiting for it:
                 # full state 2024, a coded count shown to range over 28..30 lost its unit
                 # after its 4th round; now after its 3rd, with the same pattern).
-                units = np.unique(st.den_id[again])
-                n_units = (st.hide(units[~st.keep[units]])
+                n_units = (st.hide_units(again)
                            if np.isin(again, narrow).all() and not st.is_den[again].any()
                            else 0)
                 if not n_units:

@@ -5,6 +5,7 @@ ever a candidate: the audit checks every point of it against every published num
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -293,7 +294,7 @@ def test_places_found_by_lookup_are_the_places_a_join_with_every_place_finds() -
     xs = movable[value[movable] < 30]
     xf = mov.join(pl.DataFrame({"x": xs}), on="x")
     rects = cubes_mod._rectangles(xf, mov, cubes_mod._who_moves(xf, mov, sp, POLICY),
-                                  cubes_mod._what_moves(xf, mov, sp, POLICY))
+                                  cubes_mod._what_moves(xf, mov, sp, POLICY), sp, POLICY)
     cols = ["x", "rect", "place", "geo", "sign"]
     fast = cubes_mod._place_moves(xf, rects, cubes_mod._have(rects, mov, xf, sp)).sort(cols)
     slow = cubes_mod._place_moves(xf, rects, _have_by_join(rects, mov)).sort(cols)
@@ -331,12 +332,12 @@ def _tested(place: dict[str, str], group: str, n: int, pa: int,
     return rows
 
 
-def test_a_groups_tested_count_without_levels_moves_alone_in_a_cube() -> None:
+def test_a_groups_tested_count_without_levels_moves_with_its_numerator_in_a_cube() -> None:
     # The levels are shown for All students only; a group has its tested count and its
     # proficient-or-advanced rate. Female is small at both schools (primary), so Male is
-    # withheld at both; the cube moves the tested counts (and, separately, the
-    # numerators) around the rectangle of two schools and two groups, the All-students
-    # rows and their levels untouched.
+    # withheld at both; one cube moves each tested count together with its numerator
+    # around the rectangle of two schools and two groups, the All-students rows and their
+    # levels untouched.
     places = [{"level": "district"}, {"school": "0101"}, {"school": "0102"}]
     counts = [((45, 55, 60, 40), (45, 22), (155, 78)), ((20, 30, 30, 20), (20, 10), (80, 40)),
               ((25, 25, 30, 20), (25, 12), (75, 38))]
@@ -352,5 +353,96 @@ def test_a_groups_tested_count_without_levels_moves_alone_in_a_cube() -> None:
         ("0101", "Female"), ("0101", "Male"), ("0102", "Female"), ("0102", "Male")]
     w, left = _cubes(raw, pub)
     assert len(left) == 0, left
-    # The tested counts' cube and the numerators' cube, each moved both ways.
-    assert w.n_moves == 2 and all(len(m) == 4 for m in w.lists()[0])
+    (moved,), (signs,) = w.lists()[0], w.lists()[1]
+    v = build_system(with_population(pub, POLICY).sort(list(KEY)), POLICY).vars
+    corners = v[moved].with_columns(pl.Series("sign", signs))
+    assert corners.height == 8 and set(corners["student_group"]) == {"Female", "Male"}
+    assert corners["school_code"].n_unique() == 2 and corners["level"].unique().to_list() == [
+        "school"]
+    # Each group's count and its numerator move the same way.
+    assert corners.group_by("school_code", "student_group").agg(
+        pl.col("sign").n_unique())["sign"].to_list() == [1] * 4
+
+
+def _two_schools(rows_at: Callable[[dict[str, str], int], list[dict[str, object]]],
+                 ) -> pl.DataFrame:
+    """The rows ``rows_at(place, i)`` of a district (i = 0) and its two schools (1, 2)."""
+    places = [{"level": "district"}, {"school": "0101"}, {"school": "0102"}]
+    return frame([r for i, place in enumerate(places) for r in rows_at(place, i)])
+
+
+def _proven_by(raw: pl.DataFrame, pub: pl.DataFrame, **where: str,
+               ) -> tuple[int, pl.DataFrame, np.ndarray]:
+    """The variable at ``where`` (withheld), the values the cubes leave, and the corners
+    of the cube that moves it (its rows of ``system.vars``, with each one's sign)."""
+    v = build_system(with_population(pub, POLICY).sort(list(KEY)), POLICY).vars
+    x = int(v.filter(pl.all_horizontal([pl.col(k) == s for k, s in where.items()]))[
+        "var_id"].item())
+    w, left = _cubes(raw, pub)
+    moves = [(m, g) for m, g in zip(*w.lists()[:2], strict=True) if x in m]
+    corners = (v[moves[0][0]].with_columns(pl.Series("sign", moves[0][1])) if moves
+               else v.clear())
+    return x, corners, left
+
+
+def test_a_cohort_moves_with_its_graduates_where_alone_it_could_not_move_enough() -> None:
+    # Female is small at both schools (primary: needs a range of 5), Male withheld as its
+    # complement. At 0101 the cohort of 20 has 18 graduates: alone it could go down by 2
+    # only, and at 0102 (25 with 24 graduates) by 1; moved with their graduates, far more.
+    def rows_at(place: dict[str, str], i: int) -> list[dict[str, object]]:
+        counts = [((45, 42), (155, 140)), ((20, 18), (80, 72)), ((25, 24), (75, 68))][i]
+        return [cell(n, g, topic="graduation", measure="graduation_4yr", meeting=k, **place)
+                for g, (n, k) in zip(("Female", "Male"), counts, strict=True)] + [
+            cell(sum(n for n, _ in counts), topic="graduation", measure="graduation_4yr",
+                 meeting=sum(k for _, k in counts), **place)]
+    raw = _two_schools(rows_at)
+    pub = protect(raw, POLICY)
+    x, corners, left = _proven_by(raw, pub, level="school", school_code="0101",
+                                  student_group="Female", series="d:cohort")
+    assert x not in left, "the Female cohort at 0101 has no cube"
+    assert set(corners["series"]) == {"d:cohort", "n:graduation/graduation_4yr"}
+    assert corners.height == 8 and corners["school_code"].n_unique() == 2
+
+
+def test_all_students_move_with_a_level_where_their_groups_move_as_counts() -> None:
+    # Everything at the schools is small (primary), the district's All students published.
+    # All students show their levels, the groups do not: the cube of All students' tested
+    # count moves it with one level, and a member of each partition (here Female or Male)
+    # as a count, against the same at the other school.
+    def rows_at(place: dict[str, str], i: int) -> list[dict[str, object]]:
+        levels = [(6, 14, 15, 10), (2, 6, 8, 4), (4, 8, 7, 6)][i]
+        fem = [(22, 11), (12, 5), (10, 6)][i]
+        return (_tested(place, "All students", sum(levels), levels[2] + levels[3], levels)
+                + _tested(place, "Female", *fem)
+                + _tested(place, "Male", sum(levels) - fem[0],
+                          levels[2] + levels[3] - fem[1]))
+    raw = _two_schools(rows_at)
+    pub = protect(raw, POLICY)
+    x, corners, left = _proven_by(raw, pub, level="school", school_code="0101",
+                                  student_group="All students", series="d:tested")
+    assert x not in left, "All students' tested count at 0101 has no cube"
+    at = corners.filter(pl.col("school_code") == "0101")
+    alls = at.filter(pl.col("student_group") == "All students")
+    assert "d:tested" in alls["series"] and alls["series"].str.starts_with(
+        "n:assessment/level_").any()
+    groups = at.filter(pl.col("student_group") != "All students")
+    assert groups["student_group"].n_unique() == 1 and "d:tested" in groups["series"]
+    assert not groups["series"].str.starts_with("n:assessment/level_").any()
+
+
+def test_a_group_that_is_all_its_schools_students_moves_with_all_students() -> None:
+    # Every student at both schools is White: White has no sibling to move against, but
+    # All students' cube (All students and one member of each partition: White, and Female
+    # or Male) moves it, against the same at the other school.
+    def rows_at(place: dict[str, str], i: int) -> list[dict[str, object]]:
+        total, fem = [(45, 22), (20, 12), (25, 10)][i]
+        return [cell(total, **place), cell(total, "White", "Race/Ethnicity", **place),
+                cell(fem, "Female", **place), cell(total - fem, "Male", **place)]
+    raw = _two_schools(rows_at)
+    pub = protect(raw, POLICY)
+    x, corners, left = _proven_by(raw, pub, level="school", school_code="0101",
+                                  student_group="White")
+    assert x not in left, "White at 0101 has no cube"
+    at = corners.filter(pl.col("school_code") == "0101")
+    assert {"White", "All students"} <= set(at["student_group"])
+    assert set(at["student_group"]) & {"Female", "Male"} and at.height == 3

@@ -440,10 +440,21 @@ def _stage_narrow(monkeypatch) -> tuple[Callable[..., tuple[np.ndarray, list[dic
                     "derived_group", "staged", low=12.0, rel_id=rel)]
             return report
 
+        # The count is never a complement's choice (in a round where both values fail
+        # everywhere, one in each of their relations may be it), so that only the rules
+        # under test withhold it.
+        real_init = protect_mod._State.__init__
+
+        def init(self, *args):  # noqa: ANN001, ANN002, ANN202
+            real_init(self, *args)
+            self._eligible[den] = False
+
         monkeypatch.setattr(audit_mod, "audit_cells", spied)
+        monkeypatch.setattr(protect_mod._State, "__init__", init)
         finals.clear()
         pub = protect(raw, POLICY)
         monkeypatch.setattr(audit_mod, "audit_cells", real)
+        monkeypatch.setattr(protect_mod._State, "__init__", real_init)
         assert real(pub, POLICY, hint=raw).ok
         return finals[-1], calls
 

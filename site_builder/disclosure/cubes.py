@@ -284,7 +284,7 @@ def _cubes(xs: np.ndarray, mov: pl.DataFrame, sp: _Space, policy: Policy) -> pl.
     if xf.height == 0:
         return empty
     rects = _rectangles(xf, mov, _who_moves(xf, mov, sp, policy),
-                        _what_moves(xf, mov, sp, policy))
+                        _what_moves(xf, mov, sp, policy), sp, policy)
     if rects.height == 0:
         return empty
     places = _place_moves(xf, rects, _have(rects, mov, xf, sp))
@@ -399,29 +399,93 @@ def _what_moves(xf: pl.DataFrame, mov: pl.DataFrame, sp: _Space, policy: Policy,
         if not names <= sid.keys() or any(c == sid[f"d:{pop}"] for c, _ in templates):
             continue
         templates += _level_templates(lp.topic, lp.measures, sid[f"d:{pop}"], sid, policy)
-    n_level = len(templates)
-    # Everything moves alone along this axis where it has no level template there: a
-    # group's tested count and its "proficient or advanced" have no levels to move with
-    # (the levels are shown for All students only), so they move alone.
+    # A count with one of its numerators, where no levels or sums tie the numerator to
+    # others there (a group's tested count with its "proficient or advanced"; an enrolled
+    # count with its attendance; a cohort with its graduates): the numerator keeps within
+    # its count both ways, where the count alone could only go up, or down as far as the
+    # numerator lets it (a cohort of 28 with 25 graduates, needing a range of 5).
+    pairs, absent = _pair_templates(sid, policy)
+    absent = {len(templates) + j: cs for j, cs in absent.items()}
+    templates += pairs
+    # Everything moves alone along this axis where it has no level template there.
+    n_alone = len(templates)
     templates += [(i, [(i, 1)]) for i in range(what_t.height)]
     t_rows = [(c, j, coord, s) for j, (c, mv) in enumerate(templates)
               for coord, s in _net(mv).items()]
     tmpl = pl.DataFrame(t_rows, schema={"what": pl.Int64, "tmpl": pl.Int64, "coord": pl.Int64,
                                         "sign": pl.Int64}, orient="row")
-    # Per value: the templates of its coordinate whose every member is movable there.
+    # Per value: the templates of its coordinate whose every member is movable there. A
+    # level (or sum of levels) with no value there is left out of the template, not a
+    # reason to refuse it: the levels are shown for All students only, so at a group a
+    # level template moves the count alone, or with its "proficient or advanced". Of the
+    # templates that move the value the same way there, the first is kept: in a rectangle
+    # with All students (see _who_moves) it moves their levels too.
+    optional = _optional(sp, policy)
     rows = xf.select("x", "fix", "geo", "who", "what").join(tmpl, on="what")
+    rows = rows.filter(pl.Series(
+        ~optional[rows["coord"].to_numpy()] | (sp.var_at(
+            rows["fix"].to_numpy(), rows["geo"].to_numpy(), rows["who"].to_numpy(),
+            rows["coord"].to_numpy()) >= 0)))
     there = mov.select("fix", "geo", "who", pl.col("what").alias("coord"), "cost")
     rows = rows.join(there, on=["fix", "geo", "who", "coord"], how="left")
-    ok = rows.group_by("x", "tmpl").agg(pl.col("cost").is_not_null().all().alias("ok"),
-                                        pl.col("cost").sum().alias("c"))
-    ok = ok.filter(pl.col("ok")).with_columns((pl.col("tmpl") >= n_level).alias("alone"))
+    if absent:  # a pair template only where the numerator's levels and sums are not
+        a_t = pl.DataFrame([(j, c) for j, cs in absent.items() for c in cs],
+                           schema={"tmpl": pl.Int64, "a": pl.Int64}, orient="row")
+        there_a = (rows.select("x", "fix", "geo", "who", "tmpl").unique()
+                   .join(a_t, on="tmpl"))
+        present = there_a.filter(pl.Series(sp.var_at(
+            there_a["fix"].to_numpy(), there_a["geo"].to_numpy(), there_a["who"].to_numpy(),
+            there_a["a"].to_numpy()) >= 0)).select("x", "tmpl").unique()
+        rows = rows.join(present, on=["x", "tmpl"], how="anti")
+    ok = rows.sort("x", "tmpl", "coord").group_by("x", "tmpl").agg(
+        pl.col("cost").is_not_null().all().alias("ok"), pl.col("cost").sum().alias("c"),
+        pl.format("{}:{}", "coord", "sign").str.join(",").alias("here"))
+    ok = (ok.filter(pl.col("ok")).sort("x", "tmpl").unique(["x", "here"], keep="first")
+          .with_columns((pl.col("tmpl") >= n_alone).alias("alone")))
     ok = (ok.filter(~pl.col("alone") | ~pl.col("alone").not_().any().over("x"))
           .sort("x", "c", "tmpl")
           .with_columns(pl.int_range(pl.len()).over("x").alias("opt"))
           .filter(pl.col("opt") < TEMPLATES))
-    return rows.join(ok.select("x", "tmpl", "opt"), on=["x", "tmpl"]).select(
+    return xf.select("x", "what").join(tmpl, on="what").join(
+        ok.select("x", "tmpl", "opt"), on=["x", "tmpl"]).select(
         "x", pl.col("opt").alias("ot"), "tmpl", pl.col("coord").alias("what"),
         pl.col("sign").alias("st"))
+
+
+def _optional(sp: _Space, policy: Policy) -> np.ndarray:
+    """Per "what" coordinate: whether it is a level or a sum of levels, which a template
+    moves only where it is published (the levels are shown for All students only)."""
+    names = {f"n:{lp.topic}/{m}" for lp in policy.level_partitions for m in lp.measures}
+    names |= {f"n:{ms.topic}/{m}" for ms in policy.measure_sums for m in [ms.total, *ms.parts]}
+    return np.isin(sp.what_t["series"].to_numpy(), list(names))
+
+
+def _pair_templates(sid: dict[str, int], policy: Policy,
+                    ) -> tuple[list[tuple[int, list[tuple[int, int]]]], dict[int, list[int]]]:
+    """Moves along "what" of a count with one of its numerators, keyed by each of the two
+    (the count that moves +1 with the numerator, and the numerator with the count), and,
+    per move, the coordinates that must be absent at a place for it to apply there: one
+    other member of each level partition and measure sum the numerator is in (where they
+    are published, the numerator cannot move without them)."""
+    out: list[tuple[int, list[tuple[int, int]]]] = []
+    absent: dict[int, list[int]] = {}
+    for topic, pop in sorted(policy.populations.items()):
+        den = sid.get(f"d:{pop}")
+        if den is None or topic in policy.count_topics:
+            continue
+        for name, n in sorted(sid.items()):
+            if not name.startswith(f"n:{topic}/"):
+                continue
+            m = name.split("/", 1)[1]
+            tied = [lp.measures for lp in policy.level_partitions if lp.topic == topic]
+            tied += [[ms.total, *ms.parts] for ms in policy.measure_sums
+                     if ms.topic == topic and m in [ms.total, *ms.parts]]
+            others = [next((sid[f"n:{topic}/{o}"] for o in group
+                            if o != m and f"n:{topic}/{o}" in sid), -1) for group in tied]
+            for key in (den, n):
+                absent[len(out)] = [c for c in others if c >= 0]
+                out.append((key, [(den, 1), (n, 1)]))
+    return out, absent
 
 
 def _net(move: list[tuple[int, int]]) -> dict[int, int]:
@@ -460,7 +524,7 @@ def _level_templates(topic: str, measures: list[str], den: int, sid: dict[str, i
 
 
 def _rectangles(xf: pl.DataFrame, mov: pl.DataFrame, who_m: pl.DataFrame,
-                what_m: pl.DataFrame) -> pl.DataFrame:
+                what_m: pl.DataFrame, sp: _Space, policy: Policy) -> pl.DataFrame:
     """Each value's moves along who and what together, where every corner is movable at
     the value's own place: rows (x, rect, sig, fix, who, what, sign, anchor), one per
     corner. ``sig`` names the rectangle apart from its place (year and subject, the
@@ -469,13 +533,27 @@ def _rectangles(xf: pl.DataFrame, mov: pl.DataFrame, who_m: pl.DataFrame,
     c = who_m.join(what_m, on="x").with_columns((pl.col("sw") * pl.col("st")).alias("sign"))
     c = c.join(xf.select("x", "fix", "geo", pl.col("who").alias("who_x"),
                          pl.col("what").alias("what_x")), on="x")
+    # A level not published for a group there is no corner (see _what_moves): the group
+    # moves as a count, or with its "proficient or advanced", where All students move
+    # with a level. Which corners were left out is part of the rectangle's name.
+    n_what = sp.shape[2]
+    gone = pl.Series(sp.var_at(c["fix"].to_numpy(), c["geo"].to_numpy(), c["who"].to_numpy(),
+                               c["what"].to_numpy()) < 0) & pl.Series(
+        _optional(sp, policy)[c["what"].to_numpy()])
+    c = c.with_columns(gone.alias("gone"))
+    cut = (c.filter(pl.col("gone")).group_by("x", "ow", "ot")
+           .agg((pl.col("who") * n_what + pl.col("what") + 1).sum().alias("cut"),
+                pl.len().alias("n_cut")))
+    c = c.filter(~pl.col("gone")).join(cut, on=["x", "ow", "ot"], how="left").with_columns(
+        pl.col("cut").fill_null(0), pl.col("n_cut").fill_null(0))
     there = mov.select("fix", "geo", "who", "what", pl.lit(True).alias("m"))
     c = c.join(there, on=["fix", "geo", "who", "what"], how="left")
     full = (c.group_by("x", "ow", "ot").agg(pl.col("m").is_not_null().all().alias("full"))
             .filter(pl.col("full")))
     c = c.join(full.select("x", "ow", "ot"), on=["x", "ow", "ot"])
     return c.with_columns(
-        pl.struct("fix", "who_x", "sib", "tmpl").rank("dense").cast(pl.Int64).alias("sig"),
+        pl.struct("fix", "who_x", "sib", "tmpl", "cut", "n_cut").rank("dense").cast(pl.Int64)
+        .alias("sig"),
         pl.struct("ow", "ot").rank("dense").over("x").cast(pl.Int64).alias("rect"),
         ((pl.col("who") == pl.col("who_x")) & (pl.col("what") == pl.col("what_x")))
         .alias("anchor"),

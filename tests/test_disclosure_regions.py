@@ -385,8 +385,9 @@ def _stage_narrow(monkeypatch) -> tuple[Callable[..., tuple[np.ndarray, list[dic
     derived_rounds=0)``: the final pattern and the keyword arguments of each audit call,
     with the failure staged in the first ``rounds`` audits while its denominator is
     published, a staged "unproven" failure of another unit's numerator in the first
-    ``unproven_rounds``, and one of a derived group in the first ``derived_rounds``; and
-    the numerator's denominator."""
+    ``unproven_rounds``, one of a derived group in the first ``derived_rounds``, and in
+    each of the first ``fresh_rounds`` an "unproven" failure of a value that has not failed
+    before; and the numerator's denominator."""
     import importlib
 
     from site_builder.cells import KEY
@@ -420,8 +421,8 @@ def _stage_narrow(monkeypatch) -> tuple[Callable[..., tuple[np.ndarray, list[dic
     rel = int(np.flatnonzero(st.rel_count & (np.bincount(
         st.e_rel, weights=can[st.e_var], minlength=st.n_rel) > 0))[0])
 
-    def staged(rounds: int, unproven_rounds: int = 0,
-               derived_rounds: int = 0) -> tuple[np.ndarray, list[dict]]:
+    def staged(rounds: int, unproven_rounds: int = 0, derived_rounds: int = 0,
+               fresh_rounds: int = 0) -> tuple[np.ndarray, list[dict]]:
         real = audit_mod.audit_cells
         calls: list[dict] = []
 
@@ -435,6 +436,10 @@ def _stage_narrow(monkeypatch) -> tuple[Callable[..., tuple[np.ndarray, list[dic
                 report.failures = [*report.failures, audit_mod.Failure(
                     "unproven", "staged", low=40.0, high=41.0, required=3,
                     var_id=int(other[0]))]
+            if len(calls) <= fresh_rounds:  # another value each round, failing once
+                report.failures = [*report.failures, audit_mod.Failure(
+                    "unproven", "staged", low=40.0, high=41.0, required=3,
+                    var_id=int(other[len(calls) % len(other)]))]
             if len(calls) <= derived_rounds:
                 report.failures = [*report.failures, audit_mod.Failure(
                     "derived_group", "staged", low=12.0, rel_id=rel)]
@@ -495,3 +500,25 @@ def test_narrow_numerators_nothing_frees_lose_their_unit_without_an_exact_round(
     # (Before: an exact round 3, and the unit withheld after round 4, STUBBORN_ROUNDS.)
     assert len(calls) == 3
     assert not any(c.get("exact_count") for c in calls)
+
+
+def test_a_round_that_withholds_a_stubborn_unit_is_not_followed_by_an_exact_one(
+        monkeypatch) -> None:
+    """When STUBBORN_ROUNDS withholds a narrow numerator's unit, the pattern around it has
+    changed: the next round is an ordinary one, not an exact LP of its group (full state
+    2024: the exact round showed the coded count narrow again, and only the complements
+    after it freed it, a round later)."""
+    import importlib
+
+    protect_mod = importlib.import_module("site_builder.disclosure.protect")
+    staged, den = _stage_narrow(monkeypatch)
+    k = protect_mod.STUBBORN_ROUNDS
+    # Beside it in each of the first k - 1 rounds, another value failing for the first
+    # time: the numerator is never all that fails (the rule for that withholds its unit at
+    # once), nor do the same values fail round after round (a stall: an exact round). In
+    # round k it fails alone, for the k-th time.
+    pattern, calls = staged(k, fresh_rounds=k - 1)
+    assert pattern[den] != 0
+    assert not any(c.get("exact_count") for c in calls), [
+        i + 1 for i, c in enumerate(calls) if c.get("exact_count")]
+    assert len(calls) == k + 1

@@ -1077,15 +1077,20 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             # values no choice there frees get one more in every relation, as before.
             t1 = time.perf_counter()
             picks, unfreed = st.freeing(again)
-            n_again = st.hide(picks)
+            n_freeing = st.hide(picks)
+            n_again += n_freeing
             freed = np.setdiff1d(again, unfreed)
             log.info("audit round %d: %d complements free %d of %d values failing again "
-                     "(LPs over their regions, %.1f s)", rnd + 1, n_again, len(freed),
+                     "(LPs over their regions, %.1f s)", rnd + 1, n_freeing, len(freed),
                      len(again), time.perf_counter() - t1)
             found = [f for f in found if f.var_id not in set(freed.tolist())]
             again = unfreed
-            if (not len(freed) and len(found) == len(again) and not thorough
-                    and not np.isin(again, solved_exactly).all()):
+            # (Not when STUBBORN_ROUNDS has just withheld a unit: the pattern around them
+            # changed, so the next round is an ordinary one. Full state 2024: an exact round
+            # showed the coded count narrow again, and only the complements after it freed
+            # it.)
+            if (not len(freed) and not n_again and len(found) == len(again)
+                    and not thorough and not np.isin(again, solved_exactly).all()):
                 # Every value failing failed before and nothing in its region frees it: what
                 # would prove it is outside its region, so the next round solves its whole
                 # group exactly, before any more complements (full state 2024: 13 values,

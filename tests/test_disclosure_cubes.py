@@ -19,7 +19,7 @@ from site_builder.disclosure import cubes as cubes_mod
 from site_builder.disclosure.audit import hint_values
 from site_builder.disclosure.relations import build_system, with_population
 from site_builder.disclosure.toy import toy_state
-from tests.test_disclosure_cases import cell, frame, write_csv
+from tests.test_disclosure_cases import cell, frame, protect_state, write_csv
 
 POLICY = load_policy()
 LARGE = {"LARGE_COMPONENT": 0, "EXACT_LIMIT": 0}
@@ -446,3 +446,34 @@ def test_a_group_that_is_all_its_schools_students_moves_with_all_students() -> N
     at = corners.filter(pl.col("school_code") == "0101")
     assert {"White", "All students"} <= set(at["student_group"])
     assert set(at["student_group"]) & {"Female", "Male"} and at.height == 3
+
+
+def test_cube_complements_never_withhold_all_students_in_all_grades(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cube that proves a value by withholding All-students, all-grades numbers (a
+    school's or a district's headline) is not bought: the audit's own complements can
+    usually spare them (full state 2024, with such cubes bought: a district's All-students
+    proficient-or-advanced withheld for 31% of districts in ELA instead of 22%). On this
+    toy state, 9 of the cube complements were such numbers before."""
+    import importlib
+
+    protect_mod = importlib.import_module("site_builder.disclosure.protect")
+    raw = toy_state(2, n_districts=2, schools=(2, 3), size=(4.0, 0.6))
+    real = protect_mod.cube_complements
+    asked: list[np.ndarray] = []
+    picked: list[np.ndarray] = []
+
+    def spy(system, xs, *args):  # noqa: ANN001, ANN002, ANN202
+        out = real(system, xs, *args)
+        asked.append(xs)
+        picked.append(out[0])
+        return out
+
+    monkeypatch.setattr(protect_mod, "cube_complements", spy)
+    with monkeypatch.context() as mp:
+        for name, value in LARGE.items():
+            mp.setattr(audit_mod, name, value)
+        protect(raw, POLICY)
+    st, _ = protect_state(raw)
+    assert sum(len(a) for a in asked) > 50  # it was asked, about many values
+    assert not st.allg[np.concatenate(picked)].any()

@@ -437,9 +437,18 @@ def _what_moves(xf: pl.DataFrame, mov: pl.DataFrame, sp: _Space, policy: Policy,
             there_a["fix"].to_numpy(), there_a["geo"].to_numpy(), there_a["who"].to_numpy(),
             there_a["a"].to_numpy()) >= 0)).select("x", "tmpl").unique()
         rows = rows.join(present, on=["x", "tmpl"], how="anti")
-    ok = rows.sort("x", "tmpl", "coord").group_by("x", "tmpl").agg(
-        pl.col("cost").is_not_null().all().alias("ok"), pl.col("cost").sum().alias("c"),
-        pl.format("{}:{}", "coord", "sign").str.join(",").alias("here"))
+    # What a template moves there, as one number: sum of (sign + 3) * 6^coordinate over
+    # its coordinates (each once, signs within -2..2), while that fits in 64 bits.
+    if sp.shape[2] <= 23:
+        here = pl.Series(np.power(6, rows["coord"].to_numpy(), dtype=np.int64)) * (
+            rows["sign"] + 3)
+        summed = pl.col("here").sum()
+    else:
+        here = rows["coord"].cast(pl.String) + ":" + rows["sign"].cast(pl.String)
+        summed = pl.col("here").str.join(",")
+    ok = rows.with_columns(here.alias("here")).sort("x", "tmpl", "coord").group_by(
+        "x", "tmpl").agg(pl.col("cost").is_not_null().all().alias("ok"),
+                         pl.col("cost").sum().alias("c"), summed)
     ok = (ok.filter(pl.col("ok")).sort("x", "tmpl").unique(["x", "here"], keep="first")
           .with_columns((pl.col("tmpl") >= n_alone).alias("alone")))
     ok = (ok.filter(~pl.col("alone") | ~pl.col("alone").not_().any().over("x"))

@@ -159,9 +159,9 @@ def test_large_group_proofs_agree_with_exact_ranges(tmp_path: Path, monkeypatch,
 
 
 def test_protect_reuses_its_proofs_and_still_passes_from_scratch() -> None:
-    """protect()'s later audit rounds check the witnesses of the round before and search only
-    for the proofs still missing; the final pattern must pass a full audit from scratch,
-    with no witnesses and no hint."""
+    """protect()'s later audit rounds prove only what was withheld since or failed (the rest
+    is settled); the final pattern must pass a full audit from scratch, with no witnesses
+    and no hint."""
     from site_builder.disclosure import audit_cells
 
     raw = toy_state(7, n_districts=2, schools=(2, 4), size=(3.6, 0.6))

@@ -387,7 +387,8 @@ def _stage_narrow(monkeypatch) -> tuple[Callable[..., tuple[np.ndarray, list[dic
     published, a staged "unproven" failure of another unit's numerator in the first
     ``unproven_rounds``, one of a derived group in the first ``derived_rounds``, and in
     each of the first ``fresh_rounds`` an "unproven" failure of a value that has not failed
-    before; and the numerator's denominator."""
+    before (each call's entry also has the ``pattern`` it audited and the var ids it
+    ``failed``); and the numerator's denominator."""
     import importlib
 
     from site_builder.cells import KEY
@@ -428,21 +429,24 @@ def _stage_narrow(monkeypatch) -> tuple[Callable[..., tuple[np.ndarray, list[dic
 
         def spied(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
             report = real(*args, **kwargs)
-            calls.append(kwargs)
-            if len(calls) <= rounds and finals[-1][den] == 0:  # (withheld, it is free)
+            i = len(calls) + 1
+            if i <= rounds and finals[-1][den] == 0:  # (withheld, it is free)
                 report.failures = [*report.failures, audit_mod.Failure(
                     "approximate", "staged", low=28.0, high=30.0, required=3, var_id=v)]
-            if len(calls) <= unproven_rounds:
+            if i <= unproven_rounds:
                 report.failures = [*report.failures, audit_mod.Failure(
                     "unproven", "staged", low=40.0, high=41.0, required=3,
                     var_id=int(other[0]))]
-            if len(calls) <= fresh_rounds:  # another value each round, failing once
+            if i <= fresh_rounds:  # another value each round, failing once
                 report.failures = [*report.failures, audit_mod.Failure(
                     "unproven", "staged", low=40.0, high=41.0, required=3,
-                    var_id=int(other[len(calls) % len(other)]))]
-            if len(calls) <= derived_rounds:
+                    var_id=int(other[i % len(other)]))]
+            if i <= derived_rounds:
                 report.failures = [*report.failures, audit_mod.Failure(
                     "derived_group", "staged", low=12.0, rel_id=rel)]
+            # Its keyword arguments, the pattern it audited and the values it failed.
+            calls.append({**kwargs, "pattern": finals[-1].copy(), "failed": sorted(
+                {f.var_id for f in report.failures if f.var_id is not None})})
             return report
 
         # The count is never a complement's choice (in a round where both values fail
@@ -500,6 +504,24 @@ def test_narrow_numerators_nothing_frees_lose_their_unit_without_an_exact_round(
     # (Before: an exact round 3, and the unit withheld after round 4, STUBBORN_ROUNDS.)
     assert len(calls) == 3
     assert not any(c.get("exact_count") for c in calls)
+
+
+def test_later_audit_rounds_prove_only_what_was_withheld_since_or_failed(
+        monkeypatch) -> None:
+    """A round after the first tells the audit which values are settled: every value the
+    round before audited withheld and did not fail (withholding more only widens their
+    ranges). What failed, and what was withheld since, is proven again; and the final
+    pattern passes a full audit from scratch (``staged`` checks)."""
+    staged, _ = _stage_narrow(monkeypatch)
+    _, calls = staged(0, fresh_rounds=2)
+    assert len(calls) >= 3
+    assert not calls[0]["settled"].any()
+    for before, now in zip(calls, calls[1:], strict=False):
+        expect = before["pattern"] != 0
+        expect[before["failed"]] = False
+        assert before["failed"]
+        assert np.array_equal(now["settled"], expect)
+        assert (now["pattern"] != 0).sum() > now["settled"].sum()  # some to prove
 
 
 def test_a_round_that_withholds_a_stubborn_unit_is_not_followed_by_an_exact_one(

@@ -663,13 +663,19 @@ def check_system(system: System, k: Knowledge, policy: Policy,
                  hint: np.ndarray | None = None,
                  thorough: bool = True, witnesses: Witnesses | None = None,
                  year: int = 0, regional: bool = False,
-                 exact_count: int | None = None) -> AuditReport:
+                 exact_count: int | None = None,
+                 settled: np.ndarray | None = None) -> AuditReport:
     """LP ranges of every withheld value, derived groups, consistency. ``hint``: candidate
     values per variable (NaN where unknown), used only as a starting point, after a check.
     ``thorough=False`` skips the
     slowest proofs of large groups (a value they would have proven is reported unproven).
     ``witnesses``: points found by an earlier audit (each checked before it counts); the
-    points that prove this audit's large groups go to ``report.witnesses[year]``."""
+    points that prove this audit's large groups go to ``report.witnesses[year]``.
+
+    ``settled``: per variable, True where an earlier audit proved the value's range wide
+    enough in a pattern this one only adds to (more withheld, nothing published again): no
+    LP looks at it again. Withholding more only removes constraints, so its range can only
+    have grown (protect()'s rounds; the publication gate proves everything)."""
     report = report or AuditReport()
     t0 = time.perf_counter()
     m = policy.min_cell_size
@@ -720,6 +726,8 @@ def check_system(system: System, k: Knowledge, policy: Policy,
         region = proof_regions(codes)
         unit = np.unique(codes, return_inverse=True)[1]
         req = k.required[hvars]
+        if settled is not None:
+            req = np.where(settled[hvars], 0, req)
         fingerprint = system.digest
         w_in = None
         if witnesses is not None and witnesses.fingerprint == fingerprint:
@@ -740,7 +748,7 @@ def check_system(system: System, k: Knowledge, policy: Policy,
         ilo = np.ceil(rng_lo - EPS)
         ihi = np.floor(rng_hi + EPS)
         width = ihi - ilo
-        fail = np.flatnonzero(width < req)
+        fail = np.flatnonzero((width < req) & (req > 0))  # none needed: not looked at
         for i in fail:
             v = int(hvars[i])
             kind = ("unproven" if unproven[i] else "exact" if width[i] < 1
@@ -943,6 +951,9 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
     col_order = np.argsort(comp, kind="stable")
     row_order = np.argsort(rows_comp, kind="stable")
     sizes = np.bincount(comp, minlength=labels.max() + 1)
+    # A component with no value to prove (every one settled by an earlier audit) is skipped.
+    idle = np.bincount(comp, weights=required > 0, minlength=len(sizes)) == 0
+    sizes[idle] = 0
     unproven = np.zeros(n, bool)
     large = np.flatnonzero(sizes > LARGE_COMPONENT)
     w_by: dict[int, Witnesses] = {}
@@ -972,9 +983,10 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
     sizes[large] = 0
     batch_of_label = np.cumsum(sizes) // BATCH_COLUMNS
     col_batch = batch_of_label[comp[col_order]]
-    # Rows of large groups are in no batch (with none of a batch's columns, such a row
-    # would read "0 = its published total" and make the batch's LP infeasible).
+    # Rows of large and idle groups are in no batch (with none of a batch's columns, such a
+    # row would read "0 = its published total" and make the batch's LP infeasible).
     batch_of_label[large] = -1
+    batch_of_label[idle] = -1
     row_batch = batch_of_label[rows_comp[row_order]]
     col_cuts = np.flatnonzero(np.r_[True, col_batch[1:] != col_batch[:-1], True])
     for a, b in zip(col_cuts[:-1], col_cuts[1:], strict=True):
@@ -1802,7 +1814,8 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
                 hint: pl.DataFrame | None = None, thorough: bool = True,
                 witnesses: dict[int, Witnesses] | None = None,
                 regional: bool = False, exact_count: int | None = None,
-                system: tuple[System, np.ndarray] | None = None) -> AuditReport:
+                system: tuple[System, np.ndarray] | None = None,
+                settled: np.ndarray | None = None) -> AuditReport:
     """Audit published cells (a frame with the CSV columns). Years are independent; with
     ``workers > 1`` they are audited on that many cores (see :func:`parallel.processes`).
     ``hint``: candidate true values (raw cells), which make large linked groups much faster
@@ -1814,7 +1827,8 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
     ``system`` (one year only): the :func:`build_system` of ``published``'s rows, in their
     order, and :func:`hint_values` of ``hint`` over it, when the caller has them: protect()'s
     rounds audit patterns of the same cells, whose system does not change (``hint`` is then
-    not read)."""
+    not read). ``settled`` (with ``system`` only): per variable of that system, True where an
+    earlier audit of this year proved the value (see :func:`check_system`)."""
     years = published["year"].unique().sort().to_list()
     if workers == 1 and len(years) > 1:
         # Always year by year, so that a year's proofs do not depend on what else is audited
@@ -1851,13 +1865,15 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
         if len(years) > 1 or not _is_system_of(sys_, cells):
             raise ValueError("audit_cells: the system given is not that of these cells, "
                              "row for row, in one year")
+    if settled is not None and (system is None or len(settled) != sys_.vars.height):
+        raise ValueError("audit_cells: settled needs the system given, one flag per variable")
     k = _knowledge(cells, sys_, policy)
     report = AuditReport(n_cells=published.height)
     report.seconds = time.perf_counter() - t0
     year = int(years[0]) if years else 0
     return check_system(sys_, k, policy, report, hint=x0, thorough=thorough,
                         witnesses=(witnesses or {}).get(year), year=year, regional=regional,
-                        exact_count=exact_count)
+                        exact_count=exact_count, settled=settled)
 
 
 def _is_system_of(system: System, cells: pl.DataFrame) -> bool:

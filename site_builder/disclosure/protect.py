@@ -983,10 +983,13 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
     """Audit the pattern and withhold more until the audit passes; returns the witnesses of
     the audit that passed (see :class:`audit.Witnesses`).
 
-    Every round audits the whole pattern from scratch, as the publication gate does, given
-    the witnesses of the round before: withholding more only removes constraints, so a point
-    that proved a range before still proves it (the audit checks every one), and the LPs
-    only look for proofs of what is new or failed. The rounds run the audit's *regional*
+    The first round audits the whole pattern, as the publication gate does (given the cube
+    witnesses). Withholding more only removes constraints (nothing is ever published again),
+    so a range proven wide enough stays so: a later round proves only what was withheld
+    since and what failed (``settled``; full state 2024: rounds 2-5 took 4-8 s each, mostly
+    to solve again the small groups' LPs and check again the points of values proven
+    before), and the witnesses kept are those of every round. The final pattern's full
+    audit is the publication gate's. The rounds run the audit's *regional*
     proofs (see :mod:`regions`: each proof region on its own, then a district with its
     partner districts, then a region with its partner region, then neighbourhoods), which
     are fast at any size; a value they leave
@@ -1010,15 +1013,16 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
     solved_exactly = np.zeros(0, np.int64)  # values a stalled round already solved exactly
     # Every round's pattern is of the same cells: their system and true values, built once.
     prepared = (system, _audit.hint_values(cells, system, cells))
+    year = int(cells["year"][0]) if cells.height else 0
+    settled = np.zeros(len(st.reason), bool)  # withheld values an audit round proved
     for rnd in range(MAX_AUDIT_ROUNDS):
         t0 = time.perf_counter()
         published = render(cells, system, st.reason, policy)
-        given = witnesses
+        audited = st.hidden.copy()
+        given: dict[int, _audit.Witnesses] = {}  # the points of what is settled: not needed
         if cubes is not None:
-            year = int(cells["year"][0])
             cubes.update(st, again=failed, published=published)
-            built = cubes.take()
-            given = {year: built.merged(witnesses[year]) if year in witnesses else built}
+            given = {year: cubes.take()}
         # Not again for the same values: an exact round that left them unproven (the LP of
         # a group of 78,000 columns did not finish in its budget: full state 2024, one
         # school's ELA tested count, four exact rounds of 25-55 s in a row) would leave
@@ -1030,12 +1034,15 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
         report = _audit.audit_cells(published, policy, hint=cells, thorough=thorough,
                                     witnesses=given, regional=not thorough,
                                     exact_count=EXACT_WHEN_STALLED if exact_now else None,
-                                    system=prepared)
-        witnesses = report.witnesses
+                                    system=prepared, settled=settled)
+        for y, w in report.witnesses.items():
+            witnesses[y] = witnesses[y].merged(w) if y in witnesses else w
         found = [f for f in report.failures if f.kind != "inconsistent"]
         failing = _audit.AuditReport(failures=list(found))  # for the message if all else fails
         before = failed
         failed = np.array(sorted({f.var_id for f in found if f.var_id is not None}), np.int64)
+        settled = settled | audited  # (a new array: the audit was handed the old one)
+        settled[failed] = False
         # (Nearly) the same values failing as in the round before: complements near them do
         # not help their proofs, so the next round solves their whole group exactly for them.
         stall = stalled(before, failed)

@@ -25,7 +25,9 @@ cubes as witnesses, so that it checks those proofs instead of searching for them
 value it can narrow too far, or cannot prove wide enough, gets its cheapest cube, or else
 one more complement in its region; a value failing again gets the cheapest complements that
 let it move within its district or region, found by an LP over their values
-(:meth:`_State.freeing`). This repeats until the audit passes. Years are protected apart.
+(:meth:`_State.freeing`). This repeats until the audit passes; after the first round the
+audit proves only what was withheld since and what failed (what it proved stays proven:
+more withheld only removes constraints). Years are protected apart.
 """
 
 from __future__ import annotations

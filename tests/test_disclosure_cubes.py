@@ -293,10 +293,12 @@ def test_places_found_by_lookup_are_the_places_a_join_with_every_place_finds() -
     mov = sp.frame(movable, value, cost)
     xs = movable[value[movable] < 30]
     xf = mov.join(pl.DataFrame({"x": xs}), on="x")
-    rects = cubes_mod._rectangles(xf, mov, cubes_mod._who_moves(xf, mov, sp, POLICY),
-                                  cubes_mod._what_moves(xf, mov, sp, POLICY), sp, POLICY)
+    at = np.full(len(value), np.nan)  # per variable; NaN: not movable
+    at[movable] = cost[movable]
+    rects = cubes_mod._rectangles(xf, at, cubes_mod._who_moves(xf, mov, sp, POLICY),
+                                  cubes_mod._what_moves(xf, at, sp, POLICY), sp, POLICY)
     cols = ["x", "rect", "place", "geo", "sign"]
-    fast = cubes_mod._place_moves(xf, rects, cubes_mod._have(rects, mov, xf, sp)).sort(cols)
+    fast = cubes_mod._place_moves(xf, rects, cubes_mod._have(rects, mov, at, xf, sp)).sort(cols)
     slow = cubes_mod._place_moves(xf, rects, _have_by_join(rects, mov)).sort(cols)
     assert fast.equals(slow)
     across = fast.filter(pl.col("place") >= cubes_mod.PLACES)

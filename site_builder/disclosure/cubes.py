@@ -43,6 +43,7 @@ from scipy.sparse import csr_matrix
 from site_builder.disclosure import audit as _audit
 from site_builder.disclosure.policy import Policy
 from site_builder.disclosure.relations import System
+from site_builder.disclosure.sorting import dense_rank
 
 log = logging.getLogger(__name__)
 
@@ -283,11 +284,13 @@ def _cubes(xs: np.ndarray, mov: pl.DataFrame, sp: _Space, policy: Policy) -> pl.
     xf = mov.join(pl.DataFrame({"x": xs}), on="x")
     if xf.height == 0:
         return empty
-    rects = _rectangles(xf, mov, _who_moves(xf, mov, sp, policy),
-                        _what_moves(xf, mov, sp, policy), sp, policy)
+    cost = np.full(len(sp.fix), np.nan)  # per variable; NaN: not movable
+    cost[mov["x"].to_numpy()] = mov["cost"].to_numpy()
+    rects = _rectangles(xf, cost, _who_moves(xf, mov, sp, policy),
+                        _what_moves(xf, cost, sp, policy), sp, policy)
     if rects.height == 0:
         return empty
-    places = _place_moves(xf, rects, _have(rects, mov, xf, sp))
+    places = _place_moves(xf, rects, _have(rects, mov, cost, xf, sp))
     r = rects.rename({"sign": "sr"})
     g = places.rename({"sign": "sg"})
     c = r.join(g, on=["x", "rect"])
@@ -385,7 +388,7 @@ def _who_moves(xf: pl.DataFrame, mov: pl.DataFrame, sp: _Space, policy: Policy,
         {"opt": "ow", "coord": "who", "sign": "sw"})
 
 
-def _what_moves(xf: pl.DataFrame, mov: pl.DataFrame, sp: _Space, policy: Policy,
+def _what_moves(xf: pl.DataFrame, cost: np.ndarray, sp: _Space, policy: Policy,
                 ) -> pl.DataFrame:
     """What: a level against another level of the same rate, "proficient or advanced"
     following when the move crosses it; a tested count with one of its levels; any other
@@ -422,12 +425,11 @@ def _what_moves(xf: pl.DataFrame, mov: pl.DataFrame, sp: _Space, policy: Policy,
     # with All students (see _who_moves) it moves their levels too.
     optional = _optional(sp, policy)
     rows = xf.select("x", "fix", "geo", "who", "what").join(tmpl, on="what")
-    rows = rows.filter(pl.Series(
-        ~optional[rows["coord"].to_numpy()] | (sp.var_at(
-            rows["fix"].to_numpy(), rows["geo"].to_numpy(), rows["who"].to_numpy(),
-            rows["coord"].to_numpy()) >= 0)))
-    there = mov.select("fix", "geo", "who", pl.col("what").alias("coord"), "cost")
-    rows = rows.join(there, on=["fix", "geo", "who", "coord"], how="left")
+    var = sp.var_at(rows["fix"].to_numpy(), rows["geo"].to_numpy(), rows["who"].to_numpy(),
+                    rows["coord"].to_numpy())
+    # Each member's cost where it is movable (null where not), looked up by key.
+    rows = rows.with_columns(_cost_at(cost, var)).filter(pl.Series(
+        ~optional[rows["coord"].to_numpy()] | (var >= 0)))
     if absent:  # a pair template only where the numerator's levels and sums are not
         a_t = pl.DataFrame([(j, c) for j, cs in absent.items() for c in cs],
                            schema={"tmpl": pl.Int64, "a": pl.Int64}, orient="row")
@@ -532,7 +534,7 @@ def _level_templates(topic: str, measures: list[str], den: int, sid: dict[str, i
     return out
 
 
-def _rectangles(xf: pl.DataFrame, mov: pl.DataFrame, who_m: pl.DataFrame,
+def _rectangles(xf: pl.DataFrame, cost: np.ndarray, who_m: pl.DataFrame,
                 what_m: pl.DataFrame, sp: _Space, policy: Policy) -> pl.DataFrame:
     """Each value's moves along who and what together, where every corner is movable at
     the value's own place: rows (x, rect, sig, fix, who, what, sign, anchor), one per
@@ -546,30 +548,39 @@ def _rectangles(xf: pl.DataFrame, mov: pl.DataFrame, who_m: pl.DataFrame,
     # moves as a count, or with its "proficient or advanced", where All students move
     # with a level. Which corners were left out is part of the rectangle's name.
     n_what = sp.shape[2]
-    gone = pl.Series(sp.var_at(c["fix"].to_numpy(), c["geo"].to_numpy(), c["who"].to_numpy(),
-                               c["what"].to_numpy()) < 0) & pl.Series(
-        _optional(sp, policy)[c["what"].to_numpy()])
-    c = c.with_columns(gone.alias("gone"))
+    var = sp.var_at(c["fix"].to_numpy(), c["geo"].to_numpy(), c["who"].to_numpy(),
+                    c["what"].to_numpy())
+    gone = (var < 0) & _optional(sp, policy)[c["what"].to_numpy()]
+    c = c.with_columns(pl.Series("gone", gone), _cost_at(cost, var).is_not_null().alias("m"))
     cut = (c.filter(pl.col("gone")).group_by("x", "ow", "ot")
            .agg((pl.col("who") * n_what + pl.col("what") + 1).sum().alias("cut"),
                 pl.len().alias("n_cut")))
     c = c.filter(~pl.col("gone")).join(cut, on=["x", "ow", "ot"], how="left").with_columns(
         pl.col("cut").fill_null(0), pl.col("n_cut").fill_null(0))
-    there = mov.select("fix", "geo", "who", "what", pl.lit(True).alias("m"))
-    c = c.join(there, on=["fix", "geo", "who", "what"], how="left")
-    full = (c.group_by("x", "ow", "ot").agg(pl.col("m").is_not_null().all().alias("full"))
+    full = (c.group_by("x", "ow", "ot").agg(pl.col("m").all().alias("full"))
             .filter(pl.col("full")))
     c = c.join(full.select("x", "ow", "ot"), on=["x", "ow", "ot"])
+    # (Ranks of the key columns by one sort, not of a polars struct: 2.3 s a full search.)
+    k = {name: c[name].to_numpy() for name in ("x", "ow", "ot", "fix", "who_x", "sib", "tmpl",
+                                                "cut", "n_cut")}
     return c.with_columns(
-        pl.struct("fix", "who_x", "sib", "tmpl", "cut", "n_cut").rank("dense").cast(pl.Int64)
-        .alias("sig"),
-        pl.struct("ow", "ot").rank("dense").over("x").cast(pl.Int64).alias("rect"),
+        pl.Series("sig", dense_rank(k["fix"], k["who_x"], k["sib"], k["tmpl"], k["cut"],
+                                    k["n_cut"])),
+        pl.Series("rect", dense_rank(k["ow"], k["ot"], within=k["x"])),
         ((pl.col("who") == pl.col("who_x")) & (pl.col("what") == pl.col("what_x")))
         .alias("anchor"),
     ).select("x", "rect", "sig", "fix", "who", "what", "sign", "anchor")
 
 
-def _have(rects: pl.DataFrame, mov: pl.DataFrame, xf: pl.DataFrame,
+def _cost_at(cost: np.ndarray, var: np.ndarray) -> pl.Series:
+    """The column "cost": each variable's cost where it is movable, null where it is not
+    (or where there is no variable: ``var`` -1); by lookup, not a join with ``mov`` on
+    four coordinates (3 s a full-state search)."""
+    at = np.where(var >= 0, cost[np.maximum(var, 0)], np.nan)
+    return pl.Series("cost", at).fill_nan(None)
+
+
+def _have(rects: pl.DataFrame, mov: pl.DataFrame, cost: np.ndarray, xf: pl.DataFrame,
           sp: _Space) -> pl.DataFrame:
     """The places where each rectangle of ``rects`` is movable, all its corners, among those
     :func:`_place_moves` can use: every district (it ranks them), and every school of the
@@ -585,12 +596,8 @@ def _have(rects: pl.DataFrame, mov: pl.DataFrame, xf: pl.DataFrame,
     ptr = np.searchsorted(c_sig, np.arange(len(sigs) + 1))
     c = _Corners(ptr, corners["fix"].to_numpy(), corners["who"].to_numpy(),
                  corners["what"].to_numpy(), corners["anchor"].to_numpy())
-    n_var = len(sp.fix)
-    cost = np.full(n_var, np.nan)
-    value = np.zeros(n_var)
-    x = mov["x"].to_numpy()
-    cost[x] = mov["cost"].to_numpy()
-    value[x] = mov["value"].to_numpy()
+    value = np.zeros(len(sp.fix))
+    value[mov["x"].to_numpy()] = mov["value"].to_numpy()
     d_rows = _best_districts(c, sp, cost, value, PLACES + 1)
     # Schools of the districts _place_moves looks in, and those districts themselves.
     at = rects.select("x", "sig").unique().join(xf.select("x", "geo", "dgeo", "level"), on="x")

@@ -33,7 +33,6 @@ more withheld only removes constraints). Years are protected apart.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 
@@ -48,6 +47,7 @@ from site_builder.disclosure.cubes import cube_complements, cube_witnesses
 from site_builder.disclosure.policy import Policy
 from site_builder.disclosure.regions import proof_regions
 from site_builder.disclosure.relations import System, build_system, with_population
+from site_builder.disclosure.sorting import lex_order
 from site_builder.errors import ReportcardError
 from site_builder.parallel import processes
 
@@ -84,23 +84,6 @@ STALL_SHARE = 0.95
 before too, and it failed at least this share as many. (Full state 2024, session 23: rounds
 5-16 each failed 319-369 values, nearly all the same ones, and withheld 70-100 more values
 a round for them; when the sets had to be identical, the exact LPs came 10 rounds late.)"""
-
-
-def lex_order(*keys: np.ndarray) -> np.ndarray:
-    """The order ``np.lexsort(keys[::-1])`` gives (``keys[0]`` the primary key; ties in
-    input order), by one stable sort of one integer key where the keys' spans multiply to
-    under 2**62 (a full-state year's complement choices: a sort of millions of candidates,
-    each time a round picks)."""
-    if not len(keys[0]):
-        return np.zeros(0, np.int64)
-    lows = [int(k.min()) for k in keys]
-    spans = [int(k.max()) - lo + 1 for k, lo in zip(keys, lows, strict=True)]
-    if math.prod(spans) >= 2**62:
-        return np.lexsort(keys[::-1])
-    combined = np.zeros(len(keys[0]), np.int64)
-    for k, lo, span in zip(keys, lows, spans, strict=True):
-        combined = combined * span + (k.astype(np.int64) - lo)
-    return np.argsort(combined, kind="stable")
 
 
 def _csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -671,12 +671,15 @@ def _best_districts(c: _Corners, sp: _Space, cost: np.ndarray, value: np.ndarray
     value_at = np.where(var >= 0, value[var], 0.0)
     anchor_u = c_u[c.anchor]  # one anchor corner per rectangle, in rectangle order
     n_rect = len(c.ptr) - 1
+    # Rectangles by coordinates (how many corners each has at each), times the matrix: the
+    # same sums, added in the same order, without gathering every corner's row of districts
+    # first (NaN, not movable, stays NaN).
+    R = csr_matrix((np.ones(len(c_u)), c_u, c.ptr), shape=(n_rect, len(u)))
     out = []
     block = max(1, _PAIRS // max(len(districts), 1))
     for a in range(0, n_rect, block):
         b = min(a + block, n_rect)
-        lo, hi = c.ptr[a], c.ptr[b]
-        total = np.add.reduceat(cost_at[c_u[lo:hi]], c.ptr[a:b] - lo, axis=0)
+        total = R[a:b] @ cost_at
         val = value_at[anchor_u[a:b]]
         # Sort each row by (cost, -value, district): stable sorts, last key first.
         by_v = np.argsort(-val, axis=1, kind="stable")

@@ -373,3 +373,38 @@ def test_witness_points_go_to_their_groups_as_one_at_a_time(seed: int) -> None:
         for a, b in zip(as_points, want[g], strict=True):
             assert a.keys() == b.keys()
             assert all(np.isclose(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_local_points_check_is_the_check_of_any_point(seed: int) -> None:
+    """A local LP's point is checked by one product over the LP's rows instead of looking
+    up the rows each moved value is in: the same verdict and the same point as the general
+    check, for points that hold, break a row, break a bound, or move nothing."""
+    from scipy.sparse import csc_matrix, random as sparse_random
+
+    rng = np.random.default_rng(seed)
+    n_rows, n = 40, 50
+    A = csc_matrix(sparse_random(n_rows, n, density=0.1, random_state=seed,
+                                 data_rvs=lambda k: rng.integers(-2, 3, k).astype(float)))
+    base = rng.integers(0, 20, n).astype(float)
+    lo, hi = base - rng.integers(0, 4, n), base + rng.integers(0, 4, n)
+    a_base = A.tocsr() @ base
+    slack = rng.integers(0, 4, n_rows)
+    rlo, rhi = a_base - slack, a_base + np.where(rng.random(n_rows) < 0.3, 0, slack)
+    verdicts = set()
+    for _ in range(200):
+        cols = np.sort(rng.choice(n, int(rng.integers(1, 15)), replace=False))
+        C = A[:, cols]
+        rws, inv = np.unique(C.indices, return_inverse=True)
+        S = csc_matrix((C.data, inv, C.indptr), shape=(len(rws), len(cols)))
+        d = rng.integers(-2, 3, len(cols)) * (rng.random(len(cols)) < 0.5)
+        d = d.astype(float)
+        sup = cols[d != 0]
+        want = audit_mod._moved(A, A.tocsr(), base, lo, hi, rlo, rhi, [sup], [d[d != 0]],
+                                np.ones(1), a_base=a_base)
+        got = audit_mod._moved_near(rws, S, d, sup, base, lo, hi, rlo, rhi, a_base)
+        assert (got is None) == (want is None)
+        if got is not None and want is not None:
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        verdicts.add(got is None)
+    assert verdicts == {True, False}

@@ -65,7 +65,6 @@ from scipy.sparse.csgraph import connected_components
 
 from site_builder.cells import CSV_COLUMNS, KEY
 from site_builder.disclosure.policy import Policy
-from site_builder.disclosure.regions import proof_regions
 from site_builder.disclosure.relations import System, build_system, with_population
 from site_builder.parallel import processes
 
@@ -722,9 +721,8 @@ def check_system(system: System, k: Knowledge, policy: Policy,
             x0 = hint[hvars]
             if _feasible(A, x0, lo, hi, rlo_a, rhi_a):
                 start = x0
-        codes = system.vars["district_code"].to_numpy()[hvars]
-        region = proof_regions(codes)
-        unit = np.unique(codes, return_inverse=True)[1]
+        region = system.regions[hvars]
+        unit = np.unique(system.districts[hvars], return_inverse=True)[1]
         req = k.required[hvars]
         if settled is not None:
             req = np.where(settled[hvars], 0, req)

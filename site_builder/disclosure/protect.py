@@ -45,7 +45,6 @@ from site_builder.cells import KEY, PUBLISHED_EXTRA, RAW_SCHEMA
 from site_builder.disclosure import audit as _audit
 from site_builder.disclosure.cubes import cube_complements, cube_witnesses
 from site_builder.disclosure.policy import Policy
-from site_builder.disclosure.regions import proof_regions
 from site_builder.disclosure.relations import System, build_system, with_population
 from site_builder.disclosure.sorting import lex_order
 from site_builder.errors import ReportcardError
@@ -175,10 +174,9 @@ class _State:
         # withheld gets a partner in its own region. Each (state relation, region) is a
         # *regional* relation over those parts, numbered after the real ones; its total (the
         # region's share) is known in the region's proof, as if published.
-        self.region = proof_regions(v["district_code"].to_numpy())
+        self.region = system.regions
         self.is_state = (v["level"] == "state").to_numpy()
-        self.district = np.unique(v["district_code"].to_numpy().astype(str),
-                                  return_inverse=True)[1]
+        self.district = system.districts
         state_part = (e["rel_type"] == "districts in state").to_numpy() & ~self.e_tot
         pairs = self.e_rel[state_part].astype(np.int64) * (int(self.region.max()) + 1) \
             + self.region[self.e_var[state_part]]

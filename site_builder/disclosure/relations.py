@@ -22,10 +22,12 @@ import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import polars as pl
 
 from site_builder.cells import DENOMINATOR_KEY, KEY
 from site_builder.disclosure.policy import Policy
+from site_builder.disclosure.regions import proof_regions
 
 VAR_COLUMNS = ("year", "level", "district_code", "school_code", "series", "topic", "measure",
                "subject", "grade", "group_family", "student_group")
@@ -52,6 +54,20 @@ class System:
         """:func:`describe` of every variable, in var_id order (worked out once: protect's
         rounds and the cube search ask for it every round)."""
         return describe(self.vars).to_list()
+
+    @cached_property
+    def districts(self) -> np.ndarray:
+        """Each variable's district as a number: its code's place among the distinct codes,
+        in sorted order ("" for the state's values, first). Worked out once: protect and
+        each of its audit rounds ask (a sort of 400,000 strings each time on the full
+        state)."""
+        codes = self.vars["district_code"].to_numpy().astype(str)
+        return np.unique(codes, return_inverse=True)[1].astype(np.int64)
+
+    @cached_property
+    def regions(self) -> np.ndarray:
+        """Each variable's proof region (:func:`regions.proof_regions`)."""
+        return proof_regions(self.vars["district_code"].to_numpy())
 
     @cached_property
     def digest(self) -> str:

@@ -1165,7 +1165,6 @@ def render(cells: pl.DataFrame, system: System, reason: np.ndarray,
            policy: Policy) -> pl.DataFrame:
     """Published rows for a suppression pattern (reason per variable)."""
     sym = policy.display.symbol
-    names = np.array(REASON_NAMES)
     den = system.den_of_row.to_numpy()
     num = system.num_of_row.fill_null(-1).to_numpy()
     is_rate = num >= 0
@@ -1201,7 +1200,8 @@ def render(cells: pl.DataFrame, system: System, reason: np.ndarray,
         .otherwise(pl.col("n_students").map_elements(lambda x: f"{x:,}", pl.String))
         .alias("display"),
         (pl.col("_r") != NONE).alias("suppressed"),
-        pl.Series("reason", names[row_r]),
+        # (A gather of five names: from a NumPy array of strings, 0.08 s a full-state render.)
+        pl.Series("reason", REASON_NAMES, pl.String)[row_r],
     )
     return out.select([*RAW_SCHEMA, *PUBLISHED_EXTRA]).cast(
         {**RAW_SCHEMA, **PUBLISHED_EXTRA})  # type: ignore[arg-type, dict-item]

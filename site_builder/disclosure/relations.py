@@ -60,20 +60,25 @@ class System:
         """Each variable's district as a number: its code's place among the distinct codes,
         in sorted order ("" for the state's values, first). Worked out once: protect and
         each of its audit rounds ask (a sort of 400,000 strings each time on the full
-        state)."""
+        state). Read-only, as :attr:`regions`: every caller shares the one array."""
         codes = self.vars["district_code"].to_numpy().astype(str)
-        return np.unique(codes, return_inverse=True)[1].astype(np.int64)
+        return _frozen(np.unique(codes, return_inverse=True)[1].astype(np.int64))
 
     @cached_property
     def regions(self) -> np.ndarray:
         """Each variable's proof region (:func:`regions.proof_regions`)."""
-        return proof_regions(self.vars["district_code"].to_numpy())
+        return _frozen(proof_regions(self.vars["district_code"].to_numpy()))
 
     @cached_property
     def digest(self) -> str:
         """SHA-256 of :attr:`descriptions`: the variables, in order (what the audit's
         witnesses are tied to)."""
         return hashlib.sha256("\n".join(self.descriptions).encode()).hexdigest()
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
 
 
 def with_population(cells: pl.DataFrame, policy: Policy) -> pl.DataFrame:

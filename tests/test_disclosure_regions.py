@@ -36,6 +36,24 @@ def test_counties_are_joined_in_code_order_until_a_region_has_enough_districts()
     assert per_value[:4].tolist() == [2, 2, 0, 2]
 
 
+def test_a_systems_districts_and_regions_are_those_of_its_codes() -> None:
+    """protect() and the audit read each value's district number and proof region from its
+    system, worked out once: the districts numbered in code order (the state's "" first)
+    and the regions proof_regions() gives the codes, value by value; read-only."""
+    raw = toy_state(2, n_districts=12, schools=(1, 3))
+    # Spread over counties (the toy's districts are all in county 000): several regions.
+    raw = raw.with_columns(pl.when(pl.col("district_code") == "").then(pl.lit("")).otherwise(
+        pl.format("00{}{}", pl.col("district_code").str.slice(5).cast(pl.Int64) % 6,
+                  pl.col("district_code").str.slice(3))).alias("district_code"))
+    system = build_system(with_population(raw, POLICY), POLICY)
+    codes = system.vars["district_code"].to_numpy().astype(str)
+    assert np.array_equal(system.districts, np.unique(codes, return_inverse=True)[1])
+    assert np.array_equal(system.regions, proof_regions(codes, min_districts=4))
+    assert system.regions.max() >= 1 and (codes == "").any()
+    with pytest.raises(ValueError):
+        system.regions[0] = 1
+
+
 def test_missouri_regions_are_small_and_every_district_has_one() -> None:
     from site_builder.synth.reference import load_leas
 

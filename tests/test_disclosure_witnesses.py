@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from scipy.sparse import csc_matrix
+from scipy.sparse import random as sparse_random
 
 from site_builder.disclosure import audit as audit_mod
 from site_builder.disclosure import audit_published, load_policy, protect
@@ -380,8 +382,6 @@ def test_a_local_points_check_is_the_check_of_any_point(seed: int) -> None:
     """A local LP's point is checked by one product over the LP's rows instead of looking
     up the rows each moved value is in: the same verdict and the same point as the general
     check, for points that hold, break a row, break a bound, or move nothing."""
-    from scipy.sparse import csc_matrix, random as sparse_random
-
     rng = np.random.default_rng(seed)
     n_rows, n = 40, 50
     A = csc_matrix(sparse_random(n_rows, n, density=0.1, random_state=seed,

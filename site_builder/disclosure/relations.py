@@ -63,13 +63,13 @@ class System:
         state). Read-only, as :attr:`regions`: every caller shares the one array. (A polars
         rank: 0.04 s for a full-state year's 670,000 values, where NumPy's sort of them as
         strings took 0.45 s.)"""
-        ranks = self.vars["district_code"].rank("dense").to_numpy()
+        ranks = self.vars["district_code"].fill_null("").rank("dense").to_numpy()
         return _frozen(ranks.astype(np.int64) - 1)
 
     @cached_property
     def regions(self) -> np.ndarray:
         """Each variable's proof region (:func:`regions.proof_regions`), from its district's."""
-        codes = self.vars["district_code"].unique().sort().to_list()  # in district order
+        codes = self.vars["district_code"].fill_null("").unique().sort().to_list()  # in order
         labels = district_regions(np.array(codes, dtype=object))
         return _frozen(np.array([labels[c] for c in codes], np.int64)[self.districts])
 

@@ -27,7 +27,7 @@ import polars as pl
 
 from site_builder.cells import DENOMINATOR_KEY, KEY
 from site_builder.disclosure.policy import Policy
-from site_builder.disclosure.regions import district_regions
+from site_builder.disclosure.regions import proof_regions
 
 VAR_COLUMNS = ("year", "level", "district_code", "school_code", "series", "topic", "measure",
                "subject", "grade", "group_family", "student_group")
@@ -68,10 +68,8 @@ class System:
 
     @cached_property
     def regions(self) -> np.ndarray:
-        """Each variable's proof region (:func:`regions.proof_regions`), from its district's."""
-        codes = self.vars["district_code"].fill_null("").unique().sort().to_list()  # in order
-        labels = district_regions(np.array(codes, dtype=object))
-        return _frozen(np.array([labels[c] for c in codes], np.int64)[self.districts])
+        """Each variable's proof region (:func:`regions.proof_regions`)."""
+        return _frozen(proof_regions(self.vars["district_code"]))
 
     @cached_property
     def digest(self) -> str:

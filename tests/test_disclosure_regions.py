@@ -146,6 +146,39 @@ def test_partner_regions_prove_a_share_whose_partner_district_is_held_by_its_reg
     assert unproven[0]  # without the pass, the regional audit leaves it for protect()
 
 
+@pytest.mark.parametrize("chain", [2, 3])
+def test_partner_regions_try_the_partners_values_near_the_link_before_its_whole_region(
+        monkeypatch, caplog, chain: int) -> None:
+    """As above, with B's chain of withheld totals ``chain`` long (b, b2, ..., then C's
+    value) and, in B's region, two values (d + e = 100) that nothing links to A. The pass
+    first solves A's region with B's region's values within PARTNER_HOPS (2) relations of
+    the linking row: with a chain of 2 that reaches C's value and proves a (d and e left
+    out); with a chain of 3 it does not, and B's whole region then does."""
+    n = chain + 4  # a, b1 .. b_chain, c, d, e
+    rows = [[i, i + 1] for i in range(chain + 1)] + [[n - 2, n - 1]]
+    A = csc_matrix((np.ones(2 * len(rows)), (np.repeat(np.arange(len(rows)), 2),
+                                             np.concatenate(rows))), shape=(len(rows), n))
+    base = np.r_[5.0, 40.0, np.full(n - 2, 50.0)]
+    rhs = A @ base
+    lo = np.r_[1.0, np.full(n - 1, 30.0)]
+    hi = np.r_[29.0, np.full(n - 1, 1e7)]
+    req = np.r_[5, np.zeros(n - 1, np.int64)]
+    region = np.r_[0, np.ones(n - 1, np.int64)]
+    unit = np.r_[0, np.ones(chain, np.int64), 2, 1, 1]  # districts A, B .., C, B, B
+    _as_in_a_large_group(monkeypatch)
+    monkeypatch.setattr(audit_mod, "EXACT_LARGE_COLUMNS", 0)
+    with caplog.at_level(logging.DEBUG, logger=audit_mod.log.name):
+        mn, mx, _, unproven = audit_mod._prove_large(
+            A, lo, hi, rhs, rhs, req, base, region, np.random.default_rng(1),
+            thorough=False, unit=unit, regional=True)
+    lps = [int(r.getMessage().split(": ")[1].split()[0]) for r in caplog.records
+           if r.getMessage().startswith("partner regions 0+1:")]
+    assert "partner regions proved 1 of 1" in caplog.text
+    assert not unproven.any() and (mn[0], mx[0]) == (1.0, 15.0)
+    # a, and b .. c within two relations of b; then, where that was not enough, all.
+    assert lps == ([1 + 3] if chain == 2 else [1 + 3, n])
+
+
 def test_values_left_after_the_partner_passes_get_exact_lps_over_their_region(
         monkeypatch, caplog) -> None:
     """The region pass pushes its values with random directions only, which can miss one

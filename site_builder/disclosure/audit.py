@@ -1566,21 +1566,28 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             # lies within PARTNER_HOPS relations of those in the same districts.
             # Over the allowed columns only: a state total's row holds every district.
             allowed = np.flatnonzero(np.isin(unit, np.r_[a, best]))
-            S = A_csc[:, allowed]
-            S_r = S.tocsr()
-            grow = np.zeros(len(allowed), bool)
-            grow[np.searchsorted(allowed, left)] = True
-            grow[S_r[M[a].indices].indices] = True
-            for _ in range(PARTNER_HOPS):
-                wider = grow.copy()
-                wider[S_r[np.unique(S[:, np.flatnonzero(grow)].indices)].indices] = True
-                if wider.sum() == grow.sum():
-                    break
-                grow = wider
+            cols = linked(allowed, left, M[a].indices)
             t0, s0 = time.perf_counter(), solves
-            local(allowed[grow], left, exact=True, rounds=_directions(len(left)))
+            local(cols, left, exact=True, rounds=_directions(len(left)))
             log.debug("partners of %d: %d columns for %d short, %d solves, %.2f s", a,
-                      int(grow.sum()), len(left), solves - s0, time.perf_counter() - t0)
+                      len(cols), len(left), solves - s0, time.perf_counter() - t0)
+
+    def linked(allowed: np.ndarray, short: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Of the columns ``allowed`` (sorted): the ``short`` ones, those in ``rows``, and
+        what lies within PARTNER_HOPS relations of those among ``allowed`` (over the allowed
+        columns only: a state total's row holds every district)."""
+        S = A_csc[:, allowed]
+        S_r = S.tocsr()
+        grow = np.zeros(len(allowed), bool)
+        grow[np.searchsorted(allowed, short)] = True
+        grow[S_r[rows].indices] = True
+        for _ in range(PARTNER_HOPS):
+            wider = grow.copy()
+            wider[S_r[np.unique(S[:, np.flatnonzero(grow)].indices)].indices] = True
+            if wider.sum() == grow.sum():
+                break
+            grow = wider
+        return allowed[grow]
 
     def partner_regions(todo: np.ndarray) -> None:
         """Each region with short values together with the one other region that has the
@@ -1589,7 +1596,10 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         of a state total that is the only one above 0 in its region is held by its region's
         LP, and a partner district alone is held by its own region's rows; with the whole
         region around the partner it can move (full state 2023: 17 of 18 sampled district
-        Science counts that no region or partner district proved, 0.6 s each)."""
+        Science counts that no region or partner district proved, 0.6 s each). Each pair is
+        first solved with only the partner region's values near the linking rows (see
+        ``linked``), then whole for what that leaves (full state 2024: 176 LPs of 1,700
+        columns on average, 52 of them then whole; 6.6 s against 9.2 s, the same proofs)."""
         if region.max() < 1:
             return
         n_reg = int(region.max()) + 1
@@ -1598,6 +1608,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         W = coo_matrix((room[entries.col[link]], (entries.row[link], region[entries.col[link]])),
                        shape=(A.shape[0], n_reg)).tocsr()
         best = np.full(len(todo), -1, np.int64)
+        links: list[np.ndarray] = []
         for i, c in enumerate(todo):
             rws = A_csc[:, [c]].indices
             own = rws[is_link_row[rws]]
@@ -1605,6 +1616,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                 near = np.unique(A_csr[rws].indices)
                 rws = np.unique(A_csc[:, near].indices)
                 own = rws[is_link_row[rws]]
+            links.append(own)
             if not len(own):
                 continue
             score = np.asarray(W[own].sum(axis=0)).ravel()
@@ -1615,14 +1627,27 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         pair_key = np.where(best >= 0, region[todo] * n_reg + best, -1)
         for key in np.unique(pair_key[best >= 0]):
             a, b = divmod(int(key), n_reg)
-            mine = todo[pair_key == key]
-            mine = mine[_short(mn[mine], mx[mine], required[mine])]
-            if len(mine):
-                cols = np.flatnonzero((region == a) | (region == b))
+            at = np.flatnonzero(pair_key == key)
+            mine = todo[at]
+            is_short = _short(mn[mine], mx[mine], required[mine])
+            at, mine = at[is_short], mine[is_short]
+            if not len(mine):
+                continue
+            # First the partner region's values near the linking rows only (a few hundred
+            # columns where the whole region has thousands), then the whole of both regions
+            # for what that leaves short.
+            whole = np.flatnonzero((region == a) | (region == b))
+            mine_rows = np.unique(np.concatenate([links[i] for i in at]))
+            near = np.union1d(np.flatnonzero(region == a),
+                              linked(np.flatnonzero(region == b), mine[:0], mine_rows))
+            for cols in (near, whole):
                 t0, s0 = time.perf_counter(), solves
                 local(cols, mine, exact=True, rounds=_directions(len(mine)))
                 log.debug("partner regions %d+%d: %d columns for %d short, %d solves, %.2f s",
                           a, b, len(cols), len(mine), solves - s0, time.perf_counter() - t0)
+                mine = mine[_short(mn[mine], mx[mine], required[mine])]
+                if not len(mine):
+                    break
 
     def whole_group(todo: np.ndarray) -> None:
         """Exact LPs over the whole group for the few values no neighbourhood proves (simplex:

@@ -1,10 +1,14 @@
-"""How many processes a batch of years gets (site_builder.parallel)."""
+"""How many processes a batch of years gets, and how they start (site_builder.parallel)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from site_builder.parallel import makespan, processes
+from site_builder.parallel import ALLOCATOR_VAR, KEEP_FREED, makespan, pool, processes
 
 
 def test_five_years_on_two_cores_run_in_three_processes() -> None:
@@ -29,3 +33,42 @@ def test_never_slower_than_one_process_per_core(cores: int) -> None:
         assert makespan(jobs, p, cores) == best
         assert makespan(jobs, p, cores) <= makespan(jobs, min(cores, jobs), cores)
         assert all(makespan(jobs, q, cores) > best for q in range(1, p))
+
+
+def _use_polars(_: int) -> int:
+    """A worker's job that makes polars allocate."""
+    import polars as pl
+
+    return int(pl.DataFrame({"a": range(1000)})["a"].sum())
+
+
+def test_pool_workers_keep_the_memory_polars_frees(monkeypatch, capfd) -> None:
+    """The workers' allocator runs with KEEP_FREED, although importing polars (done in this
+    process already, and again in each worker) sets its own, quicker decay in the same
+    variable. jemalloc's ``stats_print`` shows the settings in force as a worker exits;
+    this process's environment is left as it was."""
+    import polars  # noqa: F401  (sets the variable here, as in the notebooks and the CLI)
+
+    monkeypatch.setenv(ALLOCATOR_VAR, os.environ[ALLOCATOR_VAR] + ",stats_print:true")
+    before = os.environ[ALLOCATOR_VAR]
+    capfd.readouterr()
+    with pool(5, 2) as procs:
+        assert procs.map(_use_polars, range(3)) == [499500] * 3
+        procs.close()
+        procs.join()  # the workers exit normally: jemalloc prints its settings
+    err = capfd.readouterr().err
+    assert os.environ[ALLOCATOR_VAR] == before
+    assert err.count("opt.dirty_decay_ms: -1") == 3, err[:2000]
+    assert err.count("opt.muzzy_decay_ms: -1") == 3
+
+
+@pytest.mark.parametrize("conf", ["no_such_setting:1", KEEP_FREED])
+def test_polars_allocator_reads_the_settings_variable(conf: str) -> None:
+    """The variable is the one this polars build's jemalloc reads: it rejects a setting
+    it does not know, out loud, and takes KEEP_FREED without a word."""
+    run = subprocess.run([sys.executable, "-c", "import polars as pl; "
+                          "print(pl.DataFrame({'a': range(1000)})['a'].sum())"],
+                         env={**os.environ, ALLOCATOR_VAR: conf}, capture_output=True,
+                         text=True, check=True)
+    assert run.stdout.strip() == "499500"
+    assert ("<jemalloc>: Invalid conf pair" in run.stderr) == (conf != KEEP_FREED)

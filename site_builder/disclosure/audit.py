@@ -66,7 +66,7 @@ from scipy.sparse.csgraph import connected_components
 from site_builder.cells import CSV_COLUMNS, KEY
 from site_builder.disclosure.policy import Policy
 from site_builder.disclosure.relations import System, build_system, with_population
-from site_builder.parallel import processes
+from site_builder.parallel import pool
 
 log = logging.getLogger(__name__)
 
@@ -1891,13 +1891,11 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
         out.seconds = time.perf_counter() - t0
         return out
     if workers > 1 and len(years) > 1:
-        import multiprocessing as mp
-
         t0 = time.perf_counter()
         parts = [(published.filter(pl.col("year") == y),
                   None if hint is None else hint.filter(pl.col("year") == y)) for y in years]
-        with mp.get_context("spawn").Pool(processes(len(years), workers)) as pool:
-            reports = pool.starmap(_audit_year, [(p, policy, h, thorough,
+        with pool(len(years), workers) as procs:
+            reports = procs.starmap(_audit_year, [(p, policy, h, thorough,
                                                   (witnesses or {}).get(y))
                                                  for y, (p, h) in zip(years, parts,
                                                                       strict=True)])

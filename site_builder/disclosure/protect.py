@@ -48,7 +48,7 @@ from site_builder.disclosure.policy import Policy
 from site_builder.disclosure.relations import System, build_system, with_population
 from site_builder.disclosure.sorting import lex_order
 from site_builder.errors import ReportcardError
-from site_builder.parallel import processes
+from site_builder.parallel import pool
 
 log = logging.getLogger(__name__)
 
@@ -846,12 +846,11 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
             on_year(year, *result)
 
     if workers > 1 and len(years) > 1:
-        import multiprocessing as mp
         from functools import partial
 
-        with mp.get_context("spawn").Pool(processes(len(years), workers)) as pool:
+        with pool(len(years), workers) as procs:
             one = partial(_protect_one, policy=policy, audit=audit)
-            for year, result in pool.imap_unordered(one, zip(years, parts, strict=True)):
+            for year, result in procs.imap_unordered(one, zip(years, parts, strict=True)):
                 finished(year, result)
     else:
         for year, part in zip(years, parts, strict=True):

@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from site_builder import incremental
-from site_builder.parallel import processes
+from site_builder.parallel import pool
 
 HERE = Path(__file__)
 
@@ -70,10 +70,8 @@ def audit_site_cached(site: Path, policy: Any, cache: Path, *, hint: pl.DataFram
     reused = sorted(reports)
     todo = [y for y in years if y not in reports]
     if len(todo) > 1 and workers > 1:
-        import multiprocessing as mp
-
-        with mp.get_context("spawn").Pool(processes(len(todo), workers)) as pool:
-            fresh = pool.starmap(_audit_year, [(parts[y][0], policy, parts[y][1],
+        with pool(len(todo), workers) as procs:
+            fresh = procs.starmap(_audit_year, [(parts[y][0], policy, parts[y][1],
                                                 witnesses.get(y)) for y in todo])
     else:
         fresh = [_audit_year(parts[y][0], policy, parts[y][1], witnesses.get(y))

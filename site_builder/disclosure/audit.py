@@ -1896,9 +1896,9 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
                   None if hint is None else hint.filter(pl.col("year") == y)) for y in years]
         with pool(len(years), workers) as procs:
             reports = procs.starmap(_audit_year, [(p, policy, h, thorough,
-                                                  (witnesses or {}).get(y))
-                                                 for y, (p, h) in zip(years, parts,
-                                                                      strict=True)])
+                                                   (witnesses or {}).get(y))
+                                                  for y, (p, h) in zip(years, parts,
+                                                                       strict=True)])
         out = AuditReport.combined(reports, published.height)
         out.seconds = time.perf_counter() - t0
         return out

@@ -72,7 +72,7 @@ def audit_site_cached(site: Path, policy: Any, cache: Path, *, hint: pl.DataFram
     if len(todo) > 1 and workers > 1:
         with pool(len(todo), workers) as procs:
             fresh = procs.starmap(_audit_year, [(parts[y][0], policy, parts[y][1],
-                                                witnesses.get(y)) for y in todo])
+                                                 witnesses.get(y)) for y in todo])
     else:
         fresh = [_audit_year(parts[y][0], policy, parts[y][1], witnesses.get(y))
                  for y in todo]

@@ -1599,7 +1599,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         Science counts that no region or partner district proved, 0.6 s each). Each pair is
         first solved with only the partner region's values near the linking rows (see
         ``linked``), then whole for what that leaves (full state 2024: 176 LPs of 1,700
-        columns on average, 52 of them then whole; 6.6 s against 9.2 s, the same proofs)."""
+        columns on average, 52 of them then whole; 6.6 s against 9.2 s, the same output)."""
         if region.max() < 1:
             return
         n_reg = int(region.max()) + 1

@@ -131,6 +131,63 @@ def test_forged_witnesses_are_checked_and_ignored(tmp_path: Path, protected: tup
     assert not [r for r in caplog.records if "witnesses hold" in r.getMessage()]
 
 
+SMALL = {"n_districts": 4, "schools": (2, 4), "size": (4.0, 0.6)}
+"""A toy state whose linked groups are mostly small (under LARGE_COMPONENT, as it is), some of
+them proven wholly by protect()'s cube witnesses."""
+
+
+@pytest.fixture(scope="module")
+def protected_small() -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    raw = toy_state(2, **SMALL)  # type: ignore[arg-type]
+    witnesses: dict = {}
+    pub = protect(raw, POLICY, witnesses=witnesses)
+    return raw, pub, witnesses
+
+
+def test_small_groups_that_witnesses_prove_need_no_lp(tmp_path: Path,
+                                                      protected_small: tuple) -> None:
+    """A small linked group (solved exactly, not proven by points) whose every value a
+    witness point proves wide enough is not solved again: the gate's audit of a full-state
+    year went from 2,386 LP solves to 224. protect() keeps those points for the gate."""
+    raw, pub, witnesses = protected_small
+    path = write_csv(pub, tmp_path / "pub.csv")
+    without = audit_published([path], POLICY, hint=raw)
+    given = audit_published([path], POLICY, hint=raw, witnesses=witnesses)
+    assert without.ok and given.ok, given.render(limit=5)
+    assert given.n_components == without.n_components
+    assert given.n_lp_solves < without.n_lp_solves
+    # The points that proved those groups come back out, for the next audit.
+    again = audit_published([path], POLICY, hint=raw, witnesses=given.witnesses)
+    assert again.ok and again.n_lp_solves == given.n_lp_solves
+
+
+def test_a_witness_cannot_make_a_leak_pass_in_a_small_group(tmp_path: Path,
+                                                            protected_small: tuple) -> None:
+    raw, pub, witnesses = protected_small
+    leak = _leak(raw, pub, tmp_path)
+    rep = audit_published([leak], POLICY, hint=raw, witnesses=witnesses)
+    assert not rep.ok
+    assert {f.kind for f in rep.failures} & {"exact", "approximate", "derived_group"}
+
+
+def test_forged_witnesses_of_small_groups_are_checked_and_ignored(
+        tmp_path: Path, protected_small: tuple) -> None:
+    raw, pub, witnesses = protected_small
+    w = witnesses[2024]
+    mv, md, pm, pw = w.lists()
+    path = write_csv(pub, tmp_path / "pub.csv")
+    without = audit_published([path], POLICY, hint=raw)
+    # Moves 1,000 times too far, or one value of each move alone by one student (inside its
+    # bounds, but its relations no longer add up): no such point counts, so every small
+    # group is solved as without witnesses.
+    for forged in (audit_mod.Witnesses.of(w.fingerprint, mv, [d * 1000 for d in md], pm, pw),
+                   audit_mod.Witnesses.of(w.fingerprint, [v[:1] for v in mv],
+                                          [np.sign(d[:1]) for d in md], pm,
+                                          [np.sign(x) for x in pw])):
+        rep = audit_published([path], POLICY, hint=raw, witnesses={2024: forged})
+        assert rep.ok and rep.n_lp_solves == without.n_lp_solves
+
+
 def test_an_audit_given_its_system_reports_what_it_reports_building_it(
         tmp_path: Path, protected: tuple, every_group_large: None) -> None:
     """protect()'s rounds hand the audit the system they built (the same cells every round)

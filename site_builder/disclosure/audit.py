@@ -926,7 +926,9 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
     (``start``: a feasible point; ``region``: a label per column that groups columns likely
     to be linked, e.g. the district). The last array is True for columns whose range was
     neither proven wide enough nor computed exactly. ``witness_in`` / ``witness_out``: see
-    :func:`_prove_large` (here in this LP's column indices). ``binding_out``: see
+    :func:`_prove_large` (here in this LP's column indices); a small component whose every
+    value to prove the points of ``witness_in`` prove (each checked against every bound and
+    row) is not solved at all, and those points go to ``witness_out``. ``binding_out``: see
     :func:`_batch_ranges` (column -> rows, in this LP's indices).
     """
     n = A.shape[1]
@@ -956,7 +958,28 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
     large = np.flatnonzero(sizes > LARGE_COMPONENT)
     w_by: dict[int, Witnesses] = {}
     if witness_in is not None and start is not None:
-        w_by = _by_group(witness_in, comp, large)
+        group = _point_groups(witness_in, comp)
+        w_by = _by_group(witness_in, comp, large, group)
+        # A small group whose every value to prove a witness point proves needs no LP.
+        small = group >= 0
+        small[small] = (sizes[group[small]] > 0) & (sizes[group[small]] <= LARGE_COMPONENT)
+        if small.any():
+            pts = witness_in.points(np.flatnonzero(small))
+            bad, e_col, e_pt, x = _check_points(A_csr, start, A_csr @ start, lo, hi, rlo,
+                                                rhi, pts)
+            keep = ~bad[e_pt]
+            w_lo, w_hi = start.copy(), start.copy()
+            np.minimum.at(w_lo, e_col[keep], x[keep])
+            np.maximum.at(w_hi, e_col[keep], x[keep])
+            short = (required > 0) & _short(w_lo, w_hi, required)
+            done = (np.bincount(comp, weights=short, minlength=len(sizes)) == 0) & (sizes > 0)
+            done[large] = False
+            at = done[comp]
+            mn[at], mx[at] = w_lo[at], w_hi[at]
+            sizes[done] = 0
+            idle |= done
+            if witness_out is not None:  # the points that proved them, for the next audit
+                witness_out.append(pts.points(np.flatnonzero(~bad & done[group[small]])))
     for lab in large:
         cols = np.flatnonzero(comp == lab)
         rws = np.flatnonzero(rows_comp == lab)
@@ -1078,20 +1101,42 @@ def _linking_rows(B: coo_matrix, labels: np.ndarray) -> np.ndarray:
     return np.bincount(B.row[o][first], minlength=B.shape[0]) > 1
 
 
-def _by_group(w: Witnesses, comp: np.ndarray, large: np.ndarray) -> dict[int, Witnesses]:
-    """The points of ``w`` by large linked group (``comp``: each column's group; ``large``:
-    the groups wanted), each in its group's own column indices (the columns of the group in
-    order). A point belongs to the group of its first move's first value, and only if every
-    value it moves is in that group (else it cannot be a point of this system; a negative
-    column is in none). Each group's points keep their order; the moves they use are
-    renumbered within the group."""
+def _check_points(A_csr: csr_matrix, base: np.ndarray, a_base: np.ndarray, lo: np.ndarray,
+                  hi: np.ndarray, rlo: np.ndarray, rhi: np.ndarray, w: Witnesses,
+                  tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every point of ``w`` (moves in ``A_csr``'s columns from ``base``, a feasible point
+    whose row sums are ``a_base``) checked against every bound and row, in a few sparse
+    products. Returns which points break one, and every value a point moves: its column
+    (each column's together, in point order), its point, and its value there."""
+    n = A_csr.shape[1]
+    npt = len(w)
+    m_len = np.diff(w.m_ptr)
+    pm = w.p_move
+    k = m_len[pm]
+    at = _gather(w.m_ptr[:-1][pm], k)
+    P = coo_matrix((w.m_delta[at] * np.repeat(w.p_weight, k),
+                    (w.m_var[at], np.repeat(_owners(np.diff(w.p_ptr)), k))),
+                   shape=(n, npt)).tocsc()
+    P.sum_duplicates()
+    # Each column's entries together, in point order (CSR of the CSC: a counting sort).
+    Pr = P.tocsr()
+    e_col = np.repeat(np.arange(n), np.diff(Pr.indptr))
+    e_pt = Pr.indices
+    x = base[e_col] + Pr.data
+    bad = np.zeros(npt, bool)
+    bad[e_pt[~np.isfinite(x) | (x < lo[e_col] - tol) | (x > hi[e_col] + tol)]] = True
+    R = (A_csr @ P).tocoo()
+    ax = a_base[R.row] + R.data
+    bad[R.col[(ax < rlo[R.row] - tol) | (ax > rhi[R.row] + tol)]] = True
+    return bad, e_col, e_pt, x
+
+
+def _point_groups(w: Witnesses, comp: np.ndarray) -> np.ndarray:
+    """Each point's linked group (``comp``: each column's group), or -1 for none: a point
+    belongs to the group of its first move's first value, and only if every value it moves
+    is in that group (else it cannot be a point of this system; a negative column is in
+    none)."""
     n_mv = w.n_moves
-    local = np.zeros(len(comp), np.int64)
-    for lab in large:
-        cols = np.flatnonzero(comp == lab)
-        local[cols] = np.arange(len(cols))
-    is_large = np.zeros(int(comp.max(initial=-1)) + 1, bool)
-    is_large[large] = True
     m_len = np.diff(w.m_ptr)
     m_of = _owners(m_len)
     m_flat = w.m_var
@@ -1105,11 +1150,28 @@ def _by_group(w: Witnesses, comp: np.ndarray, large: np.ndarray) -> dict[int, Wi
     p_flat = w.p_move
     group = np.full(len(p_len), -1, np.int64)
     group[p_len > 0] = m_group[p_flat[w.p_ptr[:-1][p_len > 0]]]
+    other = mixed[p_flat] | ((m_group[p_flat] != group[p_of]) & (m_group[p_flat] != -1))
+    group[p_of[other]] = -1
+    return np.maximum(group, -1)
+
+
+def _by_group(w: Witnesses, comp: np.ndarray, large: np.ndarray,
+              group: np.ndarray | None = None) -> dict[int, Witnesses]:
+    """The points of ``w`` by large linked group (``comp``: each column's group; ``large``:
+    the groups wanted), each in its group's own column indices (the columns of the group in
+    order). A point's group: :func:`_point_groups` (``group``, if the caller has it). Each
+    group's points keep their order; the moves they use are renumbered within the group."""
+    local = np.zeros(len(comp), np.int64)
+    for lab in large:
+        cols = np.flatnonzero(comp == lab)
+        local[cols] = np.arange(len(cols))
+    is_large = np.zeros(int(comp.max(initial=-1)) + 1, bool)
+    is_large[large] = True
+    if group is None:
+        group = _point_groups(w, comp)
     ok = group >= 0
     ok[ok] = is_large[group[ok]]
-    other = mixed[p_flat] | ((m_group[p_flat] != group[p_of]) & (m_group[p_flat] != -1))
-    ok[p_of[other]] = False
-    local_w = replace(w, m_var=local[np.maximum(m_flat, 0)])
+    local_w = replace(w, m_var=local[np.maximum(w.m_var, 0)])
     out: dict[int, Witnesses] = {}
     for lab in np.unique(group[ok]).tolist():
         out[lab] = replace(local_w.points(np.flatnonzero(ok & (group == lab))), fingerprint="")
@@ -1215,24 +1277,7 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         same spreads, the same first point for each column's lowest and highest), in a few
         sparse products. Returns how many points hold."""
         npt = len(w)
-        m_len = np.diff(w.m_ptr)
-        pm = w.p_move
-        k = m_len[pm]
-        at = _gather(w.m_ptr[:-1][pm], k)
-        P = coo_matrix((w.m_delta[at] * np.repeat(w.p_weight, k),
-                        (w.m_var[at], np.repeat(_owners(np.diff(w.p_ptr)), k))),
-                       shape=(n, npt)).tocsc()
-        P.sum_duplicates()
-        # Each column's entries together, in point order (CSR of the CSC: a counting sort).
-        Pr = P.tocsr()
-        e_col = np.repeat(np.arange(n), np.diff(Pr.indptr))
-        e_pt = Pr.indices
-        x = base[e_col] + Pr.data
-        bad = np.zeros(npt, bool)
-        bad[e_pt[~np.isfinite(x) | (x < lo[e_col] - tol) | (x > hi[e_col] + tol)]] = True
-        R = (A_csr @ P).tocoo()
-        ax = a_base[R.row] + R.data
-        bad[R.col[(ax < rlo[R.row] - tol) | (ax > rhi[R.row] + tol)]] = True
+        bad, e_col, e_pt, x = _check_points(A_csr, base, a_base, lo, hi, rlo, rhi, w, tol)
         ok = np.flatnonzero(~bad)
         pid = np.full(npt, -1, np.int64)
         pid[ok] = rec.n_points + np.arange(len(ok))

@@ -465,3 +465,43 @@ def test_a_local_points_check_is_the_check_of_any_point(seed: int) -> None:
             assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
         verdicts.add(got is None)
     assert verdicts == {True, False}
+
+
+class _NoPool(Exception):
+    pass
+
+
+def _no_pool(jobs: int, cores: int) -> None:
+    raise _NoPool(f"a pool of processes for {jobs} jobs")
+
+
+def test_with_witnesses_for_every_year_the_audits_run_in_this_process(
+        tmp_path: Path, every_group_large: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Audits that mostly check points cost less than moving a year to a fresh process, so
+    the pool is only for years with no witnesses (see audit.in_pool). The verdicts are the
+    same either way."""
+    from site_builder.gate import audit_cache
+
+    raw = toy_state(2, n_districts=2, schools=(2, 3), size=(4.0, 0.6), years=(2023, 2024))
+    witnesses: dict = {}
+    pub = protect(raw, POLICY, witnesses=witnesses)
+    assert sorted(witnesses) == [2023, 2024]
+    monkeypatch.setattr(audit_mod, "pool", _no_pool)
+    monkeypatch.setattr(audit_cache, "pool", _no_pool)
+    two = audit_mod.audit_cells(pub, POLICY, workers=2, hint=raw, witnesses=witnesses)
+    one = audit_mod.audit_cells(pub, POLICY, workers=1, hint=raw, witnesses=witnesses)
+    assert two.ok and two.counts() == one.counts()
+    assert two.n_lp_solves == one.n_lp_solves
+    site = tmp_path / "site"
+    (site / "downloads").mkdir(parents=True)
+    write_csv(pub, site / "downloads" / "state.csv")
+    report, _ = audit_cache.audit_site_cached(site, POLICY, tmp_path / "cache", hint=raw,
+                                              workers=2, witnesses=witnesses)
+    assert report.ok and report.n_lp_solves == one.n_lp_solves
+    # A year without witnesses is a full search: the years go to the pool.
+    some = {2024: witnesses[2024]}
+    with pytest.raises(_NoPool):
+        audit_mod.audit_cells(pub, POLICY, workers=2, hint=raw, witnesses=some)
+    with pytest.raises(_NoPool):
+        audit_cache.audit_site_cached(site, POLICY, tmp_path / "cache2", hint=raw,
+                                      workers=2, witnesses=some)

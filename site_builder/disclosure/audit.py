@@ -1911,7 +1911,8 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
                 system: tuple[System, np.ndarray] | None = None,
                 settled: np.ndarray | None = None) -> AuditReport:
     """Audit published cells (a frame with the CSV columns). Years are independent; with
-    ``workers > 1`` they are audited on that many cores (see :func:`parallel.processes`).
+    ``workers > 1`` they are audited on that many cores (see :func:`parallel.processes`),
+    unless every year has witnesses (see :func:`in_pool`).
     ``hint``: candidate true values (raw cells), which make large linked groups much faster
     to prove; they are checked against everything published and ignored if they do not
     fit. ``witnesses``: per year, points found by an earlier audit (see :class:`Witnesses`);
@@ -1924,6 +1925,8 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
     not read). ``settled`` (with ``system`` only): per variable of that system, True where an
     earlier audit of this year proved the value (see :func:`check_system`)."""
     years = published["year"].unique().sort().to_list()
+    if workers > 1 and not in_pool(years, witnesses):
+        workers = 1
     if workers == 1 and len(years) > 1:
         # Always year by year, so that a year's proofs do not depend on what else is audited
         # with it (the publication gate audits years apart, protect() protects them apart).
@@ -1966,6 +1969,16 @@ def audit_cells(published: pl.DataFrame, policy: Policy, workers: int = 1,
     return check_system(sys_, k, policy, report, hint=x0, thorough=thorough,
                         witnesses=(witnesses or {}).get(year), year=year, regional=regional,
                         exact_count=exact_count, settled=settled)
+
+
+def in_pool(years: list[int], witnesses: dict[int, Witnesses] | None) -> bool:
+    """Whether audits of ``years`` given ``witnesses`` are worth a pool of processes. Not
+    when every year has witnesses: each audit then mostly checks points (about 4 s for a
+    full-state year), and a pool costs more than it saves (each year's cells and hint,
+    about 300 MB, pickled to a fresh process that imports polars, SciPy and HiGHS first).
+    The gate's audit of the full demo state, 5 years on 2 cores: 33.2 s in this process
+    against 39.5-41.7 s in a pool of three (benchmarks/README.md, session 37)."""
+    return len(years) > 1 and not all(y in (witnesses or {}) for y in years)
 
 
 def _is_system_of(system: System, cells: pl.DataFrame) -> bool:

@@ -6,7 +6,9 @@ year reads: the year's published cells as read back from the staged CSV download
 year's raw cells given as a hint, the policy, the code of ``site_builder`` outside the site
 builder and the gate (which holds the whole audit), this module, and the installed
 packages. The same inputs give the same verdict, so a year whose key has passed before is not
-audited again. Only passes are remembered: a failing year is audited every time.
+audited again. Only passes are remembered: a failing year is audited every time. The
+years left go to a pool of processes only where ``audit.in_pool`` says it pays (not when
+protect()'s witnesses cover them all).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def audit_site_cached(site: Path, policy: Any, cache: Path, *, hint: pl.DataFram
 
     Returns the combined report and the years whose pass was reused.
     """
-    from site_builder.disclosure.audit import AuditReport, read_published
+    from site_builder.disclosure.audit import AuditReport, in_pool, read_published
 
     t0 = time.perf_counter()
     paths = sorted(p for p in (Path(site) / "downloads").glob("**/*.csv")
@@ -69,7 +71,7 @@ def audit_site_cached(site: Path, policy: Any, cache: Path, *, hint: pl.DataFram
                 "n_cells", "n_values", "n_withheld", "n_components", "n_lp_solves")})
     reused = sorted(reports)
     todo = [y for y in years if y not in reports]
-    if len(todo) > 1 and workers > 1:
+    if workers > 1 and in_pool(todo, witnesses):
         with pool(len(todo), workers) as procs:
             fresh = procs.starmap(_audit_year, [(parts[y][0], policy, parts[y][1],
                                                  witnesses.get(y)) for y in todo])

@@ -229,6 +229,38 @@ def test_home_lists_districts_by_county_without_javascript(site: Path, inputs: d
     assert {a["href"] for a in county.select("a")} == {"districts/001090/", "districts/001091/"}
 
 
+@pytest.mark.parametrize("name, label", [
+    ("Adair", "Adair County"), ("St. Louis City", "St. Louis City"),
+    ("(statewide: Division of Youth Services)", ""),
+    ("(state: University of MO lab school)", ""), ("", "")])
+def test_a_county_is_named_as_people_name_it(name: str, label: str) -> None:
+    from site_builder.site.pages import county_label
+
+    assert county_label(name) == label
+
+
+def test_the_lea_the_state_runs_are_listed_together_after_the_counties() -> None:
+    from site_builder.site.build import county_groups
+
+    def lea(code: str, name: str, county: str, county_name: str) -> dict[str, str]:
+        return {"district_code": code, "district_name": name, "county_code": county,
+                "county_name": county_name}
+
+    groups = county_groups([
+        lea("347347", "Division of Youth Service", "347",
+            "(statewide: Division of Youth Services)"),
+        lea("115115", "St. Louis City", "115", "St. Louis City"),
+        lea("116116", "University of MO - Columbia", "116",
+            "(state: University of MO lab school)"),
+        lea("001091", "Kirksville R-III", "001", "Adair"),
+        lea("001090", "Adair Co. R-I", "001", "Adair")])
+    assert [(g.name, g.anchor, [d.text for d in g.districts]) for g in groups] == [
+        ("Adair County", "county-001", ["Adair Co. R-I", "Kirksville R-III"]),
+        ("St. Louis City", "county-115", ["St. Louis City"]),
+        ("Run by the state", "state-run",
+         ["Division of Youth Service", "University of MO - Columbia"])]
+
+
 def test_search_index_is_compact_and_complete(site: Path, inputs: dict) -> None:
     path = site / "assets" / "search-index.json"
     rows = json.loads(path.read_text("utf-8"))["rows"]
@@ -236,7 +268,7 @@ def test_search_index_is_compact_and_complete(site: Path, inputs: dict) -> None:
     assert {d for d in inputs["districts"]["district_code"]} <= codes
     assert "001091-1050" in codes
     kirksville = next(r for r in rows if r[1] == "001091")
-    assert kirksville[2:5] == ["Kirksville R-III", "Adair", "districts/001091/"]
+    assert kirksville[2:5] == ["Kirksville R-III", "Adair County", "districts/001091/"]
     assert path.stat().st_size < 200 * len(rows)  # bytes per entity: names, codes, county
     assert not (site / "search" / "search_index.json").exists()  # mkdocs' search is off
 

@@ -45,7 +45,9 @@ from site_builder.site.csvs import COLUMN_DESCRIPTIONS, write_downloads
 from site_builder.site.data import STATE, csv_frame, index_cells
 from site_builder.site.pages import (
     STATE_NAME,
+    STATE_RUN,
     PageKit,
+    county_label,
     district_facts,
     district_places,
     school_facts,
@@ -184,7 +186,7 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                     facts=district_facts(kit, d, len(links)), topics=kit.topics(places, root2),
                     schools=links, symbol=policy.display.symbol,
                     download=Link(f"{code}.csv", f"{root2}downloads/districts/{code}.csv"),
-                    county=f"{d['county_name']} County")
+                    county=county_label(d["county_name"]))
                 _write_page(docs, f"districts/{code}.md", dpage.title,
                             render(env, "district.html", dpage))
                 n_pages += 1
@@ -255,13 +257,27 @@ def _glance(kit: PageKit) -> Table:
                  notes.footnotes(), ())
 
 
+def county_groups(dirs: list[dict[str, str]]) -> tuple[County, ...]:
+    """The home page's districts by county: counties by name, then the LEAs the state runs
+    itself (DESE gives them no county), together; districts by name within each."""
+    groups: dict[tuple[bool, str, str], list[Link]] = {}
+    for d in dirs:
+        label = county_label(d["county_name"])
+        key = (True, STATE_RUN, "state-run") if not label else (
+            False, label, f"county-{d['county_code']}")
+        groups.setdefault(key, []).append(
+            Link(d["district_name"], f"districts/{d['district_code']}/"))
+    return tuple(County(name, anchor, tuple(sorted(links, key=lambda link: link.text)))
+                 for (_, name, anchor), links in sorted(groups.items()))
+
+
 def _general_pages(env: object, docs: Path, kit: PageKit, dirs: list[dict[str, str]],
                    schs: list[dict[str, str]], written: list, policy: Policy) -> int:
     specs = kit.specs
     # Search index: compact rows [kind, code, name, county, href, district name].
-    county_of = {d["district_code"]: d["county_name"] for d in dirs}
+    county_of = {d["district_code"]: county_label(d["county_name"]) or STATE_RUN for d in dirs}
     name_of = {d["district_code"]: d["district_name"] for d in dirs}
-    rows = [["d", d["district_code"], d["district_name"], d["county_name"],
+    rows = [["d", d["district_code"], d["district_name"], county_of[d["district_code"]],
              f"districts/{d['district_code']}/"] for d in dirs]
     rows += [["s", f"{s['district_code']}-{s['school_code']}", s["school_name"],
               county_of.get(s["district_code"], ""),
@@ -270,16 +286,10 @@ def _general_pages(env: object, docs: Path, kit: PageKit, dirs: list[dict[str, s
     (docs / "assets" / "search-index.json").write_text(
         json.dumps({"rows": rows}, ensure_ascii=False, separators=(",", ":")), "utf-8")
 
-    counties: dict[tuple[str, str], list[Link]] = {}
-    for d in dirs:
-        counties.setdefault((d["county_name"], d["county_code"]), []).append(
-            Link(d["district_name"], f"districts/{d['district_code']}/"))
     home = HomePage(
         title="Missouri School Report Cards", root="",
         year_label=school_year(kit.index.latest),
-        counties=tuple(County(f"{name} County", f"county-{code}",
-                              tuple(sorted(links, key=lambda link: link.text)))
-                       for (name, code), links in sorted(counties.items())),
+        counties=county_groups(dirs),
         glance=_glance(kit), n_districts=len(dirs), n_schools=len(schs),
         search_index="assets/search-index.json")
     _write_page(docs, "index.md", home.title, render(env, "home.html", home))  # type: ignore[arg-type]

@@ -46,7 +46,7 @@
       li.appendChild(a);
       var meta = document.createElement("span");
       meta.className = "rc-meta";
-      meta.textContent = " " + KIND[r.kind] + " " + r.code + ", " + r.county + " County" + (r.parent ? ", " + r.parent : "");
+      meta.textContent = " " + KIND[r.kind] + " " + r.code + ", " + r.county + (r.parent ? ", " + r.parent : "");
       li.appendChild(meta);
       list.appendChild(li);
     });

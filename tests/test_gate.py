@@ -15,8 +15,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from site_builder.gate import GateRefused, require_pass, run_gate
+from site_builder.gate import GateRefused, pii, require_pass, run_gate
 from site_builder.gate.manifest import verify, write_manifest
 from site_builder.gate.publish import PublishLock, PublishLocked, swap_directories
 
@@ -530,3 +532,43 @@ def test_the_scan_cache_checks_again_every_file_whose_inputs_changed(
     found = run()
     assert ("disclosure", "a table shows a number that no published cell holds") in found
     assert "districts/001091/index.html" in checked
+
+
+# --- the PII scan's fast paths find exactly what the patterns find ------------------------
+
+_PIECES = st.lists(st.one_of(
+    st.sampled_from(["-", "/", " ", "x", "٣", "19", "20", "01", "12", "31", "1", "0"]),
+    st.from_regex(r"\d{1,12}", fullmatch=True),
+    st.sampled_from(["2011-02-03", "1999-12-31", "3/4/2020", "03/14/1999", "12/31/2019",
+                     "123-45-6789", "987-65-4321", "1234567890", "123456789"])),
+    max_size=30)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_PIECES)
+@example(["112/05/2020"])
+@example(["2020-01-2021-01-15"])
+@example(["1/2/2020/3/2020"])
+@example(["123-45-6789-10"])
+@example(["--12-34-5678"])
+@example(["x٣1/2/2020"])
+def test_the_anchored_scans_find_what_the_patterns_find(pieces: list[str]) -> None:
+    """Each fast path (a separator first, then the pattern at the one start it fixes)
+    against the pattern's own finditer, on text made of dates, SSNs, digit runs and the
+    characters around them (including a non-ASCII digit, which ``\\d`` matches)."""
+    text = "".join(pieces)
+    for rx, anchor in ((pii.ISO_DATE, pii._ISO_ANCHOR), (pii.US_DATE, pii._US_ANCHOR),
+                       (pii.SSN_DASHED, pii._SSN_ANCHOR)):
+        assert list(pii._matches(rx, anchor, text)) == [m.group() for m in rx.finditer(text)]
+    assert [m.group() for m in pii.LONG_RUN.finditer(text) if len(m.group()) in (9, 10)] == [
+        m.group() for m in pii.DIGIT_RUN.finditer(text) if len(m.group()) in (9, 10)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["Ann", "Lee", "ann", "LEE", "O'Neil", "Mary-Jo", "Smith",
+                                 "x1", " ", "\n", ",", "Ann Lee", "lee ann"]), max_size=25))
+def test_the_name_scan_finds_what_every_word_pair_finds(pieces: list[str]) -> None:
+    text = " ".join(pieces)
+    names = {"ann lee", "lee ann", "o'neil smith", "mary-jo smith", "smith mary-jo"}
+    needles = pii.PiiNeedles(full_names=names)
+    assert pii._name_hits(text, names, needles.name_starts()) == pii._bigrams(text) & names

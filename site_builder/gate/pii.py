@@ -39,6 +39,18 @@ ISO_DATE = re.compile(r"(?<!\d)(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d
 US_DATE = re.compile(r"(?<!\d)(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])/(?:19|20)\d{2}(?!\d)")
 WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 
+# The patterns above say what is found. Python's re tries a pattern that begins with a
+# look-behind at every position of the text, about 2.5 s for a pattern over the 526 MB of a
+# full-state site, so the scan looks first for the separator each match must hold at a
+# fixed place (each anchor a zero-width look-ahead after one character, so that no anchor
+# hides the next) and tries the pattern only there: the same matches (see _matches).
+_ISO_ANCHOR = (re.compile(r"-(?=(?:0[1-9]|1[0-2])-)"), (4,))
+_US_ANCHOR = (re.compile(r"/(?=(?:0?[1-9]|[12]\d|3[01])/(?:19|20)\d{2})"), (2, 1))
+_SSN_ANCHOR = (re.compile(r"-(?=\d{2}-\d{4})"), (3,))
+LONG_RUN = re.compile(r"\d{9,}")
+"""Digit runs of 9 or more: as DIGIT_RUN's runs of that length, found without a match
+object for every number of a CSV."""
+
 
 @dataclass
 class PiiNeedles:
@@ -53,6 +65,15 @@ class PiiNeedles:
     canary_tokens: set[str] = field(default_factory=set)
     """Lower-case: any one of these anywhere is a leak."""
     skipped_place_names: int = 0
+    _starts: tuple[int, int, set[str]] | None = field(default=None, repr=False,
+                                                       compare=False)
+
+    def name_starts(self) -> set[str]:
+        """The first word of every full name (worked out again only if the set changed)."""
+        key = (id(self.full_names), len(self.full_names))
+        if self._starts is None or self._starts[:2] != key:
+            self._starts = (*key, {n.split(" ", 1)[0] for n in self.full_names})
+        return self._starts[2]
 
     def digest(self) -> str:
         """SHA-256 of every value to look for (the gate's scan cache keys files by it)."""
@@ -78,9 +99,37 @@ def _date_forms(dates: Iterable[str]) -> Iterator[str]:
         yield f"{int(m)}/{int(d)}/{y}"
 
 
+def _matches(rx: re.Pattern[str], anchor: tuple[re.Pattern[str], tuple[int, ...]],
+             text: str) -> Iterator[str]:
+    """What ``rx.finditer(text)`` finds, for a pattern each of whose matches has a character
+    that ``anchor`` finds at one of its offsets from the match's start (leftmost first, no
+    overlaps, each match tried with ``rx`` itself at the start it would have there)."""
+    find, offsets = anchor
+    end = 0
+    for a in find.finditer(text):
+        for off in offsets:
+            start = a.start() - off
+            if start < end:
+                continue
+            m = rx.match(text, start)
+            if m:
+                end = m.end()
+                yield m.group()
+                break
+
+
 def _bigrams(text: str) -> set[str]:
     words = [w.lower() for w in WORD.findall(text)]
     return {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
+
+
+def _name_hits(text: str, full_names: set[str], starts: set[str]) -> set[str]:
+    """``_bigrams(text) & full_names``, where ``starts`` holds every first word of
+    ``full_names``: only the word pairs that could be a name are made. (The words are ASCII
+    letters, apostrophes and hyphens, so one lower() of them all is each one's lower().)"""
+    words = " ".join(WORD.findall(text)).lower().split(" ")
+    return {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)
+            if a in starts} & full_names
 
 
 def load_needles(extract: Path) -> PiiNeedles:
@@ -200,14 +249,14 @@ def scan_text(rel: str, text: str, needles: PiiNeedles, *, patterns: bool,
             add("a canary student's identifying value appears", token,
                 "a planted canary student escaped: find which template or data path "
                 "carries student-level values into the site")
-    for m in SSN_DASHED.finditer(text):
-        digits = m.group().replace("-", "")
+    for ssn in _matches(SSN_DASHED, _SSN_ANCHOR, text):
+        digits = ssn.replace("-", "")
         rule = ("an SSN from the extract appears" if digits in needles.ssns
                 else "an SSN-like number (123-45-6789) appears")
         if patterns or digits in needles.ssns:
-            add(rule, m.group(), "no Social Security number may be published, even in a "
-                                 "hidden field or a download")
-    for m in DIGIT_RUN.finditer(text):
+            add(rule, ssn, "no Social Security number may be published, even in a "
+                           "hidden field or a download")
+    for m in LONG_RUN.finditer(text):
         run = m.group()
         if len(run) == 10:
             if run in needles.student_ids:
@@ -221,17 +270,17 @@ def scan_text(rel: str, text: str, needles: PiiNeedles, *, patterns: bool,
         elif len(run) == 9 and run in needles.ssns:
             add("an SSN from the extract appears", run,
                 "no Social Security number may be published")
-    for rx in (ISO_DATE, US_DATE) if patterns else ():
-        for m in rx.finditer(text):
-            if m.group() in needles.birth_dates:
-                add("a birth date from the extract appears", m.group(),
+    for rx, anchor in ((ISO_DATE, _ISO_ANCHOR), (US_DATE, _US_ANCHOR)) if patterns else ():
+        for date in _matches(rx, anchor, text):
+            if date in needles.birth_dates:
+                add("a birth date from the extract appears", date,
                     "birth dates never leave the restricted area")
             elif patterns:
                 add("a calendar date appears (dates of birth are not allowed; the build time "
-                    "belongs in manifest.json only)", m.group(),
+                    "belongs in manifest.json only)", date,
                     "remove the date from the page body, sitemap or data file")
     if names and needles.full_names:
-        hits = _bigrams(text) & needles.full_names
+        hits = _name_hits(text, needles.full_names, needles.name_starts())
         for name in sorted(hits):
             found.append(Finding("pii", rel, "a student's full name from the extract appears",
                                  where=_line_of(lower, name), evidence=mask(name),

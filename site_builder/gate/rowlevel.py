@@ -213,6 +213,7 @@ def check_page(rel: str, text: str, published: Published) -> list[Finding]:
                         where=f"line {td.sourceline}", evidence=cell_text.strip()[:60],
                         hint="pages may show only the protected values in the CSV downloads; "
                              "a withheld value must show the suppression symbol"))
+    by_id: dict[str, lxml_html.HtmlElement] | None = None  # get_element_by_id: a walk each
     for i, script in enumerate(doc.iter("script")):
         if not (script.get("type") or "").endswith("json") or not script.text:
             continue
@@ -226,7 +227,11 @@ def check_page(rel: str, text: str, published: Published) -> list[Finding]:
         scope = next((a for a in script.iterancestors() if a.tag in ("figure", "section")),
                      doc)
         ref = script.get("data-table")
-        table = doc.get_element_by_id(ref, None) if ref else None
+        if by_id is None:  # the first element with each id, as get_element_by_id gives
+            by_id = {}
+            for el in doc.xpath("//*[@id]"):
+                by_id.setdefault(el.get("id"), el)
+        table = by_id.get(ref) if ref else None
         cells = len(list((table if table is not None else scope).iter("td")))
         where = f"chart {script.get('id') or i}"
         out += check_vega_spec(rel, where, spec, cells if cells else None, allowed)

@@ -60,7 +60,8 @@ class Published:
         files = sorted(p for p in (site / "downloads").rglob("*.csv")
                        if p.name != "data_dictionary.csv") if (site / "downloads").is_dir() \
             else []
-        values: dict[Entity, set[str]] = defaultdict(set)
+        where = ["level", "district_code", "school_code"]
+        pairs: list[pl.DataFrame] = []  # (entity, a value it shows), each pair once
         schools: dict[str, set[str]] = defaultdict(set)
         for path in files:
             df = pl.read_csv(path, infer_schema=False)
@@ -68,16 +69,19 @@ class Published:
                 continue
             df = df.with_columns(pl.col("district_code").fill_null(""),
                                  pl.col("school_code").fill_null(""))
-            for col in ("n_students", "n_meeting", "rate", "display"):
-                if col not in df.columns:
-                    continue
-                rows = df.select("level", "district_code", "school_code", col).drop_nulls()
-                for level, d, s, v in rows.iter_rows():
-                    for tok in NUMBER.findall(v):
-                        values[(level, d, s)].add(_norm(tok))
+            cols = [c for c in ("n_students", "n_meeting", "rate", "display") if c in df.columns]
+            pairs.append(df.unpivot(cols, index=where, value_name="v").select(
+                *where, pl.col("v").cast(pl.String)).drop_nulls("v").unique())
             for d, s in df.filter(pl.col("level") == "school").select(
                     "district_code", "school_code").unique().iter_rows():
                 schools[d].add(s)
+        values: dict[Entity, set[str]] = defaultdict(set)
+        if pairs:
+            # Each distinct text is read once (a few thousand, where the rows are millions).
+            both = pl.concat(pairs).unique()
+            tokens = {v: [_norm(t) for t in NUMBER.findall(v)] for v in both["v"].unique()}
+            for level, d, s, v in both.iter_rows():
+                values[(level, d, s)].update(tokens[v])
         return cls(dict(values), dict(schools))
 
     def allowed_for(self, rel: str) -> set[str] | None:

@@ -231,8 +231,8 @@ def test_home_lists_districts_by_county_without_javascript(site: Path, inputs: d
 
 @pytest.mark.parametrize("name, label", [
     ("Adair", "Adair County"), ("St. Louis City", "St. Louis City"),
-    ("(statewide: Division of Youth Services)", ""),
-    ("(state: University of MO lab school)", ""), ("", "")])
+    ("(statewide: Division of Youth Services)", "Run by the state"),
+    ("(state: University of MO lab school)", "Run by the state"), ("", "")])
 def test_a_county_is_named_as_people_name_it(name: str, label: str) -> None:
     from site_builder.site.pages import county_label
 

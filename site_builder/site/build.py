@@ -186,7 +186,8 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                     facts=district_facts(kit, d, len(links)), topics=kit.topics(places, root2),
                     schools=links, symbol=policy.display.symbol,
                     download=Link(f"{code}.csv", f"{root2}downloads/districts/{code}.csv"),
-                    county=county_label(d["county_name"]))
+                    county=county_label(d["county_name"]),
+                    state_run=county_label(d["county_name"]) == STATE_RUN)
                 _write_page(docs, f"districts/{code}.md", dpage.title,
                             render(env, "district.html", dpage))
                 n_pages += 1
@@ -263,7 +264,7 @@ def county_groups(dirs: list[dict[str, str]]) -> tuple[County, ...]:
     groups: dict[tuple[bool, str, str], list[Link]] = {}
     for d in dirs:
         label = county_label(d["county_name"])
-        key = (True, STATE_RUN, "state-run") if not label else (
+        key = (True, label, "state-run") if label == STATE_RUN else (
             False, label, f"county-{d['county_code']}")
         groups.setdefault(key, []).append(
             Link(d["district_name"], f"districts/{d['district_code']}/"))
@@ -275,7 +276,7 @@ def _general_pages(env: object, docs: Path, kit: PageKit, dirs: list[dict[str, s
                    schs: list[dict[str, str]], written: list, policy: Policy) -> int:
     specs = kit.specs
     # Search index: compact rows [kind, code, name, county, href, district name].
-    county_of = {d["district_code"]: county_label(d["county_name"]) or STATE_RUN for d in dirs}
+    county_of = {d["district_code"]: county_label(d["county_name"]) for d in dirs}
     name_of = {d["district_code"]: d["district_name"] for d in dirs}
     rows = [["d", d["district_code"], d["district_name"], county_of[d["district_code"]],
              f"districts/{d['district_code']}/"] for d in dirs]

@@ -76,6 +76,9 @@ class DistrictPage(Page):
     symbol: str
     download: Link
     county: str
+    """As :func:`pages.county_label` names it ("Boone County"; empty if not known)."""
+    state_run: bool = False
+    """An LEA the state runs itself (no county)."""
 
 
 @dataclass(frozen=True)

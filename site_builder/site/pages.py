@@ -26,18 +26,20 @@ SCHOOL_KINDS = {"elementary": "Elementary school", "middle": "Middle school",
                 "high": "High school", "k12": "K-12 school", "other": "Other school"}
 STATE_NAME = "Missouri"
 STATE_RUN = "Run by the state"
-"""Where the LEAs the state runs itself are listed, in place of a county."""
+"""In place of a county, for the LEAs the state runs itself."""
+CHART_WORDS = {"bar": "Bar chart", "line": "Line chart", "stacked_bar": "Stacked bar chart"}
 
 
 def county_label(name: str) -> str:
     """A district's county as the site names it: "Boone County", and St. Louis City (an
-    independent city, in no county) as itself. Empty for the LEAs the state runs itself,
-    whose county DESE gives as a note in brackets ("(statewide: Division of Youth
-    Services)")."""
-    if not name or name.startswith("("):
+    independent city, in no county) as itself; STATE_RUN for the LEAs the state runs
+    itself, whose county DESE gives as a note in brackets ("(statewide: Division of Youth
+    Services)"); empty if not known."""
+    if not name:
         return ""
+    if name.startswith("("):
+        return STATE_RUN
     return name if name.endswith(" City") else f"{name} County"
-CHART_WORDS = {"bar": "Bar chart", "line": "Line chart", "stacked_bar": "Stacked bar chart"}
 
 
 def _not_drawn(table: Table) -> str:
@@ -163,7 +165,7 @@ def district_facts(kit: PageKit, d: dict[str, str], n_schools: int) -> tuple[Fac
     return (
         Fact(f"Students enrolled, {year}", kit.enrollment(("district", d["district_code"], ""))),
         Fact("Grades served", grades_served(d["low_grade"], d["high_grade"])),
-        Fact("County", county_label(d["county_name"]) or STATE_RUN),
+        Fact("County", county_label(d["county_name"])),
         Fact("Kind", LEA_KINDS.get(d["lea_kind"], d["lea_kind"])),
         Fact("Schools", str(n_schools)),
         Fact("District code", d["district_code"]),
@@ -179,7 +181,7 @@ def school_facts(kit: PageKit, s: dict[str, str], d: dict[str, str],
         Fact("Grades served", grades_served(s["low_grade"], s["high_grade"])),
         Fact("Kind", SCHOOL_KINDS.get(s["school_kind"], s["school_kind"])),
         Fact("District", d.get("district_name", s["district_code"]), district_href),
-        Fact("County", county_label(d.get("county_name", "")) or STATE_RUN),
+        Fact("County", county_label(d.get("county_name", ""))),
         Fact("School code", f"{s['district_code']}-{s['school_code']}"),
     )
 

@@ -186,8 +186,7 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                     facts=district_facts(kit, d, len(links)), topics=kit.topics(places, root2),
                     schools=links, symbol=policy.display.symbol,
                     download=Link(f"{code}.csv", f"{root2}downloads/districts/{code}.csv"),
-                    county=county_label(d["county_name"]),
-                    state_run=county_label(d["county_name"]) == STATE_RUN)
+                    county=county_label(d["county_name"]))
                 _write_page(docs, f"districts/{code}.md", dpage.title,
                             render(env, "district.html", dpage))
                 n_pages += 1

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from site_builder.site.tables import Table
 
+STATE_RUN = "Run by the state"
+"""In place of a county, for the LEAs the state runs itself."""
+
 
 @dataclass(frozen=True)
 class Link:
@@ -77,8 +80,11 @@ class DistrictPage(Page):
     download: Link
     county: str
     """As :func:`pages.county_label` names it ("Boone County"; empty if not known)."""
-    state_run: bool = False
-    """An LEA the state runs itself (no county)."""
+
+    @property
+    def state_run(self) -> bool:
+        """An LEA the state runs itself (no county)."""
+        return self.county == STATE_RUN
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,14 @@ from typing import Any
 from site_builder.cells import ALL_GRADES, ALL_STUDENTS
 from site_builder.disclosure.policy import Policy
 from site_builder.site import charts
-from site_builder.site.contexts import Chart, Fact, Link, SectionBlock, TopicBlock
+from site_builder.site.contexts import (
+    STATE_RUN,
+    Chart,
+    Fact,
+    Link,
+    SectionBlock,
+    TopicBlock,
+)
 from site_builder.site.data import STATE, CellIndex, Entity
 from site_builder.site.sections import SiteSection, SiteSpecs, Topic
 from site_builder.site.tables import (
@@ -25,8 +32,6 @@ LEA_KINDS = {"district": "Public school district", "charter": "Charter school (i
 SCHOOL_KINDS = {"elementary": "Elementary school", "middle": "Middle school",
                 "high": "High school", "k12": "K-12 school", "other": "Other school"}
 STATE_NAME = "Missouri"
-STATE_RUN = "Run by the state"
-"""In place of a county, for the LEAs the state runs itself."""
 CHART_WORDS = {"bar": "Bar chart", "line": "Line chart", "stacked_bar": "Stacked bar chart"}
 
 

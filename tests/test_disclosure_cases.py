@@ -486,6 +486,26 @@ def test_a_narrow_value_held_through_a_withheld_total_gets_its_complement_furthe
     assert audit(pub, tmp_path).ok
 
 
+def test_a_value_narrowed_through_its_district_does_not_cost_its_schools_headline(
+        tmp_path: Path) -> None:
+    """One synthetic district's ELA results (2024, made by ``reportcard synth``; the district
+    and its three schools, 350 cells). School 3010 tested 734 students: 721 Black, 13 Asian,
+    Hispanic or White, so those three small counts and the Black count are withheld. Its
+    Asian count of 1 is then narrowed from above through the district's Asian count, a chain
+    its own races' sum takes no part in; but the cheapest value "near" it was its All-students
+    tested count, the only published member of that sum, and withholding it took every ELA
+    number the school has (12.0% proficient or advanced among them), while widening nothing.
+    A value a relation pins gets the complements where it is pinned first (full state 2024:
+    1,086 All-students rows kept; benchmarks/README.md, "session 38")."""
+    raw = pl.read_csv(Path(__file__).parent / "golden" / "one_district_ela_2024.csv",
+                      schema=RAW_SCHEMA)
+    pub = protect(raw, POLICY)
+    headline = row(pub, level="school", school_code="3010", grade="All",
+                   student_group="All students", measure="proficient_or_advanced")
+    assert (headline["display"], headline["reason"]) == ("12.0%", "")
+    assert audit(pub, tmp_path).ok
+
+
 def test_a_schools_total_enrollment_is_a_complement_only_after_a_round_of_waiting(
         tmp_path: Path) -> None:
     """Schools A (213 students, 29 with disabilities) and B (177, 29) have both their

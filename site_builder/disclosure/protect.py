@@ -469,6 +469,7 @@ class _State:
         # The relations that bind each narrow value (its highest lower bound and lowest
         # upper bound): a complement there is what widens it.
         self.binding = np.zeros(self.n_rel, bool)
+        self.pinned = np.zeros(0, np.int64)
         if len(bad):
             is_bad = np.zeros(len(h), bool)
             is_bad[bad] = True
@@ -481,15 +482,23 @@ class _State:
             # total, the sum of the parts.
             elo = np.where(et, slo[er], lo[rt][er] - (shi[er] - phi))
             ehi = np.where(et, shi[er], hi[rt][er] - (slo[er] - plo))
-            v, r = ev[sel], rels[er[sel]]
-            for key in (-elo[sel], ehi[sel]):
-                o = np.lexsort((key, v))
-                first = np.r_[True, v[o][1:] != v[o][:-1]]
-                self.binding[r[o][first]] = True
             # An edge pins its member where its bound is the member's propagated bound and
             # tighter than what the member's reason alone says.
-            pins = (((elo >= lo[ev] - 1e-6) & (elo > own_lo[ev] + 1e-6))
-                    | ((ehi <= hi[ev] + 1e-6) & (ehi < own_hi[ev] - 1e-6)))
+            pins_lo = (elo >= lo[ev] - 1e-6) & (elo > own_lo[ev] + 1e-6)
+            pins_hi = (ehi <= hi[ev] + 1e-6) & (ehi < own_hi[ev] - 1e-6)
+            pins = pins_lo | pins_hi
+            # Per side, the relation that pins it (the tightest): a relation whose bound is
+            # no tighter than the value's own does not hold it there, and a complement in it
+            # widens nothing (a school's Asian count of 1, narrowed from above through the
+            # district's, would cost the school's All-students count, its only published
+            # partner in the races' sum, while the count's own floor of 1 stays).
+            self.pinned = np.unique(ev[sel & pins])
+            for key, side in ((-elo, pins_lo), (ehi, pins_hi)):
+                m = sel & side
+                v, r = ev[m], rels[er[m]]
+                o = np.lexsort((key[m], v))
+                first = np.r_[True, v[o][1:] != v[o][:-1]] if len(o) else np.zeros(0, bool)
+                self.binding[r[o][first]] = True
             self._bind_through(ev, er, rels, pins)
         return bad
 
@@ -880,27 +889,44 @@ def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,
     st.greedy()
     strikes = np.zeros(len(st.reason), np.int64)
     for _ in range(MAX_NARROW_ROUNDS):
-        bad = st.narrow()
-        if not len(bad):
+        if not _narrowing_round(st, strikes):
             break
-        # A complement in each binding relation, and one near each narrow value. A
-        # numerator still narrow after STUBBORN_ROUNDS rounds (typically a coded rate pinned
-        # by what neighbouring bands say) loses its whole unit instead.
-        strikes[bad] += 1
-        stubborn = bad[(strikes[bad] >= STUBBORN_ROUNDS) & ~st.is_den[bad]]
-        n = st.hide_units(stubborn)
-        n += st.hide(st.cheapest(st.binding))
-        n += st.fix_vars(bad, late=bad[strikes[bad] >= 2])
-        if not n:  # nothing else: every value may have its complements of last resort
-            n = st.fix_vars(bad)
-        if not n:
-            break
-        st.greedy()
     cubes = _Cubes(cells, system, policy) if int(st.hidden.sum()) <= CUBE_LIMIT else None
     if audit and cubes is not None:
         _cube_rounds(st, cubes)
     witnesses = _audit_rounds(st, cells, system, policy, cubes) if audit else {}
     return render(cells, system, st.reason, policy), witnesses
+
+
+def _narrowing_round(st: _State, strikes: np.ndarray) -> int:
+    """One round of withholding more around the values propagation narrows too far
+    (:meth:`_State.narrow`); returns how many were withheld (0: none narrow, or nothing
+    left to withhold). ``strikes`` counts the rounds each value has been narrow in.
+
+    A complement in each relation that binds a narrow value. A value no relation pins
+    tighter than its own reason does (a coded rate inside its band), and any value narrow
+    for a second round, also gets one near it (:meth:`_State.fix_vars`); a value a relation
+    does pin gets only its binding complements first: the cheapest value around it is often
+    a total it shares a relation with that does not hold it at all (a school's Asian count
+    of 1 narrowed from above through the district's count took the school's All-students
+    tested count, its only published partner in the races' sum: full state 2024, 4,210 more
+    rows withheld, 1,086 of them All-students rows; benchmarks/README.md, "session 38"). A
+    numerator still narrow after STUBBORN_ROUNDS rounds (typically a coded rate pinned by
+    what neighbouring bands say) loses its whole unit instead."""
+    bad = st.narrow()
+    if not len(bad):
+        return 0
+    strikes[bad] += 1
+    stubborn = bad[(strikes[bad] >= STUBBORN_ROUNDS) & ~st.is_den[bad]]
+    n = st.hide_units(stubborn)
+    n += st.hide(st.cheapest(st.binding))
+    near = bad[~np.isin(bad, st.pinned) | (strikes[bad] >= 2)]
+    n += st.fix_vars(near, late=near[strikes[near] >= 2])
+    if not n:  # nothing else: every value may have its complements of last resort
+        n = st.fix_vars(bad)
+    if n:
+        st.greedy()
+    return n
 
 
 class _Cubes:

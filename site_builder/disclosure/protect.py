@@ -466,8 +466,9 @@ class _State:
             sub_v, sub_t, sub_r = all_v[keep], all_t[keep], all_r[keep]
         width = np.floor(hi + 1e-6) - np.ceil(lo - 1e-6)
         bad = np.flatnonzero(h & (width < req))
-        # The relations that bind each narrow value (its highest lower bound and lowest
-        # upper bound): a complement there is what widens it.
+        # The relations that bind each narrow value (of those that pin it, the highest lower
+        # bound and the lowest upper bound): a complement there is what widens it. And the
+        # narrow values some relation pins (see _narrowing_round).
         self.binding = np.zeros(self.n_rel, bool)
         self.pinned = np.zeros(0, np.int64)
         if len(bad):

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import polars as pl
 
@@ -112,6 +112,37 @@ class _EchoLines:
         pass
 
 
+def kernel_log_path(output: Path) -> Path:
+    """Where the kernel that ran into ``output`` wrote its own messages (see
+    :func:`execute_notebook`)."""
+    return output.with_name(output.stem + ".kernel.log")
+
+
+def _kernel_manager(log: IO[bytes]) -> type:
+    """A kernel manager whose kernel writes its stderr to ``log`` rather than the console.
+
+    The kernel's stderr holds the kernel's own messages, not the notebook's output (which
+    papermill keeps in the executed notebook): its warning at start that it runs over TCP,
+    and the tracebacks of its event loop when it shuts down after a failed cell (a
+    ZMQStream callback racing the closing sockets). On the console those read as a crash
+    after a clear error message; in a file beside the executed notebook they are kept for
+    whoever wants them.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            kw.setdefault("stderr", log)  # a Popen argument; start_kernel passes it on
+            await super().start_kernel(**kw)
+
+    return LoggedKernelManager
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    text = path.read_text(errors="replace").rstrip() if path.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
 def execute_notebook(notebook: Path, output: Path, parameters: Mapping[str, Any], *,
                      progress: bool = True, cwd: Path | None = None,
                      echo: tuple[str, ...] = ()) -> Path:
@@ -120,11 +151,14 @@ def execute_notebook(notebook: Path, output: Path, parameters: Mapping[str, Any]
     ``echo``: printed lines starting with one of these go to the console as the notebook
     prints them (the rest stays in the executed notebook).
 
-    Raises :class:`NotebookFailed` for an unknown parameter (before starting a kernel) and for
-    an error in any cell: ``<notebook> failed in cell N "<name>": <error message>``. An error
-    that is not an expected failure (a bug) keeps its traceback in the message.
+    Raises :class:`NotebookFailed` for an unknown parameter (before starting a kernel), for
+    an error in any cell: ``<notebook> failed in cell N "<name>": <error message>``, and for
+    a kernel that died (killed for memory, say). An error that is not an expected failure (a
+    bug) keeps its traceback in the message. The kernel's own messages go to
+    :func:`kernel_log_path` (mode 0600), not the console.
     """
     import papermill
+    from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     notebook = Path(notebook)
@@ -135,11 +169,20 @@ def execute_notebook(notebook: Path, output: Path, parameters: Mapping[str, Any]
     output.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(output.parent, 0o700)
     os.close(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    log_path = kernel_log_path(output)
     try:
-        papermill.execute_notebook(
-            str(notebook), str(output), parameters=dict(parameters), kernel_name=KERNEL_NAME,
-            progress_bar=progress, cwd=str(cwd) if cwd else None,
-            stdout_file=_EchoLines(echo) if echo else None)
+        with open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as log:
+            papermill.execute_notebook(
+                str(notebook), str(output), parameters=dict(parameters), kernel_name=KERNEL_NAME,
+                progress_bar=progress, cwd=str(cwd) if cwd else None,
+                stdout_file=_EchoLines(echo) if echo else None,
+                kernel_manager_class=_kernel_manager(log))
+    except DeadKernelError:
+        raise NotebookFailed(
+            f"{notebook.name}: the notebook's kernel died before it finished. The usual cause "
+            f"is memory: the system stops a process that uses too much, without a word. The "
+            f"end of the kernel's log ({log_path}):\n{_tail(log_path) or '(empty)'}"
+            f"\n(executed notebook kept at {output})") from None
     except PapermillExecutionError as err:
         head = (f"{notebook.name} failed in cell {err.exec_count} "
                 f"\"{_cell_name(err.source)}\":\n")

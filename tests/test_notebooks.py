@@ -12,7 +12,12 @@ import pytest
 
 from site_builder.compute import compute_cells
 from site_builder.extract import load_extract
-from site_builder.notebook_tools import NotebookFailed, execute_notebook, notebook_parameters
+from site_builder.notebook_tools import (
+    NotebookFailed,
+    execute_notebook,
+    kernel_log_path,
+    notebook_parameters,
+)
 from site_builder.runner import COMPUTE_NOTEBOOK, run_compute
 from site_builder.specs import load_specs
 
@@ -231,3 +236,43 @@ def test_profile_shows_public_view_when_published(computed: tuple[Path, Path],
     text = outputs_text(out)
     assert "NOT PROTECTED YET" not in text
     assert "Public view:" in text and "public suppression" in text and "primary" in text
+
+
+def _notebook(path: Path, source: str) -> Path:
+    """A two-cell notebook: an empty parameters cell, then ``source``."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params = nbformat.v4.new_code_cell("# Parameters")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(source)]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_the_kernels_own_messages_go_to_its_log_not_the_console(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    # What the kernel writes to its stderr as it shuts down (as a traceback of its event loop
+    # racing the closing sockets once did, after a clear error message) must not reach the
+    # console: it is kept beside the executed notebook.
+    nb = _notebook(tmp_path / "say.ipynb", "# Say something as the kernel exits\n"
+                   "import atexit, os\natexit.register(os.write, 2, b'said at exit\\n')")
+    out = execute_notebook(nb, tmp_path / "runs" / "say.ipynb", {}, progress=False)
+    log = kernel_log_path(out)
+    assert log == tmp_path / "runs" / "say.kernel.log"
+    assert "said at exit" in log.read_text()
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert "said at exit" not in capfd.readouterr().err
+
+
+def test_a_kernel_that_dies_is_named_with_its_log(tmp_path: Path) -> None:
+    nb = _notebook(tmp_path / "die.ipynb", "# Die\nimport os, signal, sys\n"
+                   "sys.__stderr__.write('last words\\n'); sys.__stderr__.flush()\n"
+                   "os.kill(os.getpid(), signal.SIGKILL)")
+    with pytest.raises(NotebookFailed) as info:
+        execute_notebook(nb, tmp_path / "runs" / "die.ipynb", {}, progress=False)
+    msg = str(info.value)
+    assert msg.startswith("die.ipynb: the notebook's kernel died before it finished.")
+    assert f"The end of the kernel's log ({tmp_path / 'runs' / 'die.kernel.log'}):" in msg
+    assert "last words" in msg  # the end of the log, where a crash would say why
+    assert "Traceback" not in msg and "DeadKernelError" not in msg

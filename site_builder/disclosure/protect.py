@@ -16,18 +16,18 @@ starts the fewest new needs (relations of it with nothing withheld yet) less the
 meets, then the smallest value, ties by key, and never one of the state's own All-students
 numbers unless nothing else can be (nor a district's or school's own total enrollment, unless
 nothing else can be or the value it would protect has waited a round for it). A district's
-withheld share of a state total gets its partner in its own *proof region* (neighbouring
-counties' districts, :mod:`regions`), so that each region can be proven on its own. This
-runs to a fixpoint. Then *hypercubes* (:mod:`cubes`): each withheld value that no cube of
-withheld values proves wide enough gets the cheapest cube that does, its published corners
-withheld. Then the independent LP audit checks the result, region by region (given the
-cubes as witnesses, so that it checks those proofs instead of searching for them), and each
-value it can narrow too far, or cannot prove wide enough, gets its cheapest cube, or else
-one more complement in its region; a value failing again gets the cheapest complements that
-let it move within its district or region, found by an LP over their values
-(:meth:`_State.freeing`). This repeats until the audit passes; after the first round the
-audit proves only what was withheld since and what failed (what it proved stays proven:
-more withheld only removes constraints). Years are protected apart.
+withheld share of a state total gets its partner wherever in the state it is cheapest: the
+audit's partner districts prove such a pair across *proof regions* (neighbouring counties'
+districts, :mod:`regions`). This runs to a fixpoint. Then *hypercubes* (:mod:`cubes`): each
+withheld value that no cube of withheld values proves wide enough gets the cheapest cube that
+does, its published corners withheld. Then the independent LP audit checks the result,
+region by region (given the cubes as witnesses, so that it checks those proofs instead of
+searching for them), and each value it can narrow too far, or cannot prove wide enough, gets
+its cheapest cube, or else one more complement in its region; a value failing again gets the
+cheapest complements that let it move within its district or region, found by an LP over
+their values (:meth:`_State.freeing`). This repeats until the audit passes; after the first
+round the audit proves only what was withheld since and what failed (what it proved stays
+proven: more withheld only removes constraints). Years are protected apart.
 """
 
 from __future__ import annotations
@@ -170,10 +170,10 @@ class _State:
         self.rel_count[self.e_rel] = e["is_count"].to_numpy()
         self.rel_total = np.zeros(self.n_rel, np.int64)
         self.rel_total[self.e_rel[self.e_tot]] = self.e_var[self.e_tot]
-        # Proof regions (see :mod:`regions`): a district's share of a state total that is
-        # withheld gets a partner in its own region. Each (state relation, region) is a
-        # *regional* relation over those parts, numbered after the real ones; its total (the
-        # region's share) is known in the region's proof, as if published.
+        # Proof regions (see :mod:`regions`): a value the audit's regional proofs leave
+        # unproven gets its complements in its own region. Each (state relation, region) is
+        # a *regional* relation over those parts, numbered after the real ones; its total
+        # (the region's share) is known in the region's proof, as if published.
         self.region = system.regions
         self.is_state = (v["level"] == "state").to_numpy()
         self.district = system.districts
@@ -273,7 +273,14 @@ class _State:
         return changed
 
     def needs_more(self) -> np.ndarray:
-        """Relations (real, then regional) that need one more withheld member."""
+        """Relations (real, then regional) that need one more withheld member.
+
+        A regional relation never does: a district's share of a state total that is the only
+        one withheld in its region is pinned by its region's proof alone, but not by what is
+        published, and the audit's partner districts prove it with shares withheld in other
+        regions. (Until session 39 it took a partner in its own region: full state 2024,
+        5,668 more rows withheld, 1,728 of them All-students rows, and 20 more districts' and
+        schools' total enrollments; benchmarks/README.md, "session 39".)"""
         m = self.policy.min_cell_size
         n_h, s = self._withheld_per_relation()
         real_h, real_s = n_h[:self.n_rel], s[:self.n_rel]
@@ -281,7 +288,7 @@ class _State:
         real = ((real_h == 1)
                 | (tot_pub & self.rel_count & (real_s >= 1) & (real_s < m))
                 | (tot_pub & ~self.rel_count & (real_h >= 1) & (real_s == 0)))
-        return np.concatenate([real, n_h[self.n_rel:] == 1])
+        return np.r_[real, np.zeros(self.n_reg_rel, bool)]
 
     def _withheld_per_relation(self) -> tuple[np.ndarray, np.ndarray]:
         """Per relation (real, then regional): how many members are withheld, and the sum

@@ -432,7 +432,8 @@ class _State:
         ``wait`` (the narrowing rounds): a district's narrow value whose every binding
         complement would withhold a whole unit (an All-students count: every rate over it
         goes too) waits one round while a school of its district is narrow in the same
-        subject, and is left out of what is returned. A district's number is the sum of its
+        subject, and is left out of what is returned (unless every narrow value would
+        wait: nothing else would change for it). A district's number is the sum of its
         schools', so it is often narrow only through theirs (a school's one Black student,
         pinned by its races' sum, is the district's one too), and the school's complement
         widens both. (Full state, five years: 3,767 fewer rows withheld; the headline rate

@@ -175,11 +175,10 @@ class _State:
         # a *regional* relation over those parts, numbered after the real ones; its total
         # (the region's share) is known in the region's proof, as if published.
         self.region = system.regions
-        self.is_state = (v["level"] == "state").to_numpy()
+        self.is_state = level == "state"
         self.district = system.districts
         # A district's narrow value may wait a round for its schools' (see narrow()): each
         # value's level, and its district and subject as one number.
-        level = v["level"].to_numpy()
         self.is_school = level == "school"
         self.is_district = level == "district"
         subject = v["subject"].fill_null("").rank("dense").to_numpy().astype(np.int64)

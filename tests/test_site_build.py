@@ -206,6 +206,19 @@ def test_every_district_and_school_has_a_page(site: Path, inputs: dict) -> None:
         assert (site / page).is_file(), page
 
 
+def test_each_page_title_names_the_page_then_the_site_once(site: Path, inputs: dict) -> None:
+    """A browser tab or a bookmark shows the <title>: the home page is the site's name alone,
+    every other page its own name first."""
+    name = "Missouri School Report Cards"
+    assert soup(site / "index.html").title.get_text(strip=True) == name
+    d = inputs["districts"].row(0, named=True)
+    assert (soup(site / "districts" / d["district_code"] / "index.html").title
+            .get_text(strip=True) == f"{d['district_name']} - {name}")
+    for page in ("state", "methodology", "privacy", "glossary", "downloads"):
+        title = soup(site / page / "index.html").title.get_text(strip=True)
+        assert title.endswith(f" - {name}") and title.count(name) == 1, title
+
+
 def test_district_links_to_its_schools(site: Path, inputs: dict) -> None:
     doc = soup(site / "districts" / "001091" / "index.html")
     hrefs = {a["href"] for a in doc.select(".rc-schools a")}

@@ -178,6 +178,40 @@ def test_every_chart_on_a_district_page_renders_and_matches_its_table(
                 assert text in shown, (table_id, field, value, sorted(shown)[:20])
 
 
+def _drawn(page: Page) -> None:
+    """Wait until every chart of the page is drawn (polled from Python: the site's CSP
+    rightly forbids the eval that wait_for_function uses)."""
+    n_figures = page.locator("figure.rc-chart").count()
+    for _ in range(150):
+        drawn = page.evaluate("() => document.querySelectorAll("
+                              "'figure.rc-chart svg, figure.rc-chart canvas').length")
+        if drawn >= n_figures:
+            return
+        page.wait_for_timeout(100)
+
+
+def test_charts_at_phone_width_are_not_shrunk_too_small_to_read(
+        browser: Browser, base: str, pages: dict[str, str]) -> None:
+    """A chart wider than the page is scaled down to fit, its words with it. At 390 px,
+    panels side by side (one per subject) go one under another instead, so that no chart
+    is drawn at less than 70% of its size (side by side: 43%, 5-pixel words)."""
+    context = browser.new_context(viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    try:
+        for name in ("school", "large-district", "state"):
+            page.goto(base + pages[name])
+            _drawn(page)
+            scales = page.evaluate("""() => Array.from(
+                document.querySelectorAll('figure.rc-chart svg'),
+                s => [s.closest('figure').querySelector('figcaption').textContent.trim(),
+                      s.getBoundingClientRect().width / Number(s.getAttribute('width'))])""")
+            assert scales, name
+            small = [(c[:60], round(k, 2)) for c, k in scales if k < 0.7]
+            assert small == [], (name, small)
+    finally:
+        context.close()
+
+
 # --- downloads --------------------------------------------------------------------
 
 def test_district_csv_downloads_and_parses_with_the_documented_schema(

@@ -72,10 +72,19 @@
       // words) are put back once it has drawn.
       var role = target.getAttribute("role");
       var label = target.getAttribute("aria-label");
+      var opts = { actions: false, ast: true, renderer: "svg" };
       template(page.usermeta.template).then(function (t) {
         var spec = Object.assign({}, t, { data: { values: rowsFor(el) } });
         if (label) { spec.description = label; }
-        return window.vegaEmbed(target, spec, { actions: false, ast: true, renderer: "svg" });
+        return window.vegaEmbed(target, spec, opts).then(function (result) {
+          // Panels side by side that are wider than the page (a phone) would be shrunk to
+          // fit, their words too small to read: they go one under another instead.
+          var svg = target.querySelector("svg");
+          var wide = svg ? Number(svg.getAttribute("width")) : 0;
+          if (!(spec.columns > 1) || !(wide > target.clientWidth)) { return result; }
+          result.finalize();
+          return window.vegaEmbed(target, Object.assign({}, spec, { columns: 1 }), opts);
+        });
       }).then(function () {
         if (role) { target.setAttribute("role", role); } else { target.removeAttribute("role"); }
         if (label) { target.setAttribute("aria-label", label); } else { target.removeAttribute("aria-label"); }

@@ -146,18 +146,25 @@ def test_a_district_page_prints_on_letter_paper(browser: Browser, base: str,
 
 # --- charts -----------------------------------------------------------------------
 
+def _drawn(page: Page) -> None:
+    """Wait until every chart of the page is drawn and laid out for good (charts.js marks
+    it ``data-drawn``: a chart too wide for the page is drawn again). Polled from Python:
+    the site's CSP rightly forbids the eval that wait_for_function uses."""
+    n_figures = page.locator("figure.rc-chart").count()
+    for _ in range(150):
+        drawn = page.evaluate("() => document.querySelectorAll("
+                              "'figure.rc-chart [data-drawn] svg').length")
+        if drawn >= n_figures:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{drawn} of {n_figures} charts drawn after 15 s")
+
+
 def test_every_chart_on_a_district_page_renders_and_matches_its_table(
         page: Page, base: str, pages: dict[str, str]) -> None:
     page.goto(base + pages["large-district"])
-    n_figures = page.locator("figure.rc-chart").count()
-    assert n_figures > 0
-    # Poll from Python: the site's CSP (rightly) forbids the eval that wait_for_function uses.
-    for _ in range(150):
-        drawn = page.evaluate("() => document.querySelectorAll("
-                              "'figure.rc-chart svg, figure.rc-chart canvas').length")
-        if drawn >= n_figures:
-            break
-        page.wait_for_timeout(100)
+    assert page.locator("figure.rc-chart").count() > 0
+    _drawn(page)
     marks = chart_marks(page)
     assert all(m > 0 for m in marks), marks
     for spec_el in page.query_selector_all("script.rc-chart-spec"):
@@ -176,18 +183,6 @@ def test_every_chart_on_a_district_page_renders_and_matches_its_table(
                 # JSON from the page: 57.0 arrives as 57, so format by the field
                 text = f"{float(value):.1f}" if field == "rate" else str(value)
                 assert text in shown, (table_id, field, value, sorted(shown)[:20])
-
-
-def _drawn(page: Page) -> None:
-    """Wait until every chart of the page is drawn (polled from Python: the site's CSP
-    rightly forbids the eval that wait_for_function uses)."""
-    n_figures = page.locator("figure.rc-chart").count()
-    for _ in range(150):
-        drawn = page.evaluate("() => document.querySelectorAll("
-                              "'figure.rc-chart svg, figure.rc-chart canvas').length")
-        if drawn >= n_figures:
-            return
-        page.wait_for_timeout(100)
 
 
 def test_charts_at_phone_width_are_not_shrunk_too_small_to_read(

@@ -88,6 +88,7 @@
       }).then(function () {
         if (role) { target.setAttribute("role", role); } else { target.removeAttribute("role"); }
         if (label) { target.setAttribute("aria-label", label); } else { target.removeAttribute("aria-label"); }
+        target.setAttribute("data-drawn", "");  // laid out for good (what the tests wait for)
       }).catch(function () { target.parentNode.classList.add("rc-chart-failed"); });
     });
   }

@@ -213,9 +213,13 @@ def read_directory(extract_dir: Path | str) -> tuple[pl.DataFrame, pl.DataFrame]
     return frames[0], frames[1]
 
 
-def find_district(districts: pl.DataFrame, code: str) -> dict[str, Any]:
-    """The directory row of district ``code``; an unknown code lists near matches."""
+def find_district(districts: pl.DataFrame, code: str | int) -> dict[str, Any]:
+    """The directory row of district ``code``; an unknown code lists near matches. A code
+    that lost its leading zeros is padded back to six digits: ``papermill -p district_code
+    001091`` passes the number 1091, and a spreadsheet drops them too."""
     code = str(code).strip()
+    if code.isdigit() and len(code) < 6:
+        code = code.zfill(6)
     hit = districts.filter(pl.col("district_code") == code)
     if hit.height == 1:
         return hit.row(0, named=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -15,6 +17,7 @@ from site_builder.extract import load_extract
 from site_builder.notebook_tools import (
     NotebookFailed,
     execute_notebook,
+    find_district,
     kernel_log_path,
     notebook_parameters,
 )
@@ -133,6 +136,29 @@ def test_profile_unknown_district_lists_near_matches(computed: tuple[Path, Path]
     assert "unknown district code '001011'" in msg
     assert "Near matches: 001001 (Adair Test R-I)" in msg
     assert "Traceback" not in msg
+
+
+def test_the_readmes_papermill_command_finds_a_district_whose_code_starts_with_0(
+        extract_dir: Path, computed: tuple[Path, Path], tmp_path: Path) -> None:
+    """The README's command, as an analyst types it: ``papermill -p`` reads 001091 as the
+    number 1091, which the profile takes as the code it was (it failed: "unknown district
+    code '1091'")."""
+    _, aggregates = computed
+    out = tmp_path / "kirksville.ipynb"
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "papermill"), str(ROOT / "notebooks" /
+         "district_profile.ipynb"), str(out), "-p", "district_code", "001091",
+         "-p", "extract_dir", str(extract_dir), "-p", "aggregate_dir", str(aggregates)],
+        capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "001091 KIRKSVILLE R-III" in outputs_text(out).upper()
+
+
+@pytest.mark.parametrize("typed", [1091, "1091", " 001091 "])
+def test_a_district_code_without_its_leading_zeros_is_found(typed: str | int) -> None:
+    districts = pl.DataFrame({"district_code": ["001090", "001091"],
+                              "district_name": ["ADAIR CO. R-I", "KIRKSVILLE R-III"]})
+    assert find_district(districts, typed)["district_name"] == "KIRKSVILLE R-III"
 
 
 def test_bad_extract_names_cell_and_problem(tmp_path: Path) -> None:

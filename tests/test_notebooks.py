@@ -96,6 +96,12 @@ def test_every_notebook_runs(path: Path, extract_dir: Path, computed: tuple[Path
               if o.get("output_type") == "error"]
     assert errors == []
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    # Charts are static SVG (vl-convert): an executed copy opened as HTML, or read offline,
+    # loads nothing from another host (altair's default output fetches Vega from a CDN).
+    charts = [c for c in executed.cells if c.cell_type == "code" and "alt.Chart" in c.source]
+    text = outputs_text(out)
+    assert text.count("image/svg+xml") >= len(charts)
+    assert "application/vnd.vegalite" not in text and "cdn.jsdelivr" not in text
 
 
 def test_compute_notebook_matches_library(extract_dir: Path, computed: tuple[Path, Path]) -> None:

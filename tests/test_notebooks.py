@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from site_builder.compute import compute_cells
+from site_builder.disclosure import suppression_report
 from site_builder.extract import load_extract
 from site_builder.notebook_tools import (
     NotebookFailed,
@@ -112,6 +113,24 @@ def test_compute_notebook_matches_library(extract_dir: Path, computed: tuple[Pat
     assert stat.S_IMODE((aggregates / "cells.parquet").stat().st_mode) == 0o600
     expected = compute_cells(load_extract(extract_dir), load_specs(ROOT / "report_specs"))
     assert pl.read_parquet(aggregates / "cells.parquet").equals(expected)
+
+
+def test_the_executed_compute_notebook_holds_the_suppression_report(
+        computed: tuple[Path, Path]) -> None:
+    """The audit trail shows what each rule withheld per table and over all tables, and the
+    share published: the library's report of the cells that were published."""
+    run, aggregates = computed
+    text = outputs_text(run)
+    report = suppression_report(pl.read_parquet(aggregates / "published.parquet"))
+    overall = report.filter(pl.col("topic") == "All tables").row(0, named=True)
+    for column in ("primary", "complementary", "top_coded", "bottom_coded", "published",
+                   "share_published"):
+        assert column in text, column
+    assert "All tables" in text
+    assert report.height >= 5  # the tables and the overall row, none cut from the display
+    for r in report.iter_rows(named=True):
+        assert f"{r['topic']}" in text and f"{r['cells']}" in text, r
+    assert f"{overall['share_published']}" in text
 
 
 def test_profile_marks_internal_and_unprotected(extract_dir: Path, computed: tuple[Path, Path],

@@ -65,6 +65,19 @@ def test_publish_writes_a_verified_site_with_provenance(published: Path) -> None
     assert run.returncode == 0 and "match manifest.json" in run.stdout
 
 
+def test_no_solver_banner_in_what_an_analyst_reads(published: Path) -> None:
+    """HiGHS prints "Running HiGHS ... Copyright" at its first use in a process: not into the
+    console of `reportcard audit` (nor publish's), nor the executed compute notebook."""
+    run = reportcard("audit", str(published / "site"), "--extract",
+                     str(published / "extract"), "--aggregates", str(published / "aggregates"))
+    assert run.returncode == 0 and "PASSED" in run.stdout + run.stderr, run.stdout + run.stderr
+    assert "Running HiGHS" not in run.stdout + run.stderr
+    notebooks = sorted((published / "runs").glob("*.ipynb"))
+    assert notebooks
+    for nb in notebooks:
+        assert "Running HiGHS" not in nb.read_text("utf-8"), nb
+
+
 def test_build_time_lives_in_the_manifest_only(published: Path) -> None:
     manifest = json.loads((published / "site" / "manifest.json").read_text())
     dates = {manifest["source_date"][:10], time.strftime("%Y-%m-%d", time.gmtime())}

@@ -52,6 +52,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -833,12 +835,39 @@ def withheld_lp(system: System, k: Knowledge) -> WithheldLP:
     return WithheldLP(hvars, col, A, lo, hi, rlo, rhi, n_hid_rel, known_sum, row_rel)
 
 
+_BANNER_DONE = False
+"""Whether this process has made its first HiGHS instance (see :func:`_new_highs`)."""
+
+
+def _new_highs() -> highspy.Highs:
+    """A new HiGHS instance. The first of a process prints HiGHS's banner ("Running HiGHS
+    1.16.0 (git hash ...): Copyright ...") on standard output whatever its options are
+    (highspy 1.16; ERGO-Code/HiGHS#2749): once per process, into the console of every
+    publish and into the executed compute notebook, in words that tell an analyst nothing.
+    That one instance is made with the standard output *descriptor* pointed at /dev/null
+    (the banner is written from C++, and flushed); nothing else is printed meanwhile."""
+    global _BANNER_DONE
+    if _BANNER_DONE:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+    _BANNER_DONE = True
+    return h
+
+
 def _model(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
            rhi: np.ndarray, ipm: bool = False) -> highspy.Highs:
     """``ipm``: interior point without crossover, for large LPs whose points only need to be
     feasible (about 5x faster than simplex on a 14,000-column group; the point is not a
     vertex, which is fine for a spread)."""
-    h = highspy.Highs()
+    h = _new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("presolve", "off")
     if ipm:

@@ -437,6 +437,11 @@ def test_data_dictionary_names_every_column_measure_and_group(site: Path, inputs
     assert set(CSV_COLUMNS) <= names
     assert {m.id for t in inputs["specs"].topics for m in t.measures} <= names
     assert {"Black", "English learners", "All students"} <= names
+    # A spreadsheet drops leading zeros unless the codes are imported as text: both say so.
+    described = dict(dd.filter(pl.col("kind") == "column").select("name", "description").rows())
+    assert all("as text" in described[c] for c in ("district_code", "school_code", "grade"))
+    page = soup(site / "downloads" / "index.html").get_text(" ", strip=True)
+    assert "import those columns as text" in page
 
 
 def _csv_displays(site: Path) -> dict[tuple[str, str, str], set[str]]:

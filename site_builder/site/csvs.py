@@ -19,14 +19,17 @@ from site_builder.site.sections import SiteSpecs
 COLUMN_DESCRIPTIONS: dict[str, str] = {
     "year": "School year by its ending year: 2025 is the 2024-25 school year.",
     "level": "state, district or school.",
-    "district_code": "County-district code (6 digits); empty for the state.",
+    "district_code": "County-district code, 6 digits, as text: 001091, not 1091 (a "
+                     "spreadsheet keeps the leading zeros when the column is imported as "
+                     "text); empty for the state.",
     "district_name": "District name from the DESE directory; empty for the state.",
-    "school_code": "School building code (4 digits); empty for the state and districts.",
+    "school_code": "School building code, 4 digits, as text (keep the leading zeros, as "
+                   "for district_code); empty for the state and districts.",
     "school_name": "School name from the DESE directory; empty unless level is school.",
     "topic": "enrollment, attendance, assessment or graduation.",
     "measure": "What is counted; see the measure rows of this dictionary.",
     "subject": "Test subject for assessment measures; empty otherwise.",
-    "grade": "Grade (PK, K, 01 to 12) or All for all grades together.",
+    "grade": "Grade (PK, K, 01 to 12, as text) or All for all grades together.",
     "group_family": "Kind of student group: All, Race/Ethnicity, Sex or Program.",
     "student_group": "The student group; see the group rows of this dictionary.",
     "n_students": "Students in the group (for a percent: the students it is a percent of). "

@@ -283,6 +283,15 @@ def test_scaled_state_has_every_real_lea(small_state_extract: Path) -> None:
         lo = table["low_grade"].replace_strict(order)
         hi = table["high_grade"].replace_strict(order)
         assert (lo <= hi).all()
+    # A building's kind fits its grades: a K-8 school is no high school, nor named one.
+    grades = schools.with_columns(hi=pl.col("high_grade").replace_strict(order))
+    last = order["08"]
+    assert grades.filter(pl.col("school_kind").is_in(["high", "k12"])
+                         & (pl.col("hi") <= last)).rows() == []
+    assert grades.filter(pl.col("school_kind").is_in(["elementary", "middle"])
+                         & (pl.col("hi") > last)).rows() == []
+    named_high = grades["school_name"].str.contains(r"\bHigh( School)?$")  # not "High Point Elem."
+    assert grades.filter(named_high & (pl.col("hi") <= last)).rows() == []
     # Buildings sit inside their LEA's span.
     span = schools.join(districts, on="district_code", suffix="_d")
     assert (span["low_grade"].replace_strict(order)

@@ -50,13 +50,14 @@ def _layout(share: np.ndarray, enr: float, kind: str,
     """(school_kind, low grade index, high grade index, number of buildings) for one LEA."""
     served = np.flatnonzero(share > 0)
     lo, hi = int(served.min()), int(served.max())
-    if single or enr < 150:
-        k = "other" if kind == "special" else ("k12" if hi >= 11 and lo <= 2 else
-                                               "elementary" if hi <= 8 else "high")
+    g5, g6, g8, g9 = GRADES.index("05"), GRADES.index("06"), GRADES.index("08"), GRADES.index("09")
+    if single or enr < 150:  # (lo and hi are indices into GRADES, not grades: PK is 0)
+        k = "other" if kind == "special" else (
+            "k12" if hi >= GRADES.index("10") and lo <= GRADES.index("01") else
+            "elementary" if hi <= g8 else "high")
         return [(k, lo, hi, 1)]
     if kind == "special":
         return [("other", lo, hi, max(1, round(enr / 900)))]
-    g5, g6, g8, g9 = GRADES.index("05"), GRADES.index("06"), GRADES.index("08"), GRADES.index("09")
 
     def part(a: int, b: int) -> float:
         a, b = max(a, lo), min(b, hi)

@@ -28,6 +28,7 @@ from site_builder.disclosure.policy import Policy, load_policy
 from site_builder.extract import Extract
 from site_builder.site import build_site
 from site_builder.site.render import SiteTemplateError
+from site_builder.site.tables import grades_served
 from site_builder.specs import load_specs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -224,6 +225,67 @@ def test_district_links_to_its_schools(site: Path, inputs: dict) -> None:
     hrefs = {a["href"] for a in doc.select(".rc-schools a")}
     assert hrefs == {"../../schools/001091-1020/", "../../schools/001091-1030/",
                      "../../schools/001091-1050/"}
+
+
+COMPARE_COLUMNS = {
+    "Students enrolled": ("enrollment", ""), "Attended 90% of days": ("attendance_90_90", ""),
+    "Chronically absent": ("chronic_absence", ""),
+    **{s: ("proficient_or_advanced", s) for s in schema.SUBJECTS},
+    "Four-year graduation rate": ("graduation_4yr", ""),
+}
+"""The columns of a district's schools table, by header: (measure, subject)."""
+
+
+@pytest.mark.parametrize("code", ["001091", SMALL_DISTRICT])
+def test_a_district_page_sets_its_schools_side_by_side(site: Path, inputs: dict,
+                                                       code: str) -> None:
+    """Each school of the district in a row of its own, linked to its page, with its grades
+    and the latest year's all-students headline numbers exactly as its CSV rows show them
+    (withheld ones as the symbol with a note); then the whole district and the state."""
+    policy = inputs["policy"]
+    latest = str(max(YEARS))
+    csv = pl.read_csv(site / "downloads" / "districts" / f"{code}.csv", infer_schema=False)
+    state = pl.read_csv(site / "downloads" / "state.csv", infer_schema=False)
+    rows = pl.concat([csv, state.filter(pl.col("level") == "state")]).filter(
+        (pl.col("year") == latest) & (pl.col("grade") == "All")
+        & (pl.col("student_group") == "All students")).with_columns(
+        pl.col("school_code").fill_null(""), pl.col("subject").fill_null(""))
+    shown = {(r["level"], r["school_code"], r["measure"], r["subject"]): r
+             for r in rows.iter_rows(named=True)}
+    table = soup(site / "districts" / code / "index.html").select_one(".rc-schools #t-schools")
+    assert table is not None
+    headers = [th.get_text(strip=True) for th in table.select("thead tr")[-1].select("th")]
+    assert set(headers) <= set(COMPARE_COLUMNS), headers
+    assert {"Students enrolled", "Attended 90% of days", "ELA", "Math",
+            "Four-year graduation rate"} <= set(headers)  # K-12: every kind of column
+    schools = {r["school_name"]: r for r in inputs["schools"].filter(
+        pl.col("district_code") == code).iter_rows(named=True)}
+    body = [tr for tr in table.select("tbody tr") if tr.select("td")]
+    names = [tr.th.a.get_text() if tr.th.a else tr.th.contents[0] for tr in body]
+    assert names == [*sorted(schools), "Whole district", "Missouri (whole state)"]
+    n_withheld = 0
+    for tr, name in zip(body, names, strict=True):
+        if name in schools:
+            s = schools[name]
+            assert tr.th.a["href"] == f"../../schools/{code}-{s['school_code']}/"
+            assert tr.th.select_one(".rc-detail").get_text() == grades_served(
+                s["low_grade"], s["high_grade"])
+            entity = ("school", s["school_code"])
+        else:
+            entity = ("district", "") if name == "Whole district" else ("state", "")
+        for td, header in zip(tr.select("td"), headers, strict=True):
+            cell = shown.get((*entity, *COMPARE_COLUMNS[header]))
+            text, mark = _withheld_text(td)
+            if cell is None:
+                assert text == "–", (name, header, text)
+                continue
+            assert text == cell["display"], (name, header, text, cell["display"])
+            assert ("w" in td.get("class", [])) == (cell["suppressed"] == "true")
+            if cell["suppressed"] == "true":
+                n_withheld += 1
+                assert mark and text in (policy.display.symbol, cell["display"])
+    if code == SMALL_DISTRICT:  # its schools of 60 and 70 students: some withheld
+        assert n_withheld and table.find_next("ul", class_="rc-notes")
 
 
 def test_every_spec_section_is_on_every_entity_page(site: Path, inputs: dict) -> None:
@@ -463,8 +525,11 @@ def test_page_numbers_are_csv_cells(site: Path) -> None:
     state = shown[("state", "", "")]
     for page in entity_pages(site):
         kind, code = page.parent.parent.name, page.parent.name
-        if kind == "districts":
+        if kind == "districts":  # the district, and its schools side by side
             allowed = state | shown.get(("district", code, ""), set())
+            for (lv, d, _s), values in shown.items():
+                if lv == "school" and d == code:
+                    allowed = allowed | values
         else:
             d, s = code.split("-")
             allowed = state | shown.get(("district", d, ""), set()) | \

@@ -47,6 +47,7 @@ from site_builder.site.pages import (
     STATE_NAME,
     STATE_RUN,
     PageKit,
+    compare_schools,
     county_label,
     district_facts,
     district_places,
@@ -177,14 +178,15 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
             for d in dirs:
                 code = d["district_code"]
                 places = district_places(code, d["district_name"])
+                mine = sorted(schools_of.get(code, []),
+                              key=lambda s: (s["school_name"], s["school_code"]))
                 links = tuple(Link(s["school_name"],
-                                   f"{root2}schools/{code}-{s['school_code']}/")
-                              for s in sorted(schools_of.get(code, []),
-                                              key=lambda s: (s["school_name"], s["school_code"])))
+                                   f"{root2}schools/{code}-{s['school_code']}/") for s in mine)
                 dpage = DistrictPage(
                     title=d["district_name"], root=root2, code=code,
                     facts=district_facts(kit, d, len(links)), topics=kit.topics(places, root2),
-                    schools=links, symbol=policy.display.symbol,
+                    schools=links, compare=compare_schools(kit, places, mine, links),
+                    compare_year=school_year(kit.index.latest), symbol=policy.display.symbol,
                     download=Link(f"{code}.csv", f"{root2}downloads/districts/{code}.csv"),
                     county=county_label(d["county_name"]))
                 _write_page(docs, f"districts/{code}.md", dpage.title,

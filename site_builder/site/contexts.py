@@ -76,6 +76,9 @@ class DistrictPage(Page):
     facts: tuple[Fact, ...]
     topics: tuple[TopicBlock, ...]
     schools: tuple[Link, ...]
+    compare: Table
+    """The schools side by side on the headline measures (:func:`tables.schools_table`)."""
+    compare_year: str
     symbol: str
     download: Link
     county: str

@@ -20,9 +20,11 @@ from site_builder.site.data import STATE, CellIndex, Entity
 from site_builder.site.sections import SiteSection, SiteSpecs, Topic
 from site_builder.site.tables import (
     Place,
+    RowPlace,
     Table,
     grades_served,
     school_year,
+    schools_table,
     section_table,
     trend_table,
 )
@@ -175,6 +177,21 @@ def district_facts(kit: PageKit, d: dict[str, str], n_schools: int) -> tuple[Fac
         Fact("Schools", str(n_schools)),
         Fact("District code", d["district_code"]),
     )
+
+
+def compare_schools(kit: PageKit, places: tuple[Place, ...], schools: list[dict[str, str]],
+                    links: tuple[Link, ...]) -> Table:
+    """A district page's table of its schools side by side (``places``: the district's, as
+    :func:`district_places` gives them; ``links``: each school's page, in ``schools``' order),
+    with the whole district and the state below them."""
+    rows = tuple(RowPlace(Place(("school", s["district_code"], s["school_code"]),
+                                s["school_name"], s["school_name"]),
+                          link.href, grades_served(s["low_grade"], s["high_grade"]))
+                 for s, link in zip(schools, links, strict=True))
+    district, state = places
+    others = (RowPlace(Place(district.entity, "Whole district", district.label)),
+              RowPlace(Place(state.entity, f"{STATE_NAME} (whole state)", state.label)))
+    return schools_table(rows, others, kit.specs.topics, kit.index, kit.policy)
 
 
 def school_facts(kit: PageKit, s: dict[str, str], d: dict[str, str],

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from site_builder.cells import ALL_GRADES, ALL_STUDENTS
 from site_builder.disclosure.policy import Policy
 from site_builder.schema import GRADE_ORDER, GRADES
-from site_builder.site.data import CellIndex, Entity, Shown
+from site_builder.site.data import CellIndex, CellKey, Entity, Shown
 from site_builder.site.sections import SiteMeasure, SiteSection, SiteSpecs, Topic
 
 NOTE_MARKS = {"primary": "a", "complementary": "b", "top_coded": "c", "bottom_coded": "c"}
@@ -59,6 +59,10 @@ class TableCell:
 class TableRow:
     header: str
     cells: tuple[TableCell, ...]
+    href: str = ""
+    """Where the row header links to (a school's own page), or ''."""
+    detail: str = ""
+    """Words under the row header, in smaller type (a school's grades), or ''."""
 
 
 @dataclass(frozen=True)
@@ -309,6 +313,50 @@ def trend_table(topic: Topic, places: tuple[Place, ...], index: CellIndex,
                  tuple(p.label for p in places), tuple(groups), notes.footnotes(),
                  tuple(chart_rows), value_field, tuple(row_keys),
                  tuple({"level": p.entity[0]} for p in places))
+
+
+@dataclass(frozen=True)
+class RowPlace:
+    """A row of a comparison table: a place, and how its row header reads."""
+
+    place: Place
+    href: str = ""
+    detail: str = ""
+
+
+def schools_table(schools: tuple[RowPlace, ...], others: tuple[RowPlace, ...],
+                  topics: tuple[Topic, ...], index: CellIndex, policy: Policy) -> Table:
+    """A district's schools side by side on every topic's headline measures, latest year,
+    all students: one row per school, then ``others`` (the district and the state) for
+    comparison. Every cell is a published cell the school's own page shows, with the same
+    symbol and footnote; a measure none of the schools reports (no high school: no
+    graduation rate) gets no column."""
+    notes = _Notes(policy)
+    latest = index.latest
+
+    def key(m: SiteMeasure, subject: str) -> CellKey:
+        return (latest, m.id, subject, ALL_GRADES, ALL_STUDENTS)
+
+    cols = [(t, m, s) for t in topics for m in t.headline for s in (t.subjects or ("",))
+            if any(index.get(r.place.entity, key(m, s)) is not None for r in schools)]
+    groups: list[ColumnGroup] = []
+    for t, m, _s in cols:
+        label = m.label if t.subjects else t.title
+        if groups and groups[-1].label == label:
+            groups[-1] = ColumnGroup(label, groups[-1].span + 1)
+        else:
+            groups.append(ColumnGroup(label, 1))
+
+    def row(r: RowPlace) -> TableRow:
+        return TableRow(r.place.name, tuple(notes.cell(index.get(r.place.entity, key(m, s)))
+                                            for _t, m, s in cols), r.href, r.detail)
+
+    body = [RowGroup("", tuple(row(r) for r in schools))]
+    if others:
+        body.append(RowGroup("For comparison", tuple(row(r) for r in others)))
+    return Table("t-schools", f"Schools in this district, {school_year(latest)}: all students",
+                 "School", tuple(groups), tuple(s or m.label for _t, m, s in cols),
+                 tuple(body) if cols and schools else (), notes.footnotes(), ())
 
 
 def grades_served(low: str, high: str) -> str:

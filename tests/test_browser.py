@@ -103,6 +103,20 @@ def test_search_finds_a_district_by_name_and_by_code(page: Page, base: str) -> N
         assert "KIRKSVILLE R-III" in page.inner_text("h1").upper()
 
 
+@pytest.mark.parametrize("typo", ["Kirksvile", "kirkvsille", "krksville r-iii"])
+def test_search_forgives_a_misspelt_name_and_says_so(page: Page, base: str, typo: str) -> None:
+    """A letter missing, two swapped or one too many: a parent still finds the district,
+    told the match is close, not exact. Codes and nonsense still find nothing."""
+    hits = _search(page, base, typo)
+    assert [n for n, _ in hits if n.upper() == "KIRKSVILLE R-III"], (typo, hits)
+    assert page.inner_text("#rc-count").startswith("No exact match."), typo
+    for nothing in ("zzqqxx", "001099"):
+        page.fill("#rc-q", nothing)
+        page.wait_for_function("document.getElementById('rc-count').textContent"
+                               ".startsWith('No district or school matches')")
+        assert page.locator("#rc-results a").count() == 0, nothing
+
+
 def test_search_finds_a_school_and_lands_on_its_page(page: Page, base: str, site: Path) -> None:
     csv = pl.read_csv(site / "downloads" / "districts" / "001091.csv", infer_schema=False)
     school = csv.filter(pl.col("level") == "school").sort("school_code").row(0, named=True)

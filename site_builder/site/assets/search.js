@@ -20,8 +20,70 @@
           return { kind: r[0], code: r[1], name: r[2], county: r[3], href: r[4], parent: r[5] || "",
                    hay: norm(r[2] + " " + r[1] + " " + r[1].replace("-", "") + " " + r[3] + " county " + (r[5] || "")) };
         });
+        rows.forEach(function (r) {
+          r.words = r.hay.split(/[^a-z0-9]+/).filter(Boolean);
+          r.low = norm(r.name);
+          r.nameWords = r.low.split(/[^a-z0-9]+/).filter(Boolean);
+        });
         return rows;
       });
+  }
+  /* Edit distance (insertions, deletions, substitutions and swaps of two neighbours), or
+     max + 1 as soon as it must exceed max. */
+  function distance(a, b, max) {
+    if (Math.abs(a.length - b.length) > max) { return max + 1; }
+    var prev2 = null, prev = [], i, j;
+    for (j = 0; j <= b.length; j++) { prev.push(j); }
+    for (i = 1; i <= a.length; i++) {
+      var cur = [i], low = i;
+      for (j = 1; j <= b.length; j++) {
+        var d = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        if (prev2 && i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+          d = Math.min(d, prev2[j - 2] + 1);
+        }
+        cur.push(d);
+        low = Math.min(low, d);
+      }
+      if (low > max) { return max + 1; }
+      prev2 = prev; prev = cur;
+    }
+    return prev[b.length];
+  }
+  function allowed(w) { return w.length >= 8 ? 2 : 1; }
+  /* How far a typed word is from the nearest of ``words`` (or the start of one, for a word
+     still being typed): a typo a word (two in a long one) is forgiven; codes must be exact. */
+  function near(w, hay, words) {
+    var max = allowed(w), best = max + 1;
+    if (hay.indexOf(w) !== -1) { return 0; }
+    if (w.length < 3 || /\d/.test(w)) { return best; }
+    words.forEach(function (t) {
+      for (var n = w.length - max; n <= w.length + max && best > 0; n++) {
+        if (n > 0 && n <= t.length && (n === t.length || n >= w.length)) {
+          best = Math.min(best, distance(w, t.slice(0, n), max));
+        }
+      }
+    });
+    return best;
+  }
+  function fuzzy(words) {
+    var out = [];
+    rows.forEach(function (r) {
+      var total = 0;
+      for (var i = 0; i < words.length; i++) {
+        var d = near(words[i], r.hay, r.words);
+        if (d > allowed(words[i])) { return; }
+        total += d;
+      }
+      out.push({ r: r, d: total });
+    });
+    out.sort(function (a, b) { return a.d - b.d; });
+    var best = out.length ? out[0].d : 0;
+    return out.filter(function (h) { return h.d === best; }).map(function (h) { return h.r; });
+  }
+  /* Whether every word is (close to) a word of the row's own name, not its county's or its
+     district's: "jeferson city" is Jefferson City before Crystal City in Jefferson County. */
+  function byName(r, words) {
+    return words.every(function (w) { return near(w, r.low, r.nameWords) <= allowed(w); }) ? 0 : 1;
   }
   function show(q) {
     list.textContent = "";
@@ -31,13 +93,19 @@
     var hits = rows.filter(function (r) {
       return words.every(function (w) { return r.hay.indexOf(w) !== -1; });
     });
+    var close = hits.length === 0;
+    if (close) { hits = fuzzy(words); }
+    hits.forEach(function (r) { r.rank = byName(r, words); });
     hits.sort(function (a, b) {
       var pa = norm(a.name).indexOf(q) === 0 || a.code.indexOf(q) === 0 ? 0 : 1;
       var pb = norm(b.name).indexOf(q) === 0 || b.code.indexOf(q) === 0 ? 0 : 1;
-      return pa - pb || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.name < b.name ? -1 : 1);
+      return pa - pb || a.rank - b.rank || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.name < b.name ? -1 : 1);
     });
-    count.textContent = hits.length === 0 ? "No district or school matches." :
-      hits.length + (hits.length === 1 ? " match" : " matches") + (hits.length > 25 ? ", first 25 shown." : ".");
+    var many = hits.length > 25 ? ", first 25 shown." : ".";
+    count.textContent = hits.length === 0 ? "No district or school matches. Check the spelling, or try a county or a code." :
+      close ? "No exact match. " + (hits.length === 1 ? "1 close match" : hits.length + " close matches") +
+        " (spelled a little differently)" + many :
+      hits.length + (hits.length === 1 ? " match" : " matches") + many;
     hits.slice(0, 25).forEach(function (r) {
       var li = document.createElement("li");
       var a = document.createElement("a");

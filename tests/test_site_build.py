@@ -288,6 +288,19 @@ def test_a_district_page_sets_its_schools_side_by_side(site: Path, inputs: dict,
         assert n_withheld and table.find_next("ul", class_="rc-notes")
 
 
+def test_a_school_page_points_to_its_district_schools_table_unless_it_is_the_only_one(
+        site: Path, inputs: dict) -> None:
+    n = inputs["schools"].group_by("district_code").len()
+    for code, count in n.iter_rows():
+        for page in site.glob(f"schools/{code}-*/index.html"):
+            link = soup(page).select_one(".rc-compare-link a")
+            if count == 1:  # no other school to compare with
+                assert link is None, page
+            else:
+                assert link is not None and link["href"] == f"../../districts/{code}/#schools-h"
+                assert soup(site / "districts" / code / "index.html").select_one("#schools-h")
+
+
 def test_every_spec_section_is_on_every_entity_page(site: Path, inputs: dict) -> None:
     ids = [s.id for t in inputs["specs"].topics for s in t.sections]
     for page in [site / "state" / "index.html", *entity_pages(site)]:

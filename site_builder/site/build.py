@@ -202,7 +202,8 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                     title=s["school_name"], root=root2, code=f"{dcode}-{scode}",
                     facts=school_facts(kit, s, d, dhref),
                     topics=kit.topics(places, root2, (places[0], places[2])),
-                    district=Link(d["district_name"], dhref), symbol=policy.display.symbol,
+                    district=Link(d["district_name"], dhref),
+                    district_schools=len(schools_of.get(dcode, [])), symbol=policy.display.symbol,
                     download=Link(f"{dcode}.csv", f"{root2}downloads/districts/{dcode}.csv"))
                 _write_page(docs, f"schools/{dcode}-{scode}.md", spage.title,
                             render(env, "school.html", spage))

@@ -96,6 +96,8 @@ class SchoolPage(Page):
     facts: tuple[Fact, ...]
     topics: tuple[TopicBlock, ...]
     district: Link
+    district_schools: int
+    """How many schools its district has (this one included)."""
     symbol: str
     download: Link
 

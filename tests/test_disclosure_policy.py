@@ -45,7 +45,9 @@ def test_all_errors_at_once_with_file_and_key() -> None:
     with pytest.raises(SpecError) as err:
         parse_policy(d, "report_specs/policy.yaml")
     msg = str(err.value)
-    assert "report_specs/policy.yaml: min_cell_size: must be at least 10 (got 5)" in msg
+    assert ("report_specs/policy.yaml: min_cell_size: must be at least 30, the MOSIS minimum: "
+            "no published number may disclose fewer than 30 students (got 5; a larger, "
+            "stricter value is allowed)") in msg
     assert "report_specs/policy.yaml: protection.min_range_primary:" in msg
     assert "report_specs/policy.yaml: coding_bands[1]: need 0 <= bottom < top <= 100" in msg
     assert msg.startswith("3 errors")

@@ -146,9 +146,10 @@ SPEC_CASES = {
     "policy_min_cell_size_missing": (
         "policy.yaml", "\nmin_cell_size: 30\n", "\n",
         "{path}: min_cell_size: Field required"),
-    "policy_min_cell_size_below_10": (
-        "policy.yaml", "\nmin_cell_size: 30\n", "\nmin_cell_size: 5\n",
-        "{path}: min_cell_size: must be at least 10 (got 5)"),
+    "policy_min_cell_size_below_the_mosis_30": (
+        "policy.yaml", "\nmin_cell_size: 30\n", "\nmin_cell_size: 29\n",
+        "{path}: min_cell_size: must be at least 30, the MOSIS minimum: no published number "
+        "may disclose fewer than 30 students (got 29; a larger, stricter value is allowed)"),
 }
 
 

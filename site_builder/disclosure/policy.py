@@ -1,7 +1,7 @@
 """The disclosure policy (``report_specs/policy.yaml``) as a typed, self-documenting model.
 
 :func:`load_policy` reports every problem at once, each prefixed with the file and the key,
-e.g. ``report_specs/policy.yaml: min_cell_size: must be at least 10 (got 5)``.
+e.g. ``report_specs/policy.yaml: coding_bands[1]: need 0 <= bottom < top <= 100``.
 """
 
 from __future__ import annotations
@@ -116,6 +116,12 @@ class MeasureSum(_Model):
     parts: list[str] = Field(description="Measures that add up to it.")
 
 
+MOSIS_MIN_CELL = 30
+"""The smallest minimum cell size any policy may set: DESE's Data Access and Management Policy
+has the MOSIS manager "block any aggregate results with a statistical cutoff in which fewer
+than thirty students might be disclosed". A stricter (larger) one is allowed."""
+
+
 class Policy(_Model):
     """The whole disclosure-control policy."""
 
@@ -142,8 +148,10 @@ class Policy(_Model):
     @field_validator("min_cell_size")
     @classmethod
     def _min_cell(cls, v: int) -> int:
-        if v < 10:
-            raise ValueError(f"must be at least 10 (got {v})")
+        if v < MOSIS_MIN_CELL:
+            raise ValueError(f"must be at least {MOSIS_MIN_CELL}, the MOSIS minimum: no "
+                             f"published number may disclose fewer than {MOSIS_MIN_CELL} "
+                             f"students (got {v}; a larger, stricter value is allowed)")
         return v
 
     @field_validator("rate_decimals")

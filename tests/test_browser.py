@@ -128,6 +128,49 @@ def test_search_finds_a_school_and_lands_on_its_page(page: Page, base: str, site
     assert school["school_name"] in page.inner_text("h1")
 
 
+# --- a district's schools, sorted -------------------------------------------------
+
+def _column(page: Page, col: int) -> list[float | None]:
+    """The schools' values in number column ``col`` as shown (None: withheld or not reported)."""
+    texts = page.eval_on_selector_all(
+        "#t-schools tbody:first-of-type tr", f"rs => rs.map(r => r.cells[{col + 1}].textContent)")
+    return [float(re.sub(r"[,%≥≤]", "", s)) if re.match(r"^[≥≤]?[\d,.]+%?$", s) else None
+            for s in texts]
+
+
+def test_a_districts_schools_sort_by_any_column(page: Page, base: str,
+                                                pages: dict[str, str]) -> None:
+    """A column heading's button sorts the schools by it, highest first, then lowest first;
+    a withheld or unreported value is always last; the whole district and the state stay
+    below; the sort is announced and marked with aria-sort."""
+    page.goto(base + pages["large-district"])
+    names = page.eval_on_selector_all("#t-schools tbody:first-of-type th",
+                                      "ths => ths.map(th => th.querySelector('a').textContent)")
+    assert len(names) >= 3 and names == sorted(names, key=str.lower)
+    corner = page.locator("#t-schools thead tr:first-child th").first
+    assert corner.inner_text() == "School" and corner.get_attribute("aria-sort") == "ascending"
+    heads = page.eval_on_selector_all("#t-schools thead tr:last-child th",
+                                      "ths => ths.map(th => th.textContent)")
+    for label in ("Students enrolled", "ELA", "Four-year graduation rate"):
+        col = heads.index(label)
+        before = _column(page, col)
+        button = page.locator("#t-schools thead tr:last-child th button", has_text=label)
+        for direction in ("descending", "ascending"):
+            button.click()
+            shown = _column(page, col)
+            known = [v for v in shown if v is not None]
+            assert shown == known + [None] * (len(shown) - len(known)), (label, shown)
+            assert known == sorted(known, reverse=direction == "descending"), (label, shown)
+            assert sorted(known) == sorted(v for v in before if v is not None)
+            th = page.locator("#t-schools thead tr:last-child th").nth(col)
+            assert th.get_attribute("aria-sort") == direction
+            assert page.locator("#t-schools th[aria-sort]").count() == 1
+            assert page.inner_text(".rc-sort-status").startswith(f"Sorted by {label}, ")
+    others = page.eval_on_selector_all("#t-schools tbody:last-of-type th",
+                                       "ths => ths.map(th => th.textContent)")
+    assert others[-2:] == ["Whole district", "Missouri (whole state)"]
+
+
 # --- print ------------------------------------------------------------------------
 
 def test_a_district_page_prints_on_letter_paper(browser: Browser, base: str,

@@ -16,14 +16,12 @@
     return fetch(box.getAttribute("data-index"), { credentials: "omit" })
       .then(function (r) { return r.json(); })
       .then(function (j) {
+        function words(s) { return s.split(/[^a-z0-9]+/).filter(Boolean); }
         rows = j.rows.map(function (r) {
+          var hay = norm(r[2] + " " + r[1] + " " + r[1].replace("-", "") + " " + r[3] + " county " + (r[5] || ""));
+          var low = norm(r[2]);
           return { kind: r[0], code: r[1], name: r[2], county: r[3], href: r[4], parent: r[5] || "",
-                   hay: norm(r[2] + " " + r[1] + " " + r[1].replace("-", "") + " " + r[3] + " county " + (r[5] || "")) };
-        });
-        rows.forEach(function (r) {
-          r.words = r.hay.split(/[^a-z0-9]+/).filter(Boolean);
-          r.low = norm(r.name);
-          r.nameWords = r.low.split(/[^a-z0-9]+/).filter(Boolean);
+                   hay: hay, words: words(hay), low: low, nameWords: words(low) };
         });
         return rows;
       });
@@ -97,8 +95,8 @@
     if (close) { hits = fuzzy(words); }
     hits.forEach(function (r) { r.rank = byName(r, words); });
     hits.sort(function (a, b) {
-      var pa = norm(a.name).indexOf(q) === 0 || a.code.indexOf(q) === 0 ? 0 : 1;
-      var pb = norm(b.name).indexOf(q) === 0 || b.code.indexOf(q) === 0 ? 0 : 1;
+      var pa = a.low.indexOf(q) === 0 || a.code.indexOf(q) === 0 ? 0 : 1;
+      var pb = b.low.indexOf(q) === 0 || b.code.indexOf(q) === 0 ? 0 : 1;
       return pa - pb || a.rank - b.rank || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.name < b.name ? -1 : 1);
     });
     var many = hits.length > 25 ? ", first 25 shown." : ".";

@@ -171,6 +171,75 @@ def test_a_districts_schools_sort_by_any_column(page: Page, base: str,
     assert others[-2:] == ["Whole district", "Missouri (whole state)"]
 
 
+
+# --- tables on a phone ------------------------------------------------------------
+
+BORDER = (0xC9, 0xD1, 0xD9)
+"""The colour of a table's lines (site.css, ``--rc-border``)."""
+
+
+def _is_line(pixel: tuple[int, ...]) -> bool:
+    return all(abs(a - b) <= 16 for a, b in zip(pixel[:3], BORDER, strict=True))
+
+
+def test_a_table_scrolled_sideways_on_a_phone_keeps_its_row_headers_lines_and_caption(
+        browser: Browser, base: str, pages: dict[str, str]) -> None:
+    """At 390 px a wide table scrolls sideways; its row headers stay in view (sticky). What
+    a visitor sees, checked on the screenshot's pixels (device scale 2): every row header
+    covers what scrolls under it and has its line above, left and right, whole (Chromium
+    painted a stuck cell up to a device pixel off its row, and the next one painted over its
+    bottom line); the caption stays in view. A row header is as wide as "Grade 3" or more."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    context = browser.new_context(viewport={"width": 390, "height": 900},
+                                  device_scale_factor=2)
+    page = context.new_page()
+    try:
+        page.goto(base + pages["large-district"])
+        checked = 0
+        for table_id in ("t-schools", "t-assessment_levels_by_grade"):
+            wrap = page.locator(f"#{table_id}").locator("xpath=..")
+            assert wrap.evaluate("w => w.scrollWidth > w.clientWidth + 60"), table_id
+            wrap.evaluate("w => { w.scrollIntoView(); w.scrollLeft = 60; }")
+            page.wait_for_timeout(200)
+            box = wrap.bounding_box()
+            assert box is not None
+            cap = page.locator(f"#{table_id} caption .rc-stick").bounding_box()
+            assert cap is not None and cap["x"] >= box["x"] - 0.5, (table_id, cap, box)
+            heads = page.eval_on_selector_all(
+                f"#{table_id} tbody th[scope=row]", """ths => ths.map(th => {
+                    const r = th.getBoundingClientRect();
+                    const at = document.elementFromPoint(r.x + r.width - 3, r.y + r.height / 2);
+                    return {text: th.innerText.split('\\n')[0], x: r.x, y: r.y,
+                            w: r.width, h: r.height, covers: th.contains(at)}; })""")
+            shot = Image.open(BytesIO(page.screenshot())).convert("RGB")
+            k = 2
+            for h in heads:
+                if h["y"] < 0 or h["y"] + h["h"] > 900:
+                    continue
+                assert h["covers"], (table_id, h)
+                assert h["w"] >= 80, (table_id, h)  # "Grade 3" on one line
+                # A line is whole when a row (or column) of device pixels within one CSS
+                # pixel of the cell's edge is the line's colour from end to end.
+                top, left = round(h["y"] * k), round(h["x"] * k)
+                right = round((h["x"] + h["w"]) * k) - 1
+                xs = range(left + 4, right - 4)
+                ys = range(top + 4, round((h["y"] + h["h"]) * k) - 4)
+                assert any(all(_is_line(shot.getpixel((x, y))) for x in xs)
+                           for y in range(top - 1, top + 2)), (table_id, h, "line above")
+                for edge in (left, right):
+                    assert any(all(_is_line(shot.getpixel((x, y))) for y in ys)
+                               for x in range(edge - 2, edge + 3)), (table_id, h, edge)
+                checked += 1
+        assert checked >= 8, checked
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "phone-table-scrolled.png"))
+    finally:
+        context.close()
+
+
 # --- print ------------------------------------------------------------------------
 
 def test_a_district_page_prints_on_letter_paper(browser: Browser, base: str,

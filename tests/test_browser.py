@@ -311,6 +311,23 @@ def test_every_chart_on_a_district_page_renders_and_matches_its_table(
                 assert text in shown, (table_id, field, value, sorted(shown)[:20])
 
 
+def test_a_grade_chart_labels_its_grades_as_its_table_does(
+        page: Page, base: str, pages: dict[str, str]) -> None:
+    """The students-by-grade chart's axis reads Pre-K, K, 1 ... 12 under the title "Grade",
+    one label for each of its table's rows (not the codes: "09")."""
+    for name in ("state", "large-district"):
+        page.goto(base + pages[name])
+        _drawn(page)
+        figure = page.locator("figure.rc-chart:has(script[data-table=t-enrollment_by_grade])")
+        texts = figure.locator("svg text").evaluate_all("ts => ts.map(t => t.textContent)")
+        rows = page.locator("#t-enrollment_by_grade tbody th").all_inner_texts()
+        assert len(rows) >= 2, name
+        short = {"Pre-K": "Pre-K", "Kindergarten": "K"}
+        wanted = [short.get(r, r.removeprefix("Grade ")) for r in rows]
+        assert all(w in texts for w in wanted), (name, wanted, texts)
+        assert "Grade" in texts and not [t for t in texts if re.fullmatch(r"0\d", t)], texts
+
+
 def test_charts_at_phone_width_are_not_shrunk_too_small_to_read(
         browser: Browser, base: str, pages: dict[str, str]) -> None:
     """A chart wider than the page is scaled down to fit, its words with it. At 390 px,

@@ -49,6 +49,10 @@ CONFIG: dict[str, Any] = {
 }
 
 
+GRADE_AXIS = {"PK": "Pre-K", "K": "K"}
+"""Grade codes whose axis label is not the code without its leading zero."""
+
+
 def _label_expr(labels: dict[str, str]) -> str:
     """A Vega expression mapping codes to labels: c1 ? l1 : c2 ? l2 : datum.label."""
     expr = "datum.label"
@@ -109,8 +113,12 @@ def section_template(section: SiteSection, places: tuple[Place, ...],
                                    list(section.subjects)), description)
     cat = "grade" if section.rows == "grade" else "student_group"
     order = list(GRADES) if cat == "grade" else None
+    # Grades read as the tables write them, under the axis title "Grade": Pre-K, K, 1 ... 12
+    # (the codes PK, K, 01 ... 12 read as "09" on the axis).
+    labels = _label_expr({g: GRADE_AXIS.get(g, g.lstrip("0")) for g in GRADES}) \
+        if cat == "grade" else alt.Undefined
     y = alt.Y(f"{cat}:N", title="Grade" if cat == "grade" else None, sort=order,
-              axis=alt.Axis(labelLimit=200))
+              axis=alt.Axis(labelLimit=200, labelExpr=labels))
     if section.chart_kind == "stacked_bar":
         ids = [m.id for m in section.measures]
         chart = base.mark_bar().transform_calculate(

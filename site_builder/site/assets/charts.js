@@ -59,6 +59,7 @@
     return out;
   }
   window.rcChartRows = rowsFor;
+  var MIN_PLOT = 150;  // px: the narrowest a chart's plot is made to fit a phone
   function draw() {
     if (typeof window.vegaEmbed !== "function") { return; }
     var specs = document.querySelectorAll("script.rc-chart-spec");
@@ -76,15 +77,27 @@
       template(page.usermeta.template).then(function (t) {
         var spec = Object.assign({}, t, { data: { values: rowsFor(el) } });
         if (label) { spec.description = label; }
-        return window.vegaEmbed(target, spec, opts).then(function (result) {
-          // Panels side by side that are wider than the page (a phone) would be shrunk to
-          // fit, their words too small to read: they go one under another instead.
+        // A chart wider than the page (a phone) would be shrunk to fit, its words with it.
+        // Panels side by side go one under another instead; then, if the chart is still too
+        // wide (long group names beside the bars), its bars get narrower, down to MIN_PLOT.
+        function fit(result, step) {
           var svg = target.querySelector("svg");
-          var wide = svg ? Number(svg.getAttribute("width")) : 0;
-          if (!(spec.columns > 1) || !(wide > target.clientWidth)) { return result; }
+          var over = (svg ? Number(svg.getAttribute("width")) : 0) - target.clientWidth;
+          if (!(over > 0)) { return result; }
+          var inner = spec.spec || spec;
+          var narrower = Math.max(MIN_PLOT, Math.floor(inner.width - over));
+          if (step === 0 && spec.columns > 1) {
+            spec = Object.assign({}, spec, { columns: 1 });
+          } else if (step === 1 && typeof inner.width === "number" && narrower < inner.width) {
+            inner = Object.assign({}, inner, { width: narrower });
+            spec = spec.spec ? Object.assign({}, spec, { spec: inner }) : inner;
+          } else if (step < 1) {
+            return fit(result, step + 1);
+          } else { return result; }
           result.finalize();
-          return window.vegaEmbed(target, Object.assign({}, spec, { columns: 1 }), opts);
-        });
+          return window.vegaEmbed(target, spec, opts).then(function (r) { return fit(r, step + 1); });
+        }
+        return window.vegaEmbed(target, spec, opts).then(function (r) { return fit(r, 0); });
       }).then(function () {
         if (role) { target.setAttribute("role", role); } else { target.removeAttribute("role"); }
         if (label) { target.setAttribute("aria-label", label); } else { target.removeAttribute("aria-label"); }

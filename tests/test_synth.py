@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from site_builder import schema
 from site_builder.errors import InputError
 from site_builder.extract import find_file, load_extract, scan_file
 from site_builder.synth import SynthError, generate, names, writer
+from site_builder.synth.data.derive import school_kind
+from site_builder.synth.directory import EARLY_YEARS
 from site_builder.synth.reference import load_leas
 
 pytest_plugins = ["synth_fixtures"]
@@ -290,8 +293,17 @@ def test_scaled_state_has_every_real_lea(small_state_extract: Path) -> None:
                          & (pl.col("hi") <= last)).rows() == []
     assert grades.filter(pl.col("school_kind").is_in(["elementary", "middle"])
                          & (pl.col("hi") > last)).rows() == []
-    named_high = grades["school_name"].str.contains(r"\bHigh( School)?$")  # not "High Point Elem."
-    assert grades.filter(named_high & (pl.col("hi") <= last)).rows() == []
+    named_high = grades["school_name"].map_elements(school_kind, return_dtype=pl.String) == "high"
+    assert grades.filter(named_high & (pl.col("hi") <= last)).rows() == []  # not "Ozark Jr. High"
+    # A name says the building's kind ("High Pointe Elem." is no high school), once ("Gordon
+    # Parks Elem.", not "Gordon Parks Elem. Elem."), and no building serving grades beyond
+    # kindergarten is named for the early years ("Advance Preschool").
+    said = {n: school_kind(n) for n in grades["school_name"]}
+    wrong = [(n, k) for n, k in grades.select("school_name", "school_kind").iter_rows()
+             if k != "other" and said[n] not in (k, "other", "high" if k == "k12" else k)]
+    assert wrong == []
+    assert [n for n in said if re.search(r"(\b\w+\.?) \1$", n)] == []
+    assert [n for n in said if EARLY_YEARS.search(n)] == []
     # Buildings sit inside their LEA's span.
     span = schools.join(districts, on="district_code", suffix="_d")
     assert (span["low_grade"].replace_strict(order)

@@ -24,6 +24,12 @@ from site_builder.synth.reference import GRADES, N_GRADES, Leas, load_school_nam
 
 _SUFFIX = re.compile(r"(\s+(R-?[IVXL\d]+|C-?\d+|\d+|[IVX]+|SCH\.?|SCHOOLS?|DIST\.?|INC\.?))+$",
                      re.IGNORECASE)
+EARLY_YEARS = re.compile(
+    r"preschool|kindergarten|\bpk\b|\bearly\s+(child|chd|chol|learn|lrning|ed\b|educ)",
+    re.IGNORECASE)
+"""A name for a centre of the early years only ("Advance Preschool", "Kearney Early Education
+Center", "Sparta Pk Center"; not "Marion C. Early Elem."). Every synthetic building serves
+grade 5 or beyond, so none is given such a name."""
 _KIND_SUFFIX = {"elementary": "Elem.", "middle": "Middle", "high": "High", "k12": "School",
                 "other": "Center"}
 
@@ -109,7 +115,7 @@ def build_directory(leas: Leas, rng: np.random.Generator) -> Directory:
         return not re.search(r"\bco\.|\d|\bcounty\b|-\s*\w+$", name.lower())
 
     pool = {k: [n for n in names.filter(pl.col("kind") == k)["school_name"].to_list()
-                if generic(n)]
+                if generic(n) and not EARLY_YEARS.search(n)]
             for k in ("elementary", "middle", "high", "other")}
     pool["k12"] = pool["high"]
     # Names by their leading words ("kirksville", "adair co.", ...), to find a district's own.
@@ -145,11 +151,13 @@ def build_directory(leas: Leas, rng: np.random.Generator) -> Directory:
         for k, lo, hi, n in layout:
             first = len(school_code)
             for _ in range(n):
-                cand = [o for o in own if o not in used and _kind_matches(o, k)]
+                cand = [o for o in own if o not in used and _kind_matches(o, k)
+                        and not EARLY_YEARS.search(o)]
                 if cand:
                     nm = cand[0]
-                else:
-                    nm = f"{stem} {_KIND_SUFFIX[k]}"
+                else:  # "Gordon Parks Elem." (a charter LEA's name) is not given another "Elem."
+                    nm = stem if _kind_matches(stem, k) and k != "other" \
+                        else f"{stem} {_KIND_SUFFIX[k]}"
                     tries = 0
                     while nm in used and tries < 50:
                         p = pool[k] or pool["elementary"]

@@ -49,15 +49,19 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+KIND_WORDS = re.compile(
+    r"(?P<middle>\bjr\.?\s*high\b|\bjunior\s+high\b|middle|\bjr\b|junior)"
+    r"|(?P<high>\bhigh\b)"
+    r"|(?P<elementary>elem|primary|intermediate|early|kindergarten|preschool|upper)",
+    re.IGNORECASE)
+
+
 def school_kind(name: str) -> str:
-    n = name.lower()
-    if re.search(r"\bhigh\b|sr\. high|senior high", n):
-        return "high"
-    if re.search(r"middle|\bjr\b|junior", n):
-        return "middle"
-    if re.search(r"elem|primary|intermediate|early|kindergarten|preschool|upper", n):
-        return "elementary"
-    return "other"
+    """The kind a building's name says, by its last word of a kind: "High Pointe Elem." is an
+    elementary school, "Marion C. Early High" a high school, "Pershing Jr. High" a middle
+    school."""
+    kinds = [m.lastgroup for m in KIND_WORDS.finditer(name)]
+    return (kinds[-1] if kinds else None) or "other"
 
 
 def derive(src: Path) -> None:

@@ -46,9 +46,34 @@ class Directory:
     low_grade: np.ndarray
 
 
+_CODE = re.compile(r"\s*\(\d+\)\s*$")
+"""A directory's disambiguating code after a name: "EAST BUCHANAN CO. C-1 (025076)"."""
+_UPPER = {"KC", "KIPP", "MO"}
+_LOWER = {"for", "of", "the", "and"}
+
+
+def _cased(name: str) -> str:
+    """A directory's capitals as a building's name writes them: "LEE'S SUMMIT" -> "Lee's
+    Summit", "MCDONALD CO." -> "McDonald Co.", "ACADEMY FOR INTEGRATED ARTS" -> "Academy for
+    Integrated Arts", "KC INTERNATIONAL ACADEMY" -> "KC International Academy", "R-II"."""
+    def word(m: re.Match[str]) -> str:
+        w = m.group(0)
+        if w.upper() in _UPPER or (name[m.start() - 1:m.start()] == "-"
+                                   and re.fullmatch(r"[IVXL]+", w.upper())):  # R-II
+            return w.upper()
+        if w.lower() in _LOWER and m.start() > 0:
+            return w.lower()
+        w = w[:1].upper() + w[1:].lower()
+        return w[:2] + w[2:].capitalize() if w.startswith("Mc") and len(w) > 3 else w
+    return re.sub(r"[A-Za-z]+(?:'[A-Za-z]+)?", word, name)
+
+
 def _stem(name: str) -> str:
-    s = _SUFFIX.sub("", name.strip()).strip()
-    return s.title().replace("Co.", "Co.") if s else name.title()
+    """An LEA's name without its number or kind ("KIRKSVILLE R-III" -> "Kirksville"), to
+    name its buildings by."""
+    plain = _CODE.sub("", name.strip())
+    s = _SUFFIX.sub("", plain).strip()
+    return _cased(s or plain)
 
 
 def _layout(share: np.ndarray, enr: float, kind: str,

@@ -328,6 +328,40 @@ def test_a_grade_chart_labels_its_grades_as_its_table_does(
         assert "Grade" in texts and not [t for t in texts if re.fullmatch(r"0\d", t)], texts
 
 
+def test_chart_axes_read_upright_and_their_labels_do_not_touch(
+        browser: Browser, base: str, pages: dict[str, str]) -> None:
+    """School years stand upright under a title that says how to read them (Vega-Lite turns
+    them on their side), and the labels an axis shows are 4 px apart or more, at desktop and
+    phone widths (the full state's "60,00080,000" touched; the tiny state's school page at
+    390 px had 3 px between "600" and "800")."""
+    for width in (1280, 390):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        try:
+            for name in ("state", "large-district", "school"):
+                page.goto(base + pages[name])
+                _drawn(page)
+                figure = page.locator(
+                    "figure.rc-chart:has(script[data-table=t-enrollment_total])")
+                texts = figure.locator("svg text").evaluate_all(
+                    "ts => ts.map(t => [t.textContent, t.getAttribute('transform') || ''])")
+                years = [(t, tr) for t, tr in texts if re.fullmatch(r"20\d\d", t)]
+                assert len(years) >= 2 and not [y for y in years if "rotate" in y[1]], years
+                assert "School year (2025 = 2024-25)" in [t for t, _ in texts], texts
+                # Vega hides a label it drops with opacity 0.
+                boxes = page.locator("figure.rc-chart svg text").evaluate_all("""ts => ts
+                    .filter(t => /^[\\d,.%]+$/.test(t.textContent)
+                                 && t.getAttribute('opacity') !== '0')
+                    .map(t => { const r = t.getBoundingClientRect();
+                                return [t.textContent, r.left, r.right, r.top]; })""")
+                close = [(a[0], b[0], round(b[1] - a[2], 1))
+                         for a, b in zip(boxes, boxes[1:], strict=False)
+                         if abs(a[3] - b[3]) < 1 and a[1] < b[1] and b[1] - a[2] < 4]
+                assert close == [], (width, name, close)
+        finally:
+            context.close()
+
+
 def test_charts_at_phone_width_are_not_shrunk_too_small_to_read(
         browser: Browser, base: str, pages: dict[str, str]) -> None:
     """A chart wider than the page is scaled down to fit, its words with it. At 390 px,

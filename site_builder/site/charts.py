@@ -43,10 +43,17 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 CONFIG: dict[str, Any] = {
     "font": FONT,
     "view": {"stroke": None},
-    "axis": {"labelFontSize": 12, "titleFontSize": 12, "labelLimit": 180},
+    # labelSeparation: a number axis drops a label that would touch the next ("60,00080,000")
+    "axis": {"labelFontSize": 12, "titleFontSize": 12, "labelLimit": 180, "labelSeparation": 4},
     "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
     "header": {"labelFontSize": 13, "labelFontWeight": "bold"},
 }
+
+
+def _year_axis() -> alt.X:
+    """School years by their ending year, upright (Vega-Lite turns them on their side), with
+    a title that says how to read them, as the tables write them (2024-25)."""
+    return alt.X("year:O", title="School year (2025 = 2024-25)", axis=alt.Axis(labelAngle=0))
 
 
 GRADE_AXIS = {"PK": "Pre-K", "K": "K"}
@@ -105,7 +112,7 @@ def section_template(section: SiteSection, places: tuple[Place, ...],
     value = section.value if section.value in ("rate", "n_students") else "rate"
     if section.rows == "year":
         chart = base.mark_line(point=True).encode(
-            x=alt.X("year:O", title="School year (ending)"),
+            x=_year_axis(),
             y=alt.Y(f"{value}:Q", title="Students" if value == "n_students" else "Percent"),
             color=_place_color(chart_places),
         ).properties(width=320, height=180)
@@ -145,7 +152,7 @@ def trend_template(topic: Topic, places: tuple[Place, ...], description: str,
     """A line chart (no data) of a topic's five-year trend."""
     value = "n_students" if all(m.kind == "count" for m in topic.headline) else "rate"
     chart = alt.Chart(alt.Data(name="table")).mark_line(point=True).encode(
-        x=alt.X("year:O", title="School year (ending)"),
+        x=_year_axis(),
         y=alt.Y(f"{value}:Q", title="Percent" if value == "rate" else "Students",
                 scale=alt.Scale(domain=[0, 100]) if value == "rate" else alt.Undefined),
         color=_place_color(places),

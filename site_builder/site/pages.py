@@ -109,7 +109,8 @@ class PageKit:
     def _trend_block(self, topic: Topic, places: tuple[Place, ...], who: str) -> SectionBlock:
         table = trend_table(topic, places, self.index, self.policy)
         first, last = school_year(self.index.years[0]), school_year(self.index.years[-1])
-        alt = (f"Line chart of {topic.title} from {first} to {last}, all students, "
+        what = topic.title[:1].lower() + topic.title[1:]  # "test results (MAP)"
+        alt = (f"Line chart of {what} from {first} to {last}, all students, "
                f"for {who}.")
         template = self._template(f"trend-{topic.id}", places, lambda: charts.trend_template(
             topic, places, alt, self.specs.measures))

@@ -261,6 +261,12 @@ def test_a_district_page_prints_on_letter_paper(browser: Browser, base: str,
         assert "made-up student records" in page.locator(".rc-notice").inner_text()
         assert page.locator(".rc-notice").is_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 816
+        # A table's lines of text are as tight as its 8 pt print (on screens, 22 px).
+        lines = page.eval_on_selector(
+            "#t-schools tbody th",
+            "th => parseFloat(getComputedStyle(th).lineHeight)"
+            " / parseFloat(getComputedStyle(th).fontSize)")
+        assert lines <= 1.5, lines
         pdf = page.pdf(format="Letter")
         assert pdf.startswith(b"%PDF")
         assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 1

@@ -29,7 +29,7 @@ EARLY_YEARS = re.compile(
     re.IGNORECASE)
 """A name for a centre of the early years only ("Advance Preschool", "Kearney Early Education
 Center", "Sparta Pk Center"; not "Marion C. Early Elem."). Every synthetic building serves
-grade 5 or beyond, so none is given such a name."""
+grades beyond kindergarten (at least to grade 4), so none is given such a name."""
 _KIND_SUFFIX = {"elementary": "Elem.", "middle": "Middle", "high": "High", "k12": "School",
                 "other": "Center"}
 

@@ -85,15 +85,17 @@
           var over = (svg ? Number(svg.getAttribute("width")) : 0) - target.clientWidth;
           if (!(over > 0)) { return result; }
           var inner = spec.spec || spec;
-          var narrower = Math.max(MIN_PLOT, Math.floor(inner.width - over));
+          var next = null;
           if (step === 0 && spec.columns > 1) {
-            spec = Object.assign({}, spec, { columns: 1 });
-          } else if (step === 1 && typeof inner.width === "number" && narrower < inner.width) {
-            inner = Object.assign({}, inner, { width: narrower });
-            spec = spec.spec ? Object.assign({}, spec, { spec: inner }) : inner;
-          } else if (step < 1) {
-            return fit(result, step + 1);
-          } else { return result; }
+            next = Object.assign({}, spec, { columns: 1 });
+          } else if (step < 2 && typeof inner.width === "number" && inner.width > MIN_PLOT) {
+            var width = { width: Math.max(MIN_PLOT, Math.floor(inner.width - over)) };
+            next = spec.spec ? Object.assign({}, spec, { spec: Object.assign({}, inner, width) })
+              : Object.assign({}, spec, width);
+            step = 1;
+          }
+          if (!next) { return result; }
+          spec = next;
           result.finalize();
           return window.vegaEmbed(target, spec, opts).then(function (r) { return fit(r, step + 1); });
         }

@@ -10,6 +10,7 @@ HTML is checked with CSS selectors (BeautifulSoup/soupsieve), not snapshots.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import json
@@ -487,9 +488,13 @@ def test_csv_columns_order_and_empty_withheld(site: Path, inputs: dict) -> None:
     for d in inputs["districts"]["district_code"]:
         assert f"downloads/districts/{d}.csv" in names
     for p in files:
+        # Excel, opening a CSV by a double click, reads one without a UTF-8 byte-order mark
+        # in a legacy code page: "≥95%" would show as "â‰¥95%".
+        data = p.read_bytes()
+        assert data.startswith(codecs.BOM_UTF8), f"{p}: no UTF-8 byte-order mark"
         if p.name == "data_dictionary.csv":
             continue
-        header = p.read_text("utf-8").splitlines()[0]
+        header = data[len(codecs.BOM_UTF8):].decode("utf-8").splitlines()[0]
         assert header.split(",") == list(CSV_COLUMNS), p
         df = pl.read_csv(p, infer_schema=False)
         assert set(df["suppressed"].unique()) <= {"true", "false"}
@@ -517,6 +522,7 @@ def test_data_dictionary_names_every_column_measure_and_group(site: Path, inputs
     assert all("as text" in described[c] for c in ("district_code", "school_code", "grade"))
     page = soup(site / "downloads" / "index.html").get_text(" ", strip=True)
     assert "import those columns as text" in page
+    assert "UTF-8 with a byte-order mark" in page
 
 
 def _csv_displays(site: Path) -> dict[tuple[str, str, str], set[str]]:

@@ -54,8 +54,12 @@ class WrittenFile:
 
 
 def _write(df: pl.DataFrame, path: Path) -> int:
+    """UTF-8 with a byte-order mark: Excel, opening a CSV by a double click, reads a file
+    without one in the computer's legacy code page, and "≥95%" (in 529 of the full state's
+    561 district files) shows as "â‰¥95%". polars, pandas, readr and data.table skip it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.write_csv(path, null_value="", include_header=True, line_terminator="\n")
+    df.write_csv(path, null_value="", include_header=True, line_terminator="\n",
+                 include_bom=True)
     return path.stat().st_size
 
 

@@ -249,21 +249,35 @@ def with_rate(cells: pl.DataFrame) -> pl.DataFrame:
 
 
 def side_by_side(raw: pl.DataFrame, published: pl.DataFrame | None, *, topic: str,
-                 year: int, level: str = "district") -> pl.DataFrame:
-    """One topic's table for one year: what the public sees beside the INTERNAL values."""
+                 year: int, level: str = "district", measure: str | None = None,
+                 grade: str | None = None) -> pl.DataFrame:
+    """One topic's table for one year: what the public sees beside the INTERNAL values.
+
+    ``measure``, ``grade``: only those rows. A key column with the same value in every row
+    (the level, the district, the one measure asked for) and a value column empty in every
+    row (an enrollment count has no numerator or rate) are left out, so that the groups and
+    their numbers fit the notebook's width."""
     keys = ["level", "district_code", "school_code", "measure", "subject", "grade",
             "group_family", "student_group"]
-    internal = (with_rate(raw.filter(pl.col("topic") == topic, pl.col("year") == year,
-                                     pl.col("level") == level))
+    rows = [pl.col("topic") == topic, pl.col("year") == year, pl.col("level") == level]
+    rows += [pl.col(c) == v for c, v in (("measure", measure), ("grade", grade))
+             if v is not None]
+    internal = (with_rate(raw.filter(*rows))
                 .select(*keys, pl.col("n_students").alias("INTERNAL n_students"),
                         pl.col("n_meeting").alias("INTERNAL n_meeting"),
                         pl.col("rate_internal").alias("INTERNAL rate %")))
     if published is None:
-        return internal.with_columns(pl.lit("(not protected yet)").alias("public display"))
-    public = published.filter(pl.col("topic") == topic, pl.col("year") == year,
-                              pl.col("level") == level).select(
-        *keys, pl.col("display").alias("public display"),
-        pl.col("reason").alias("public suppression"))
-    return public.join(internal, on=keys, how="left", nulls_equal=True).select(
-        *keys, "public display", "public suppression", "INTERNAL n_students",
-        "INTERNAL n_meeting", "INTERNAL rate %")
+        out = internal.with_columns(pl.lit("(not protected yet)").alias("public display"))
+    else:
+        public = published.filter(*rows).select(
+            *keys, pl.col("display").alias("public display"),
+            pl.col("reason").alias("public suppression"))
+        out = public.join(internal, on=keys, how="left", nulls_equal=True).select(
+            *keys, "public display", "public suppression", "INTERNAL n_students",
+            "INTERNAL n_meeting", "INTERNAL rate %")
+    if not out.height:
+        return out
+    same = [k for k in keys if k != "student_group" and out[k].n_unique() == 1]
+    empty = [c for c in ("INTERNAL n_meeting", "INTERNAL rate %")
+             if out[c].null_count() == out.height]
+    return out.drop(*same, *empty)

@@ -17,10 +17,12 @@ from site_builder.disclosure import suppression_report
 from site_builder.extract import load_extract
 from site_builder.notebook_tools import (
     NotebookFailed,
+    district_cells,
     execute_notebook,
     find_district,
     kernel_log_path,
     notebook_parameters,
+    side_by_side,
 )
 from site_builder.runner import COMPUTE_NOTEBOOK, run_compute
 from site_builder.specs import load_specs
@@ -184,6 +186,39 @@ def test_a_district_code_without_its_leading_zeros_is_found(typed: str | int) ->
     districts = pl.DataFrame({"district_code": ["001090", "001091"],
                               "district_name": ["ADAIR CO. R-I", "KIRKSVILLE R-III"]})
     assert find_district(districts, typed)["district_name"] == "KIRKSVILLE R-III"
+
+
+def test_the_profiles_tables_show_the_groups_and_numbers_not_what_every_row_repeats(
+        computed: tuple[Path, Path]) -> None:
+    """The district profile's public-beside-INTERNAL tables: a column with one value in
+    every row (the level, the district's code, the one measure and grade asked for) or
+    empty in every row (an enrollment count's numerator) pushed the groups' names and
+    numbers off the notebook's width, behind polars' "..." column."""
+    _, aggregates = computed
+    raw = pl.read_parquet(aggregates / "cells.parquet")
+    code = raw.filter(pl.col("level") == "district")["district_code"].sort()[0]
+    raw = district_cells(raw, code)
+    published = district_cells(pl.read_parquet(aggregates / "published.parquet"), code)
+    year = int(raw["year"].max())
+    enrolled = side_by_side(raw, published, topic="enrollment", year=year, grade="All")
+    assert enrolled.columns == ["group_family", "student_group", "public display",
+                                "public suppression", "INTERNAL n_students"]
+    all_students = raw.filter(pl.col("level") == "district", pl.col("year") == year,
+                              pl.col("measure") == "enrollment", pl.col("grade") == "All",
+                              pl.col("student_group") == "All students")["n_students"][0]
+    assert enrolled.filter(pl.col("student_group") == "All students").row(0) == (
+        "All", "All students", f"{all_students:,}", "", all_students)
+    tested = side_by_side(raw, published, topic="assessment", year=year,
+                          measure="proficient_or_advanced", grade="All")
+    assert tested.columns[:3] == ["subject", "group_family", "student_group"]
+    assert "INTERNAL rate %" in tested.columns and "INTERNAL n_meeting" in tested.columns
+    assert tested.height == published.filter(
+        pl.col("level") == "district", pl.col("year") == year,
+        pl.col("measure") == "proficient_or_advanced", pl.col("grade") == "All").height
+    # Without a filter, what differs stays: attendance has two measures.
+    assert "measure" in side_by_side(raw, published, topic="attendance", year=year).columns
+    unprotected = side_by_side(raw, None, topic="enrollment", year=year, grade="All")
+    assert set(unprotected["public display"]) == {"(not protected yet)"}
 
 
 def test_bad_extract_names_cell_and_problem(tmp_path: Path) -> None:

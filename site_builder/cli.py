@@ -150,6 +150,46 @@ def audit(site_dir: Path, extract: Path, no_extract: bool, specs: Path,
     click.echo(report.render())
 
 
+@main.command("audit-releases")
+@click.argument("earlier", type=click.Path(path_type=Path))
+@click.argument("later", type=click.Path(path_type=Path))
+@click.option("--specs", type=click.Path(path_type=Path), default=DEFAULT_SPECS,
+              show_default=True, help="Where policy.yaml (the disclosure policy) lives.")
+@click.option("--aggregates", type=click.Path(path_type=Path), default=DEFAULT_AGGREGATES,
+              show_default=True, help="Where compute wrote the LATER release's cells.parquet: "
+              "its true values, from which the audit starts its proofs, and against which "
+              "an EARLIER number is checked still to be true.")
+@friendly_errors
+def audit_releases(earlier: Path, later: Path, specs: Path, aggregates: Path) -> None:
+    """Audit two published sites together: what a visitor who kept EARLIER learns from LATER.
+
+    Each release passes its own audit; a year protected again with a different pattern
+    (after a change to the code, the specs or the policy) can still, together with the
+    release it replaces, give away a withheld number. Run it before publishing LATER over
+    EARLIER: it exits with status 1 if the two together disclose."""
+    import polars as pl
+
+    from site_builder.disclosure.policy import load_policy
+    from site_builder.disclosure.releases import ReleasesError
+    from site_builder.disclosure.releases import audit_releases as audit_together
+
+    raw = aggregates / "cells.parquet"
+    hint = pl.read_parquet(raw) if raw.exists() else None
+    report, diffs = audit_together(earlier, later, load_policy(specs / "policy.yaml"),
+                                   hint=hint, workers=2)
+    for d in diffs:
+        click.echo(d.render())
+    if any(not d.same_pattern for d in diffs):
+        click.echo(report.render())
+    if not report.ok:
+        raise ReleasesError(
+            f"{later} together with {earlier} discloses what each alone protects (above). "
+            "Hint: the years listed were protected again with a different pattern; publish "
+            "them as EARLIER did (the code, specs and policy that made EARLIER give the same "
+            "pattern for the same inputs), and let the change apply to new years only.")
+    click.echo("PASSED: together, the two releases disclose nothing either does not.")
+
+
 @main.command()
 @click.option("--extract", type=click.Path(path_type=Path), default=DEFAULT_EXTRACT,
               show_default=True)

@@ -1,0 +1,103 @@
+"""Two releases of the same data, together (``disclosure.releases``, ``reportcard
+audit-releases``): each passes its own audit, and together they must not give away what
+each alone protects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from click.testing import CliRunner
+
+from site_builder.cli import main
+from site_builder.disclosure import protect
+from site_builder.disclosure.releases import audit_releases
+from tests.test_disclosure_cases import POLICY, audit, cell, frame, row, write_csv
+
+RACE = "Race/Ethnicity"
+
+
+def _raw(white: int = 45) -> pl.DataFrame:
+    """All 100 = Asian 10 (primary) + Black 45 + White ``white`` - 45."""
+    return frame([cell(55 + white), cell(10, "Asian", RACE), cell(45, "Black", RACE),
+                  cell(white, "White", RACE)])
+
+
+def _swap(pub: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    """The other valid pattern: Black published, White withheld as the complement."""
+    true = dict(raw.select("student_group", "n_students").rows())
+    return pub.with_columns(
+        pl.when(pl.col("student_group") == "White").then(None)
+        .when(pl.col("student_group") == "Black").then(true["Black"])
+        .otherwise(pl.col("n_students")).alias("n_students"),
+        pl.when(pl.col("student_group") == "White").then(pl.lit("*"))
+        .when(pl.col("student_group") == "Black").then(pl.lit(str(true["Black"])))
+        .otherwise(pl.col("display")).alias("display"),
+        pl.when(pl.col("student_group") == "White").then(True)
+        .when(pl.col("student_group") == "Black").then(False)
+        .otherwise(pl.col("suppressed")).alias("suppressed"),
+        pl.when(pl.col("student_group") == "White").then(pl.lit("complementary"))
+        .when(pl.col("student_group") == "Black").then(pl.lit(""))
+        .otherwise(pl.col("reason")).alias("reason"))
+
+
+def _site(pub: pl.DataFrame, root: Path) -> Path:
+    (root / "downloads" / "districts").mkdir(parents=True)
+    write_csv(pub, root / "downloads" / "districts" / "000001.csv")
+    return root
+
+
+def test_two_patterns_each_safe_alone_disclose_together(tmp_path: Path) -> None:
+    raw = _raw()
+    earlier = protect(raw, POLICY)
+    assert row(earlier, student_group="Black")["reason"] == "complementary"
+    later = _swap(earlier, raw)
+    assert audit(earlier, tmp_path, "e.csv").ok and audit(later, tmp_path, "l.csv").ok
+    report, diffs = audit_releases(_site(earlier, tmp_path / "earlier"),
+                                   _site(later, tmp_path / "later"), POLICY, hint=raw)
+    assert [(d.year, d.withheld_now, d.shown_now, d.changed) for d in diffs] == [(2024, 1, 1, 0)]
+    # 100 - 45 - 45: the Asian 10 comes back.
+    assert not report.ok
+    f = next(f for f in report.failures if f.kind == "exact")
+    assert "Asian" in f.cell and f.low == f.high == 10
+
+
+def test_the_same_pattern_again_is_not_audited_again(tmp_path: Path) -> None:
+    raw = _raw()
+    pub = protect(raw, POLICY)
+    report, diffs = audit_releases(_site(pub, tmp_path / "a"), _site(pub, tmp_path / "b"),
+                                   POLICY, hint=raw)
+    assert report.ok and report.n_cells == 0 and [d.same_pattern for d in diffs] == [True]
+
+
+def test_a_number_no_longer_true_is_not_taken_as_known(tmp_path: Path) -> None:
+    """A correction: White was 45 and is 46 now. The earlier release's 45 is not a fact
+    about today's data, so it pins nothing (counted as changed, not as known)."""
+    earlier = protect(_raw(), POLICY)
+    raw = _raw(white=46)
+    later = _swap(protect(raw, POLICY), raw)
+    assert row(later, student_group="White")["suppressed"]
+    report, diffs = audit_releases(_site(earlier, tmp_path / "earlier"),
+                                   _site(later, tmp_path / "later"), POLICY, hint=raw)
+    assert [(d.withheld_now, d.shown_now, d.changed) for d in diffs] == [(0, 1, 2)]
+    assert report.ok
+
+
+def test_the_command_says_which_years_differ_and_refuses(tmp_path: Path) -> None:
+    raw = _raw()
+    earlier = protect(raw, POLICY)
+    agg = tmp_path / "aggregates"
+    agg.mkdir()
+    raw.write_parquet(agg / "cells.parquet")
+    e, later = _site(earlier, tmp_path / "earlier"), _site(_swap(earlier, raw), tmp_path / "l")
+    run = CliRunner().invoke(main, ["audit-releases", str(e), str(later),
+                                    "--aggregates", str(agg)])
+    assert run.exit_code == 1, run.output
+    assert "2024: 1 rows withheld (or shown as a range) now that the earlier release showed" \
+        in run.output
+    assert "discloses what each alone protects" in run.output and "Asian" in run.output
+    same = CliRunner().invoke(main, ["audit-releases", str(e), str(e), "--aggregates",
+                                     str(agg)])
+    assert same.exit_code == 0 and "PASSED" in same.output, same.output
+    empty = CliRunner().invoke(main, ["audit-releases", str(tmp_path / "nothing"), str(e)])
+    assert empty.exit_code == 1 and "no published CSVs under downloads/" in empty.output

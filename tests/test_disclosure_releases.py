@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from site_builder.cli import main
 from site_builder.disclosure import protect
+from site_builder.disclosure.audit import AuditReport, Failure
 from site_builder.disclosure.releases import audit_releases
 from tests.test_disclosure_cases import POLICY, audit, cell, frame, row, write_csv
 
@@ -101,3 +102,16 @@ def test_the_command_says_which_years_differ_and_refuses(tmp_path: Path) -> None
     assert same.exit_code == 0 and "PASSED" in same.output, same.output
     empty = CliRunner().invoke(main, ["audit-releases", str(tmp_path / "nothing"), str(e)])
     assert empty.exit_code == 1 and "no published CSVs under downloads/" in empty.output
+
+
+def test_a_failed_audit_lists_what_is_disclosed_before_what_is_unproven() -> None:
+    """A full-state year of two releases together failed 296 ways, 11 of them exact: listed
+    in the order found, the first 50 lines showed only "not proven protected"."""
+    found = [Failure("unproven", f"school {i}", 1, 2, 5) for i in range(60)]
+    found += [Failure("exact", "school 96091/3010 below basic", 3, 3),
+              Failure("approximate", "school 7", 1, 2, 5)]
+    text = AuditReport(failures=found).render(limit=2)
+    assert text.splitlines()[2:] == [
+        "  exactly disclosed: school 96091/3010 below basic can only be 3..3",
+        "  approximately disclosed: school 7 can only be 1..2 (needs a range of 5)",
+        "  ... and 60 more"]

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from site_builder.cli import main
 from site_builder.disclosure import protect
 from site_builder.disclosure.audit import AuditReport, Failure
-from site_builder.disclosure.releases import audit_releases
+from site_builder.disclosure.releases import audit_releases, together
 from tests.test_disclosure_cases import POLICY, audit, cell, frame, row, write_csv
 
 RACE = "Race/Ethnicity"
@@ -82,6 +82,19 @@ def test_a_number_no_longer_true_is_not_taken_as_known(tmp_path: Path) -> None:
                                    _site(later, tmp_path / "later"), POLICY, hint=raw)
     assert [(d.withheld_now, d.shown_now, d.changed) for d in diffs] == [(0, 1, 2)]
     assert report.ok
+
+
+def test_an_earlier_number_of_a_cell_the_later_release_lacks_counts_only_if_true() -> None:
+    earlier = protect(_raw(), POLICY)
+    extra = earlier.filter(pl.col("student_group") == "White").with_columns(
+        pl.lit("Female").alias("student_group"), pl.lit("Sex").alias("group_family"))
+    later = protect(_raw(), POLICY)
+    truth = pl.concat([_raw(), frame([cell(45, "Female")])])
+    known, _ = together(pl.concat([earlier, extra]), later, truth=truth)
+    assert "Female" in known["student_group"].to_list()  # 45: still true
+    stale = extra.with_columns(pl.lit(44, dtype=pl.Int64).alias("n_students"))
+    known, _ = together(pl.concat([earlier, stale]), later, truth=truth)
+    assert "Female" not in known["student_group"].to_list()
 
 
 def test_the_command_says_which_years_differ_and_refuses(tmp_path: Path) -> None:

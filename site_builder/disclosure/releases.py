@@ -77,26 +77,27 @@ def together(earlier: pl.DataFrame, later: pl.DataFrame, truth: pl.DataFrame | N
     gives them): each cell as the release that says the most about it shows it (the later
     one on a tie), with the cells only one of them has; and, per year of the later release,
     how the two differ. ``truth``: the raw cells of the later release; an earlier number
-    that is no longer true (the data changed) then counts as ``changed``, not as known."""
+    that is no longer true (the data changed, or the cell is no longer computed) then is
+    not known (where the later release has the cell, it counts as ``changed``)."""
     keys = list(KEY)
     a, b = _info(earlier), _info(later)
+    if truth is None:
+        a = a.with_columns(pl.lit(False).alias("_stale"))
+    else:  # a number the earlier release shows that is not today's (or of no cell today)
+        a = a.join(truth.select(*keys, pl.col("n_students").alias("_true_n"),
+                                pl.col("n_meeting").alias("_true_m")),
+                   on=keys, how="left", nulls_equal=True).with_columns(pl.any_horizontal(
+                       [pl.col(c).is_not_null() & pl.col(c).ne_missing(pl.col(t))
+                        for c, t in (("n_students", "_true_n"), ("n_meeting", "_true_m"))]
+                   ).alias("_stale")).drop("_true_n", "_true_m")
     both = b.select(*keys, "_info", *_NUMBERS).join(
-        a.select(*keys, pl.col("_info").alias("_before"),
+        a.select(*keys, "_stale", pl.col("_info").alias("_before"),
                  *[pl.col(c).alias(f"_before_{c}") for c in _NUMBERS]),
         on=keys, how="inner", nulls_equal=True)
     full = (pl.col("_info") == 2) & (pl.col("_before") == 2)
     differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"_before_{c}"))
                                  for c in _NUMBERS])
     more = pl.col("_before") > pl.col("_info")
-    stale = pl.lit(False)
-    if truth is not None:
-        both = both.join(truth.select(*keys, pl.col("n_students").alias("_true_n"),
-                                      pl.col("n_meeting").alias("_true_m")),
-                         on=keys, how="left", nulls_equal=True)
-        stale = pl.any_horizontal(
-            [pl.col(f"_before_{c}").is_not_null() & pl.col(f"_before_{c}").ne_missing(
-                pl.col(t)) for c, t in (("n_students", "_true_n"), ("n_meeting", "_true_m"))])
-    both = both.with_columns(stale.alias("_stale"))
     diffs = []
     for (year,), g in both.group_by("year", maintain_order=True):
         diffs.append(YearDifference(
@@ -105,6 +106,7 @@ def together(earlier: pl.DataFrame, later: pl.DataFrame, truth: pl.DataFrame | N
             shown_now=g.filter(pl.col("_info") > pl.col("_before")).height,
             changed=g.filter((full & differs) | (more & pl.col("_stale"))).height))
     from_before = both.filter(more & ~pl.col("_stale")).select(keys)
+    a = a.filter(~pl.col("_stale")).drop("_stale")
     known = pl.concat([
         b.join(from_before, on=keys, how="anti", nulls_equal=True),
         a.join(from_before, on=keys, how="semi", nulls_equal=True),

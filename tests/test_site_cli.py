@@ -52,6 +52,18 @@ def test_build_command_builds_from_published_cells(aggregates: Path) -> None:
     assert not (out.parent / ".staging.src").exists()  # generated docs are cleaned up
 
 
+def test_build_command_takes_paths_relative_to_where_it_runs(
+        aggregates: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the README writes it: `reportcard build` with its default --out build/staging."""
+    monkeypatch.chdir(aggregates)
+    result = CliRunner().invoke(main, [
+        "build", "--aggregates", "agg", "--out", "build/staging",
+        "--specs", str(ROOT / "report_specs"), "--extract", "extract"])
+    assert result.exit_code == 0, result.output
+    assert (aggregates / "build" / "staging" / "districts" / "001090" / "index.html").is_file()
+    assert not (aggregates / "build" / ".staging.src").exists()
+
+
 def test_a_site_built_from_a_synthetic_extract_says_so_on_every_page(aggregates: Path,
                                                                      tmp_path: Path) -> None:
     import json

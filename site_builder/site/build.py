@@ -120,8 +120,11 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
     (used by tests). The generated docs directory is removed unless ``keep_sources``.
     """
     started = time.perf_counter()
-    out = Path(out)
-    result = BuildResult(out=out)
+    result = BuildResult(out=Path(out))
+    # Absolute: mkdocs reads the docs and site directories of the generated mkdocs.yml
+    # relative to that file, so a relative --out (the default, build/staging) was doubled
+    # ("build/.staging.src/build/.staging.src/docs isn't an existing directory").
+    out = Path(out).resolve()
     site_specs = specs if isinstance(specs, SiteSpecs) else adapt(specs)  # type: ignore[arg-type]
     env = environment(template_dir)
     # Fail on a broken template before any work is done.

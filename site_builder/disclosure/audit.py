@@ -550,13 +550,19 @@ def audit_published(csv_paths: list[Path], policy: Policy, workers: int = 1,
                        witnesses=witnesses)
 
 
+def published_csvs(site_dir: Path) -> list[Path]:
+    """A site's CSVs of published numbers: every CSV under ``downloads/`` but the data
+    dictionary."""
+    return sorted(p for p in (Path(site_dir) / "downloads").glob("**/*.csv")
+                  if p.name != "data_dictionary.csv")
+
+
 def audit_site(site_dir: Path, policy: Policy, workers: int = 1,
                hint: pl.DataFrame | None = None,
                witnesses: dict[int, Witnesses] | None = None) -> AuditReport:
-    """Audit every CSV under ``site_dir/downloads`` except data_dictionary.csv."""
-    paths = sorted(p for p in (Path(site_dir) / "downloads").glob("**/*.csv")
-                   if p.name != "data_dictionary.csv")
-    return audit_published(paths, policy, workers=workers, hint=hint, witnesses=witnesses)
+    """Audit every CSV of :func:`published_csvs`."""
+    return audit_published(published_csvs(site_dir), policy, workers=workers, hint=hint,
+                           witnesses=witnesses)
 
 
 # ---------------------------------------------------------------------------- knowledge

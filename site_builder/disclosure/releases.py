@@ -24,7 +24,12 @@ from pathlib import Path
 import polars as pl
 
 from site_builder.cells import KEY
-from site_builder.disclosure.audit import AuditReport, audit_cells, read_published
+from site_builder.disclosure.audit import (
+    AuditReport,
+    audit_cells,
+    published_csvs,
+    read_published,
+)
 from site_builder.disclosure.policy import Policy
 from site_builder.errors import ReportcardError
 
@@ -115,12 +120,6 @@ def together(earlier: pl.DataFrame, later: pl.DataFrame, truth: pl.DataFrame | N
     return known, sorted(diffs, key=lambda d: d.year)
 
 
-def site_csvs(site_dir: Path) -> list[Path]:
-    """A published site's CSVs of numbers (not its data dictionary)."""
-    return sorted(p for p in (Path(site_dir) / "downloads").glob("**/*.csv")
-                  if p.name != "data_dictionary.csv")
-
-
 def audit_releases(earlier: Path, later: Path, policy: Policy,
                    hint: pl.DataFrame | None = None, workers: int = 1,
                    ) -> tuple[AuditReport, list[YearDifference]]:
@@ -128,13 +127,13 @@ def audit_releases(earlier: Path, later: Path, policy: Policy,
     whose patterns differ (a year with the same pattern in both is what the later release
     alone publishes: its own audit, the gate's, covers it). ``hint``: the raw cells of the
     later release, as for :func:`audit.audit_cells`, and the truth for :func:`together`."""
-    for site in (earlier, later):
-        if not site_csvs(site):
+    csvs = [published_csvs(site) for site in (earlier, later)]
+    for site, paths in zip((earlier, later), csvs, strict=True):
+        if not paths:
             raise ReleasesError(f"{site}: no published CSVs under downloads/. Hint: give "
                                 "the directory of a published site (the one with "
                                 "manifest.json), e.g. site/ or a saved copy of it.")
-    known, diffs = together(read_published(site_csvs(earlier)),
-                            read_published(site_csvs(later)), truth=hint)
+    known, diffs = together(read_published(csvs[0]), read_published(csvs[1]), truth=hint)
     years = [d.year for d in diffs if not d.same_pattern]
     if not years:
         return AuditReport(), diffs

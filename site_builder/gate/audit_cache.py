@@ -51,12 +51,15 @@ def audit_site_cached(site: Path, policy: Any, cache: Path, *, hint: pl.DataFram
 
     Returns the combined report and the years whose pass was reused.
     """
-    from site_builder.disclosure.audit import AuditReport, in_pool, read_published
+    from site_builder.disclosure.audit import (
+        AuditReport,
+        in_pool,
+        published_csvs,
+        read_published,
+    )
 
     t0 = time.perf_counter()
-    paths = sorted(p for p in (Path(site) / "downloads").glob("**/*.csv")
-                   if p.name != "data_dictionary.csv")
-    published = read_published(paths)
+    published = read_published(published_csvs(site))
     years = published["year"].unique().sort().to_list()
     parts = {y: (published.filter(pl.col("year") == y),
                  None if hint is None else hint.filter(pl.col("year") == y)) for y in years}

@@ -116,15 +116,20 @@ def validate(extract: Path) -> None:
 @click.option("--no-reuse", is_flag=True,
               help="Protect every year again (by default a year whose raw cells, policy and "
               "code are unchanged is read from <out>/../cache).")
+@click.option("--live-site", type=click.Path(path_type=Path), default=Path("site"),
+              show_default=True,
+              help="The published site: a year it publishes keeps what it withholds, so that "
+                   "its CSVs and this release's together tell no more than it did (nothing "
+                   "published there yet: no effect).")
 @friendly_errors
 def compute(extract: Path, out: Path, specs: Path, years: str | None, no_protect: bool,
-            no_reuse: bool) -> None:
+            no_reuse: bool, live_site: Path) -> None:
     """Compute the protected aggregates by running notebooks/compute_aggregates.ipynb."""
     from site_builder.runner import run_compute
 
     run_compute(extract=extract, out=out, specs=specs,
                 years=parse_years(years) if years else None, progress=True,
-                protect=not no_protect, reuse=not no_reuse)
+                protect=not no_protect, reuse=not no_reuse, live_site=live_site)
 
 
 @main.command()

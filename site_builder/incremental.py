@@ -197,13 +197,18 @@ def protect_key(raw_year: pl.DataFrame, policy: Any, *, audit: bool = True) -> s
 
 def protect_by_year(raw: pl.DataFrame, policy: Any, cache: Path | str | None, *,
                     workers: int = 2, log: Any = print,
-                    witnesses: dict[int, Any] | None = None) -> pl.DataFrame:
+                    witnesses: dict[int, Any] | None = None,
+                    live: pl.DataFrame | None = None) -> pl.DataFrame:
     """``protect(raw, policy, workers=workers, witnesses=witnesses)``, reusing each year
     already protected from exactly the same raw cells, policy, code and packages.
 
     ``protect`` protects years independently and returns ``concat(years).sort(KEY)``; this
     does the same, with the unchanged years (and their audit witnesses) read from ``cache``
     (``None``: no cache).
+
+    ``live``: the cells the live site publishes (:func:`releases.read_release`). A year it
+    has keeps what it withheld (:func:`keep_pattern`) wherever this run's pattern would show
+    any of it, so that the two releases together tell no more than the live one did.
     """
     from site_builder.cells import KEY
     from site_builder.disclosure import protect
@@ -213,7 +218,8 @@ def protect_by_year(raw: pl.DataFrame, policy: Any, cache: Path | str | None, *,
     if witnesses is None:
         witnesses = {}
     if cache is None:
-        return protect(raw, policy, workers=workers, witnesses=witnesses)
+        out = protect(raw, policy, workers=workers, witnesses=witnesses)
+        return out if live is None else keep_live(out, raw, policy, live, witnesses, log)
     cache = Path(cache) / "protect"
     years = raw["year"].unique().sort().to_list()
     parts = {y: raw.filter(pl.col("year") == y) for y in years}
@@ -247,7 +253,49 @@ def protect_by_year(raw: pl.DataFrame, policy: Any, cache: Path | str | None, *,
                 f"{time.perf_counter() - t0:,.0f} s so far)")
 
         protect(pl.concat([parts[y] for y in todo]), policy, workers=workers, on_year=keep)
-    return pl.concat([done[y] for y in years]).sort(list(KEY))
+    out = pl.concat([done[y] for y in years]).sort(list(KEY))
+    return out if live is None else keep_live(out, raw, policy, live, witnesses, log)
+
+
+MAX_STALE = 0.5
+"""A live year more of whose published numbers than this are not today's is of other data
+(see :func:`releases.stale_share`): its pattern is not kept."""
+
+
+def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.DataFrame,
+              witnesses: dict[int, Any], log: Any = print) -> pl.DataFrame:
+    """``published`` with each year that would show what ``live`` withheld (or coded)
+    protected again from ``live``'s pattern (:func:`keep_pattern`), its witnesses in
+    ``witnesses`` replaced."""
+    from site_builder.cells import KEY
+    from site_builder.disclosure.protect import keep_pattern
+    from site_builder.disclosure.releases import shows_more, stale_share
+
+    years = published["year"].unique().sort().to_list()
+    out = {}
+    for y in years:
+        mine = published.filter(pl.col("year") == y)
+        before = live.filter(pl.col("year") == y)
+        truth = raw.filter(pl.col("year") == y)
+        out[y] = mine
+        if before.is_empty():
+            continue
+        stale = stale_share(before, truth)
+        if stale > MAX_STALE:
+            log(f"protect: {y}: {stale:.0%} of the numbers the live site publishes are not "
+                "these data's: it is a release of other data, and its pattern is not kept")
+            continue
+        shown = shows_more(before, mine)
+        if not shown:
+            continue
+        log(f"protect: {y}: {shown:,} rows the live site withholds (or shows as a range) "
+            f"would be shown; protecting {y} again, keeping what the live site withholds")
+        t0 = time.perf_counter()
+        out[y], new = keep_pattern(truth, policy, before)
+        witnesses.update(new)
+        log(f"protect: {y} protected and audited from the live site's pattern "
+            f"({time.perf_counter() - t0:,.0f} s)")
+    return pl.concat([out[y] for y in years]).sort(list(KEY))
 
 
 def _write_parquet(df: pl.DataFrame, path: Path) -> None:

@@ -101,7 +101,7 @@ def publish(opts: PublishOptions) -> PublishResult:
             def compute() -> None:
                 did = compute_or_reuse(extract=opts.extract, out=opts.aggregates,
                                        specs=opts.specs, years=opts.years,
-                                       progress=opts.progress)
+                                       progress=opts.progress, live_site=site)
                 if opts.progress and did != "computed":
                     console.print(f"  compute: {did}")
 
@@ -109,7 +109,7 @@ def publish(opts: PublishOptions) -> PublishResult:
         else:
             _step("compute", opts, console, lambda: run_compute(
                 extract=opts.extract, out=opts.aggregates, specs=opts.specs, years=opts.years,
-                progress=opts.progress, reuse=False))
+                progress=opts.progress, reuse=False, live_site=site))
         staging = staging_dir(site)
         try:
             _step("build", opts, console, lambda: build_from_aggregates(
@@ -121,7 +121,7 @@ def publish(opts: PublishOptions) -> PublishResult:
                                       raw_cells=opts.aggregates / "cells.parquet",
                                       audit_cache=cache / "audit" if opts.reuse else None,
                                       scan_cache=cache / "scan" if opts.reuse else None,
-                                      progress=opts.progress)
+                                      progress=opts.progress, live=site)
                 return report.render()
 
             def say(message: str) -> None:

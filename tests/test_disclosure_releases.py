@@ -12,7 +12,10 @@ from click.testing import CliRunner
 from site_builder.cli import main
 from site_builder.disclosure import protect
 from site_builder.disclosure.audit import AuditReport, Failure
+from site_builder.disclosure.protect import keep_pattern
 from site_builder.disclosure.releases import audit_releases, together
+from site_builder.gate import run_gate
+from site_builder.incremental import protect_by_year
 from tests.test_disclosure_cases import POLICY, audit, cell, frame, row, write_csv
 
 RACE = "Race/Ethnicity"
@@ -128,3 +131,74 @@ def test_a_failed_audit_lists_what_is_disclosed_before_what_is_unproven() -> Non
         "  exactly disclosed: school 96091/3010 below basic can only be 3..3",
         "  approximately disclosed: school 7 can only be 1..2 (needs a range of 5)",
         "  ... and 60 more"]
+
+
+# --- a published year keeps what it withheld (keep_pattern, protect_by_year's live) --------
+
+def test_protecting_again_from_the_live_pattern_withholds_what_it_withheld(
+        tmp_path: Path) -> None:
+    """The live site withheld White as Asian's complement; protected afresh, this release
+    would withhold Black instead, and the two together give Asian away. Kept from the live
+    pattern, it withholds White again: together they tell what the live site alone did."""
+    raw = _raw()
+    live = _swap(protect(raw, POLICY), raw)
+    assert not row(protect(raw, POLICY), student_group="White")["suppressed"]
+    kept, witnesses = keep_pattern(raw, POLICY, live)
+    assert row(kept, student_group="White")["suppressed"]
+    assert row(kept, student_group="Asian")["reason"] == "primary"
+    assert audit(kept, tmp_path, "kept.csv").ok and set(witnesses) == {2024}
+    report, _ = audit_releases(_site(live, tmp_path / "live"), _site(kept, tmp_path / "kept"),
+                               POLICY, hint=raw)
+    assert report.ok
+    # Its own result as the live pattern: the same again, nothing more withheld.
+    assert keep_pattern(raw, POLICY, kept)[0].equals(kept)
+
+
+def test_a_live_release_of_the_same_pattern_or_of_other_data_changes_nothing() -> None:
+    raw = _raw()
+    fresh = protect(raw, POLICY)
+    said: list[str] = []
+    assert protect_by_year(raw, POLICY, None, live=fresh, log=said.append).equals(fresh)
+    assert said == []
+    # Another state's (or another seed's) numbers: not a release of these data.
+    other = protect(frame([cell(150), cell(12, "Asian", RACE), cell(70, "Black", RACE),
+                           cell(68, "White", RACE)]), POLICY)
+    assert row(other, student_group="White")["suppressed"]  # (White shown here: 45)
+    assert protect_by_year(raw, POLICY, None, live=other, log=said.append).equals(fresh)
+    assert said == ["protect: 2024: 100% of the numbers the live site publishes are not these "
+                    "data's: it is a release of other data, and its pattern is not kept"]
+
+
+def test_protect_by_year_keeps_the_live_pattern_where_it_would_show_more() -> None:
+    raw = _raw()
+    live = _swap(protect(raw, POLICY), raw)
+    said: list[str] = []
+    witnesses: dict = {}
+    out = protect_by_year(raw, POLICY, None, live=live, log=said.append, witnesses=witnesses)
+    assert out.equals(keep_pattern(raw, POLICY, live)[0])
+    assert said[0] == ("protect: 2024: 1 rows the live site withholds (or shows as a range) "
+                       "would be shown; protecting 2024 again, keeping what the live site "
+                       "withholds")
+    assert set(witnesses) == {2024}
+
+
+def test_the_gate_refuses_a_release_that_discloses_together_with_the_live_one(
+        tmp_path: Path) -> None:
+    raw = _raw()
+    agg = tmp_path / "aggregates"
+    agg.mkdir()
+    raw.write_parquet(agg / "cells.parquet")
+    earlier = protect(raw, POLICY)
+    live = _site(earlier, tmp_path / "live")
+    staged = _site(_swap(earlier, raw), tmp_path / "staged")
+
+    def together_findings(live_site: Path | None) -> list[str]:
+        report = run_gate(staged, audit=True, live=live_site, raw_cells=agg / "cells.parquet",
+                          policy=Path(__file__).parents[1] / "report_specs" / "policy.yaml")
+        return [f.rule for f in report.findings if "live site" in f.rule]
+
+    assert together_findings(None) == []
+    found = together_findings(live)
+    assert any("Asian" in f and "can only be 10..10" in f for f in found), found
+    # The same pattern as the live site's: nothing to audit together, and nothing found.
+    assert run_gate(live, audit=True, live=live, raw_cells=agg / "cells.parquet").ok

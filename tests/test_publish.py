@@ -18,7 +18,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from site_builder.cells import KEY
 from site_builder.disclosure import load_policy
+from site_builder.disclosure.releases import read_release
 from site_builder.gate import run_gate
 from site_builder.gate.manifest import verify
 from site_builder.site.build import build_site, read_directory
@@ -237,3 +239,49 @@ def test_a_search_index_entry_with_a_student_id_is_refused(published: Path,
     doc["rows"].append(["s", student, "x", "y", "z"])
     index.write_text(json.dumps(doc))
     assert ("pii", "a student ID from the extract appears") in _gate(site, published)
+
+
+def test_publishing_again_keeps_what_the_live_site_withholds(published: Path,
+                                                              tmp_path: Path) -> None:
+    """The live site's 2024 has another valid pattern than today's code gives (as after a
+    change to protect()): 40 of today's published district rates withheld, with their
+    complements.
+    Published afresh, this release would show them, and a visitor who saved the live CSVs
+    would hold both patterns. Publishing over the live site keeps what it withholds; the
+    gate audits the two releases together."""
+    from site_builder.incremental import protect_by_year
+
+    policy = load_policy(SPECS / "policy.yaml")
+    raw = pl.read_parquet(published / "aggregates" / "cells.parquet")
+    fresh = read_release(published / "site")
+    assert fresh is not None
+    keys = list(KEY)
+    rates = fresh.filter((pl.col("year") == 2024) & (pl.col("reason") == "")
+                          & pl.col("n_meeting").is_not_null() & (pl.col("level") == "district")
+                          & (pl.col("student_group") != "All students")).sort(keys).head(40)
+    hit = pl.struct(keys).is_in(rates.select(pl.struct(keys)).to_series().implode())
+    planted = fresh.with_columns(pl.when(hit).then(pl.lit("complementary")).otherwise("reason")
+                                 .alias("reason"),
+                                 *[pl.when(hit).then(None).otherwise(c).alias(c)
+                                   for c in ("n_students", "n_meeting", "rate")])
+    other = protect_by_year(raw, policy, None, live=planted, log=lambda _: None)
+    districts, schools = read_directory(published / "aggregates")
+    live = tmp_path / "site"
+    build_site(other, districts, schools, load_specs(SPECS), policy, live)
+    before = read_release(live)
+    assert before is not None
+
+    def shown_where_live_withholds(release: pl.DataFrame) -> int:
+        return release.join(before.filter(pl.col("reason").is_in(["primary", "complementary"])),
+                            on=keys, nulls_equal=True).filter(pl.col("reason") == "").height
+
+    assert shown_where_live_withholds(fresh) >= 40  # what publishing afresh would show
+    run = reportcard("publish", "--extract", str(published / "extract"), "--site", str(live),
+                     "--aggregates", str(tmp_path / "aggregates"), "--specs", str(SPECS))
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    assert "protecting 2024 again, keeping what the live site withholds" in out
+    assert "Releases, the live site's CSVs and this one's together: " in out
+    after = read_release(live)
+    assert after is not None and shown_where_live_withholds(after) == 0
+    assert verify(live).ok

@@ -248,6 +248,15 @@ class _State:
         r[codable & (100 * self.value >= top * self.dval)] = TOP
         r[codable & (100 * self.value <= bottom * self.dval)] = BOTTOM
 
+    def withhold_as_before(self, withheld: np.ndarray, coded: np.ndarray) -> None:
+        """Withhold, as complements, the values an earlier release withheld or coded that
+        would be published in full now (see :func:`keep_pattern`). Not a zero count, nor a
+        numerator of an empty group: a complement never is (what ``complementary`` says of
+        a value, the audit holds it to), so the data changed; nor is a value coded now
+        published again: its band is its protection now."""
+        r = self.reason
+        r[(withheld | coded) & (r == NONE) & self._eligible] = COMPLEMENTARY
+
     def hide(self, idx: np.ndarray) -> int:
         """Withhold ``idx`` as complements; returns how many were published."""
         idx = np.unique(idx[self.reason[idx] == NONE])
@@ -943,6 +952,7 @@ def _protect_one(item: tuple[int, pl.DataFrame], policy: Policy, audit: bool = T
 
 
 def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,
+                  before: pl.DataFrame | None = None,
                   ) -> tuple[pl.DataFrame, dict[int, _audit.Witnesses]]:
     cells = with_population(raw, policy).sort(list(KEY))
     if cells.select(KEY).is_duplicated().any():
@@ -950,16 +960,69 @@ def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,
     system = build_system(cells, policy)
     st = _State(cells, system, policy)
     st.primary_and_coding()
+    if before is not None:
+        st.withhold_as_before(*_shown_before(cells, system, before))
     st.greedy()
     strikes = np.zeros(len(st.reason), np.int64)
     for _ in range(MAX_NARROW_ROUNDS):
         if not _narrowing_round(st, strikes):
             break
     cubes = _Cubes(cells, system, policy) if int(st.hidden.sum()) <= CUBE_LIMIT else None
-    if audit and cubes is not None:
+    # (Not from an earlier pattern: its values the audit proved without a cube would each
+    # get one, and the same pattern given again would come back with more withheld.)
+    if audit and cubes is not None and before is None:
         _cube_rounds(st, cubes)
     witnesses = _audit_rounds(st, cells, system, policy, cubes) if audit else {}
     return render(cells, system, st.reason, policy), witnesses
+
+
+def keep_pattern(raw: pl.DataFrame, policy: Policy, live: pl.DataFrame, *,
+                 audit: bool = True) -> tuple[pl.DataFrame, dict[int, _audit.Witnesses]]:
+    """One year's published cells that withhold everything ``live`` (an earlier release of
+    the same year, as :func:`audit.read_published` reads it) withheld, and code at most
+    what it coded, protected and audited as :func:`protect` does from there on.
+
+    A visitor who kept the earlier release then learns nothing from this one about the
+    cells both have that the earlier one did not already tell (differencing between
+    releases, see :mod:`releases`). With the same true values, the earlier pattern passes
+    the audit as it is, and comes back unchanged (given its own result as ``live``, this
+    returns it again). Where more must be withheld (the data, the specs, the policy or the
+    audit changed), a complement may be a number the earlier release published, which a
+    visitor who kept it still knows: the publication gate audits the two releases together
+    (:func:`releases.audit_releases`).
+    """
+    if raw["year"].n_unique() > 1:
+        raise ProtectionError("keep_pattern protects one year at a time")
+    return _protect_year(raw, policy, audit=audit, before=live)
+
+
+def _shown_before(cells: pl.DataFrame, system: System, live: pl.DataFrame,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per variable: whether ``live`` withheld it (a head count no row of it showed, a
+    numerator whose row was withheld), and whether it coded it (a numerator shown as a
+    band). A variable ``live`` has no row of is neither."""
+    keys = list(KEY)
+    j = cells.select(*keys, pl.col("n_students").alias("_n"), pl.col("n_meeting").alias("_m"),
+                     ).join(live.select(*keys, "reason", "n_students"), on=keys, how="left",
+                            nulls_equal=True, maintain_order="left")
+    if j.height != cells.height:
+        raise ProtectionError("the live release has the same cell key twice")
+    matched = j["reason"].is_not_null().to_numpy()
+    reason = j["reason"].fill_null("").to_numpy()
+    den = system.den_of_row.to_numpy()
+    nv = system.vars.height
+    # A head count is withheld before when rows of it were there and none showed it.
+    rows_of = np.bincount(den[matched], minlength=nv)
+    showing = np.bincount(den[j["n_students"].is_not_null().to_numpy()], minlength=nv)
+    withheld = (rows_of > 0) & (showing == 0)
+    coded = np.zeros(nv, bool)
+    num = system.num_of_row.to_numpy()
+    rate = system.num_of_row.is_not_null().to_numpy()
+    nums = num[rate].astype(np.int64)
+    r = reason[rate]
+    withheld[nums[np.isin(r, ["primary", "complementary"])]] = True
+    coded[nums[np.isin(r, ["top_coded", "bottom_coded"])]] = True
+    return withheld, coded
 
 
 def _narrowing_round(st: _State, strikes: np.ndarray) -> int:

@@ -26,6 +26,7 @@ import polars as pl
 from site_builder.cells import KEY
 from site_builder.disclosure.audit import (
     AuditReport,
+    Witnesses,
     audit_cells,
     published_csvs,
     read_published,
@@ -53,12 +54,18 @@ class YearDifference:
     """Rows the later release shows more of than the earlier one."""
     changed: int
     """Rows both publish in full with different numbers: the data changed."""
+    other_data: float = 0.0
+    """Set where the earlier release is of other data: the share of its numbers that are
+    not the later release's truth (see :func:`stale_share`). Such a year is not audited."""
 
     @property
     def same_pattern(self) -> bool:
         return not (self.withheld_now or self.shown_now)
 
     def render(self) -> str:
+        if self.other_data:
+            return (f"{self.year}: not audited together: {self.other_data:.0%} of the numbers "
+                    "the earlier release shows are not these data's (a release of other data)")
         if self.same_pattern:
             text = f"{self.year}: the same pattern in both releases"
         else:
@@ -74,6 +81,16 @@ class YearDifference:
 def _info(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(pl.col("reason").replace_strict(
         INFO, default=0, return_dtype=pl.Int8).alias("_info"))
+
+
+def shows_more(earlier: pl.DataFrame, later: pl.DataFrame) -> int:
+    """How many rows ``later`` (published cells, as read back or as protect() returns them)
+    shows more of than ``earlier`` does: published where it was coded or withheld, or coded
+    where it was withheld."""
+    keys = list(KEY)
+    return _info(later).select(*keys, "_info").join(
+        _info(earlier).select(*keys, pl.col("_info").alias("_before")), on=keys,
+        nulls_equal=True).filter(pl.col("_info") > pl.col("_before")).height
 
 
 def together(earlier: pl.DataFrame, later: pl.DataFrame, truth: pl.DataFrame | None = None,
@@ -120,24 +137,64 @@ def together(earlier: pl.DataFrame, later: pl.DataFrame, truth: pl.DataFrame | N
     return known, sorted(diffs, key=lambda d: d.year)
 
 
+def read_release(site: Path) -> pl.DataFrame | None:
+    """The published cells of a site (as :func:`audit.read_published` reads them), or
+    ``None`` where nothing is published there yet."""
+    paths = published_csvs(Path(site)) if Path(site).is_dir() else []
+    return read_published(paths) if paths else None
+
+
+def stale_share(earlier: pl.DataFrame, truth: pl.DataFrame) -> float:
+    """The share of the numbers ``earlier`` shows that are not ``truth``'s (or of no cell
+    of it): a few after a correction; nearly all when the earlier release is of other
+    data (another extract, e.g. a synthetic state made with another seed or profile)."""
+    keys = list(KEY)
+    shown = earlier.filter(pl.col("n_students").is_not_null())
+    if shown.is_empty():
+        return 0.0
+    j = shown.select(*keys, "n_students", "n_meeting").join(
+        truth.select(*keys, pl.col("n_students").alias("_n"), pl.col("n_meeting").alias("_m")),
+        on=keys, how="left", nulls_equal=True)
+    differ = j.filter(pl.col("_n").is_null() | (pl.col("n_students") != pl.col("_n"))
+                      | (pl.col("n_meeting").is_not_null()
+                         & pl.col("n_meeting").ne_missing(pl.col("_m")))).height
+    return differ / shown.height
+
+
 def audit_releases(earlier: Path, later: Path, policy: Policy,
                    hint: pl.DataFrame | None = None, workers: int = 1,
+                   witnesses: dict[int, Witnesses] | None = None,
+                   max_stale: float | None = None,
                    ) -> tuple[AuditReport, list[YearDifference]]:
     """The LP audit of what the two published sites give away together, for the years
     whose patterns differ (a year with the same pattern in both is what the later release
     alone publishes: its own audit, the gate's, covers it). ``hint``: the raw cells of the
-    later release, as for :func:`audit.audit_cells`, and the truth for :func:`together`."""
+    later release, as for :func:`audit.audit_cells`, and the truth for :func:`together`;
+    ``witnesses``: the later release's (its proofs, checked before they count);
+    ``max_stale`` (with ``hint``): a year more of whose earlier numbers than this share are
+    not the truth is of other data (e.g. a synthetic state made again with another seed),
+    and is not audited (see :attr:`YearDifference.other_data`)."""
     csvs = [published_csvs(site) for site in (earlier, later)]
     for site, paths in zip((earlier, later), csvs, strict=True):
         if not paths:
             raise ReleasesError(f"{site}: no published CSVs under downloads/. Hint: give "
                                 "the directory of a published site (the one with "
                                 "manifest.json), e.g. site/ or a saved copy of it.")
-    known, diffs = together(read_published(csvs[0]), read_published(csvs[1]), truth=hint)
+    before = read_published(csvs[0])
+    other = []
+    if hint is not None and max_stale is not None:
+        for (year,), part in before.group_by("year", maintain_order=True):
+            share = stale_share(part, hint.filter(pl.col("year") == year))
+            if share > max_stale:
+                other.append(YearDifference(int(year), 0, 0, 0,  # type: ignore[call-overload]
+                                            other_data=share))
+        before = before.filter(~pl.col("year").is_in([d.year for d in other]))
+    known, diffs = together(before, read_published(csvs[1]), truth=hint)
+    diffs = sorted(diffs + other, key=lambda d: d.year)
     years = [d.year for d in diffs if not d.same_pattern]
     if not years:
         return AuditReport(), diffs
     if hint is not None:
         hint = hint.filter(pl.col("year").is_in(years))
     return audit_cells(known.filter(pl.col("year").is_in(years)), policy, hint=hint,
-                       workers=workers), diffs
+                       workers=workers, witnesses=witnesses), diffs

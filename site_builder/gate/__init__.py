@@ -60,7 +60,8 @@ def _is_theme_file(rel: str, data: bytes) -> bool:
 def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
              policy: Path = Path("report_specs/policy.yaml"),
              raw_cells: Path | None = None, progress: bool = False,
-             audit_cache: Path | None = None, scan_cache: Path | None = None) -> GateReport:
+             audit_cache: Path | None = None, scan_cache: Path | None = None,
+             live: Path | None = None) -> GateReport:
     """Check every file of ``site``; return the report (see :func:`require_pass`).
 
     ``extract`` is the extract whose restricted values must appear nowhere; ``policy`` the
@@ -71,6 +72,8 @@ def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
     keyed by exactly the cells audited (see :mod:`site_builder.gate.audit_cache`);
     ``scan_cache``: a directory remembering which files passed the file checks, keyed by
     their bytes and everything else the checks read (see :mod:`site_builder.gate.scan_cache`).
+    ``live``: the site published now, if any: the CSVs of both, together, are audited too
+    (see :func:`site_builder.disclosure.releases.audit_releases`).
     """
     site = Path(site)
     report = GateReport(site=str(site))
@@ -124,6 +127,8 @@ def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
     if audit:
         report.findings += _disclosure_audit(site, policy, report, raw_cells,
                                              cache=audit_cache)
+        if live is not None:
+            report.findings += _releases_audit(live, site, policy, report, raw_cells)
     return report
 
 
@@ -154,6 +159,37 @@ def _check_file(rel: str, path: Path, needles: pii.PiiNeedles,
     elif suffix == ".json":
         found += rowlevel.check_json_file(rel, text)
     return found
+
+
+def _releases_audit(live: Path, site: Path, policy: Path, report: GateReport,
+                    raw_cells: Path | None = None) -> list[Finding]:
+    """The LP audit of what the live site's CSVs and the staged site's tell together, for
+    the years whose patterns differ: a visitor may have saved the live ones."""
+    import polars as pl
+
+    from site_builder.disclosure import load_policy
+    from site_builder.disclosure.audit import published_csvs, read_witnesses
+    from site_builder.disclosure.releases import audit_releases
+    from site_builder.incremental import MAX_STALE
+
+    if not live.is_dir() or not published_csvs(live):
+        report.notes.append("Releases: nothing is published yet, so there is no earlier "
+                            "release to audit this one with")
+        return []
+    hint = pl.read_parquet(raw_cells) if raw_cells is not None and raw_cells.is_file() else None
+    witnesses = read_witnesses(raw_cells.parent) if hint is not None and raw_cells else {}
+    result, diffs = audit_releases(live, site, load_policy(policy), hint=hint, workers=2,
+                                   witnesses=witnesses, max_stale=MAX_STALE)
+    report.notes.append("Releases, the live site's CSVs and this one's together: "
+                        + "; ".join(d.render() for d in diffs)
+                        + ("; " + result.render().splitlines()[0] if result.n_cells else ""))
+    return [Finding("disclosure", "downloads/", "together with the live site's CSVs: "
+                    + f.render(),
+                    hint="a visitor who saved the live site's CSVs could work this out from "
+                         "them and this release's. Compute again keeping the live site's "
+                         "pattern (`reportcard publish` does; `reportcard compute --live-site "
+                         "site`), then publish; nothing was published")
+            for f in result.failures]
 
 
 def _disclosure_audit(site: Path, policy: Path, report: GateReport,

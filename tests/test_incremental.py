@@ -15,6 +15,7 @@ import ast
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -199,7 +200,9 @@ def test_incremental_publish_equals_a_clean_build(tmp_path: Path) -> None:
     assert len(changed) > 1 and "(Missouri)" in (inc / "site" / changed[0]).read_text()
 
     # B2: one district's rows changed in one year: compute runs, but only 2024 is protected
-    # and audited again.
+    # and audited again (and again from the live site's pattern, which it keeps).
+    live_b1 = tmp_path / "live-b1"
+    shutil.copytree(inc / "site", live_b1)
     assert _change_one_district(extract, 2024, "002090") > 0
     out_b2 = _publish(repo, extract, inc)
     assert "compute: changed since the last compute: extract" in out_b2
@@ -208,11 +211,14 @@ def test_incremental_publish_equals_a_clean_build(tmp_path: Path) -> None:
     assert re.search(r"protect: 2024 protected and audited \(1 of 1, [\d,]+ s so far\)",
                      out_b2), out_b2  # shown as each year is done, not only at the end
     assert "Years 2021, 2022, 2023, 2025: the same cells passed before" in out_b2
+    assert "protecting 2024 again, keeping what the live site withholds" in out_b2
     site_b2 = _tree(inc / "site")
     assert site_b2 != site_b1
 
-    # C: the same inputs, nothing reused, in a fresh directory.
+    # C: the same inputs, nothing reused, in a fresh directory, over the same live site.
     clean = tmp_path / "clean"
+    clean.mkdir()
+    shutil.copytree(live_b1, clean / "site")
     out_c = _publish(repo, extract, clean, "--no-reuse")
     assert "protect: reusing" not in out_c and "audit cache" not in out_c
     assert not (clean / "cache").exists()

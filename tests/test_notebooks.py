@@ -248,7 +248,7 @@ def test_unknown_parameter_is_refused_before_running(tmp_path: Path) -> None:
                                                                   "min_cell_size": 10})
     assert str(info.value) == (
         f"{COMPUTE_NOTEBOOK}: unknown parameter extract (known: cache_dir, extract_dir, "
-        "min_cell_size, output_dir, protect_cells, spec_dir, years)")
+        "live_site, min_cell_size, output_dir, protect_cells, spec_dir, years)")
     assert not (tmp_path / "x.ipynb").exists()
 
 

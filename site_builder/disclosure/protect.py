@@ -248,14 +248,17 @@ class _State:
         r[codable & (100 * self.value >= top * self.dval)] = TOP
         r[codable & (100 * self.value <= bottom * self.dval)] = BOTTOM
 
-    def withhold_as_before(self, withheld: np.ndarray, coded: np.ndarray) -> None:
+    def withhold_as_before(self, withheld: np.ndarray, coded: np.ndarray,
+                           known: np.ndarray) -> None:
         """Withhold, as complements, the values an earlier release withheld or coded that
         would be published in full now (see :func:`keep_pattern`). Not a zero count, nor a
         numerator of an empty group: a complement never is (what ``complementary`` says of
         a value, the audit holds it to), so the data changed; nor is a value coded now
-        published again: its band is its protection now."""
+        published again: its band is its protection now. A value the earlier release
+        published (``known``, still true) is no complement: whoever kept it knows it."""
         r = self.reason
         r[(withheld | coded) & (r == NONE) & self._eligible] = COMPLEMENTARY
+        self._eligible = self._eligible & ~known
 
     def hide(self, idx: np.ndarray) -> int:
         """Withhold ``idx`` as complements; returns how many were published."""
@@ -997,13 +1000,15 @@ def keep_pattern(raw: pl.DataFrame, policy: Policy, live: pl.DataFrame, *,
 
 
 def _shown_before(cells: pl.DataFrame, system: System, live: pl.DataFrame,
-                  ) -> tuple[np.ndarray, np.ndarray]:
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per variable: whether ``live`` withheld it (a head count no row of it showed, a
-    numerator whose row was withheld), and whether it coded it (a numerator shown as a
-    band). A variable ``live`` has no row of is neither."""
+    numerator whose row was withheld), whether it coded it (a numerator shown as a band),
+    and whether it published it, true today (a visitor who kept it knows it). A variable
+    ``live`` has no row of is none of these."""
     keys = list(KEY)
     j = cells.select(*keys, pl.col("n_students").alias("_n"), pl.col("n_meeting").alias("_m"),
-                     ).join(live.select(*keys, "reason", "n_students"), on=keys, how="left",
+                     ).join(live.select(*keys, "reason", "n_students", "n_meeting"), on=keys,
+                            how="left",
                             nulls_equal=True, maintain_order="left")
     if j.height != cells.height:
         raise ProtectionError("the live release has the same cell key twice")
@@ -1015,6 +1020,8 @@ def _shown_before(cells: pl.DataFrame, system: System, live: pl.DataFrame,
     rows_of = np.bincount(den[matched], minlength=nv)
     showing = np.bincount(den[j["n_students"].is_not_null().to_numpy()], minlength=nv)
     withheld = (rows_of > 0) & (showing == 0)
+    known = np.zeros(nv, bool)
+    known[den[(j["n_students"] == j["_n"]).fill_null(False).to_numpy()]] = True
     coded = np.zeros(nv, bool)
     num = system.num_of_row.to_numpy()
     rate = system.num_of_row.is_not_null().to_numpy()
@@ -1022,7 +1029,9 @@ def _shown_before(cells: pl.DataFrame, system: System, live: pl.DataFrame,
     r = reason[rate]
     withheld[nums[np.isin(r, ["primary", "complementary"])]] = True
     coded[nums[np.isin(r, ["top_coded", "bottom_coded"])]] = True
-    return withheld, coded
+    same = (j["n_meeting"] == j["_m"]).fill_null(False).to_numpy()[rate]
+    known[nums[(r == "") & same]] = True
+    return withheld, coded, known
 
 
 def _narrowing_round(st: _State, strikes: np.ndarray) -> int:

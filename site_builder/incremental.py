@@ -268,7 +268,7 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
     protected again from ``live``'s pattern (:func:`keep_pattern`), its witnesses in
     ``witnesses`` replaced."""
     from site_builder.cells import KEY
-    from site_builder.disclosure.protect import keep_pattern
+    from site_builder.disclosure.protect import ProtectionError, keep_pattern
     from site_builder.disclosure.releases import shows_more, stale_share
 
     years = published["year"].unique().sort().to_list()
@@ -291,7 +291,14 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
         log(f"protect: {y}: {shown:,} rows the live site withholds (or shows as a range) "
             f"would be shown; protecting {y} again, keeping what the live site withholds")
         t0 = time.perf_counter()
-        out[y], new = keep_pattern(truth, policy, before)
+        try:
+            out[y], new = keep_pattern(truth, policy, before)
+        except ProtectionError as err:
+            raise ProtectionError(
+                f"{y} cannot be protected keeping what the live site withholds: a number it "
+                "would need to withhold more is one the live site publishes, which a visitor "
+                "may have saved. Hint: this needs the disclosure officer's decision (README.md, "
+                f"'Differencing between releases'); nothing was published.\n{err}") from err
         witnesses.update(new)
         log(f"protect: {y} protected and audited from the live site's pattern "
             f"({time.perf_counter() - t0:,.0f} s)")

@@ -186,9 +186,8 @@ def _releases_audit(live: Path, site: Path, policy: Path, report: GateReport,
     return [Finding("disclosure", "downloads/", "together with the live site's CSVs: "
                     + f.render(),
                     hint="a visitor who saved the live site's CSVs could work this out from "
-                         "them and this release's. Compute again keeping the live site's "
-                         "pattern (`reportcard publish` does; `reportcard compute --live-site "
-                         "site`), then publish; nothing was published")
+                         "them and this release's; nothing was published. README.md, "
+                         "'Differencing between releases', says what to do")
             for f in result.failures]
 
 

@@ -189,9 +189,10 @@ def audit_releases(earlier: Path, later: Path, specs: Path, aggregates: Path) ->
     if not report.ok:
         raise ReleasesError(
             f"{later} together with {earlier} discloses what each alone protects (above). "
-            "Hint: the years listed were protected again with a different pattern; publish "
-            "them as EARLIER did (the code, specs and policy that made EARLIER give the same "
-            "pattern for the same inputs), and let the change apply to new years only.")
+            "Hint: the years listed were protected again with a different pattern. If "
+            "EARLIER is the live site, compute again keeping its pattern (`reportcard "
+            "compute --live-site EARLIER`, or `reportcard publish`, which does); README.md, "
+            "'Differencing between releases', says more.")
     click.echo("PASSED: together, the two releases disclose nothing either does not.")
 
 
@@ -213,7 +214,10 @@ def audit_releases(earlier: Path, later: Path, specs: Path, aggregates: Path) ->
 @friendly_errors
 def publish(extract: Path, site: Path, specs: Path, aggregates: Path, years: str | None,
             wait: float, no_reuse: bool) -> None:
-    """Compute, build into staging, gate, and replace SITE atomically."""
+    """Compute, build into staging, gate, and replace SITE atomically.
+
+    What SITE withholds now stays withheld, and the gate audits SITE's CSVs and the new
+    ones together (README.md, "Differencing between releases")."""
     from site_builder.pipeline import PublishOptions
     from site_builder.pipeline import publish as run_publish
 

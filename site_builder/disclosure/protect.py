@@ -990,9 +990,10 @@ def keep_pattern(raw: pl.DataFrame, policy: Policy, live: pl.DataFrame, *,
     releases, see :mod:`releases`). With the same true values, the earlier pattern passes
     the audit as it is, and comes back unchanged (given its own result as ``live``, this
     returns it again). Where more must be withheld (the data, the specs, the policy or the
-    audit changed), a complement may be a number the earlier release published, which a
-    visitor who kept it still knows: the publication gate audits the two releases together
-    (:func:`releases.audit_releases`).
+    audit changed), a number the earlier release published and that is still true is no
+    complement: a visitor who kept it knows it. (A withheld head count still withholds the
+    rates over it, which the earlier release may have shown: the publication gate audits
+    the two releases together, :func:`releases.audit_releases`.)
     """
     if raw["year"].n_unique() > 1:
         raise ProtectionError("keep_pattern protects one year at a time")
@@ -1006,10 +1007,10 @@ def _shown_before(cells: pl.DataFrame, system: System, live: pl.DataFrame,
     and whether it published it, true today (a visitor who kept it knows it). A variable
     ``live`` has no row of is none of these."""
     keys = list(KEY)
-    j = cells.select(*keys, pl.col("n_students").alias("_n"), pl.col("n_meeting").alias("_m"),
-                     ).join(live.select(*keys, "reason", "n_students", "n_meeting"), on=keys,
-                            how="left",
-                            nulls_equal=True, maintain_order="left")
+    today = cells.select(*keys, pl.col("n_students").alias("_n"),
+                         pl.col("n_meeting").alias("_m"))
+    j = today.join(live.select(*keys, "reason", "n_students", "n_meeting"), on=keys,
+                   how="left", nulls_equal=True, maintain_order="left")
     if j.height != cells.height:
         raise ProtectionError("the live release has the same cell key twice")
     matched = j["reason"].is_not_null().to_numpy()

@@ -295,10 +295,11 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
             out[y], new = keep_pattern(truth, policy, before)
         except ProtectionError as err:
             raise ProtectionError(
-                f"{y} cannot be protected keeping what the live site withholds: a number it "
-                "would need to withhold more is one the live site publishes, which a visitor "
-                "may have saved. Hint: this needs the disclosure officer's decision (README.md, "
-                f"'Differencing between releases'); nothing was published.\n{err}") from err
+                f"{y} could not be protected keeping what the live site withholds (most "
+                "likely, what more it needed withheld the live site publishes, and a visitor "
+                "may have saved it). Hint: this needs the disclosure officer's decision "
+                "(README.md, 'Differencing between releases'); nothing was published.\n"
+                f"{err}") from err
         witnesses.update(new)
         log(f"protect: {y} protected and audited from the live site's pattern "
             f"({time.perf_counter() - t0:,.0f} s)")

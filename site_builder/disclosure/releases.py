@@ -93,6 +93,19 @@ def shows_more(earlier: pl.DataFrame, later: pl.DataFrame) -> int:
         nulls_equal=True).filter(pl.col("_info") > pl.col("_before")).height
 
 
+def _stale(earlier: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """``earlier`` with ``_stale``: whether a number its row shows is not ``truth``'s (or
+    the cell is not in ``truth`` at all)."""
+    keys = list(KEY)
+    return earlier.join(
+        truth.select(*keys, pl.col("n_students").alias("_true_n"),
+                     pl.col("n_meeting").alias("_true_m")),
+        on=keys, how="left", nulls_equal=True).with_columns(pl.any_horizontal(
+            [pl.col(c).is_not_null() & pl.col(c).ne_missing(pl.col(t))
+             for c, t in (("n_students", "_true_n"), ("n_meeting", "_true_m"))]
+        ).alias("_stale")).drop("_true_n", "_true_m")
+
+
 def together(earlier: pl.DataFrame, later: pl.DataFrame, truth: pl.DataFrame | None = None,
              ) -> tuple[pl.DataFrame, list[YearDifference]]:
     """What a visitor holding both releases knows (frames as :func:`audit.read_published`
@@ -103,15 +116,7 @@ def together(earlier: pl.DataFrame, later: pl.DataFrame, truth: pl.DataFrame | N
     not known (where the later release has the cell, it counts as ``changed``)."""
     keys = list(KEY)
     a, b = _info(earlier), _info(later)
-    if truth is None:
-        a = a.with_columns(pl.lit(False).alias("_stale"))
-    else:  # a number the earlier release shows that is not today's (or of no cell today)
-        a = a.join(truth.select(*keys, pl.col("n_students").alias("_true_n"),
-                                pl.col("n_meeting").alias("_true_m")),
-                   on=keys, how="left", nulls_equal=True).with_columns(pl.any_horizontal(
-                       [pl.col(c).is_not_null() & pl.col(c).ne_missing(pl.col(t))
-                        for c, t in (("n_students", "_true_n"), ("n_meeting", "_true_m"))]
-                   ).alias("_stale")).drop("_true_n", "_true_m")
+    a = a.with_columns(pl.lit(False).alias("_stale")) if truth is None else _stale(a, truth)
     both = b.select(*keys, "_info", *_NUMBERS).join(
         a.select(*keys, "_stale", pl.col("_info").alias("_before"),
                  *[pl.col(c).alias(f"_before_{c}") for c in _NUMBERS]),
@@ -148,17 +153,11 @@ def stale_share(earlier: pl.DataFrame, truth: pl.DataFrame) -> float:
     """The share of the numbers ``earlier`` shows that are not ``truth``'s (or of no cell
     of it): a few after a correction; nearly all when the earlier release is of other
     data (another extract, e.g. a synthetic state made with another seed or profile)."""
-    keys = list(KEY)
     shown = earlier.filter(pl.col("n_students").is_not_null())
     if shown.is_empty():
         return 0.0
-    j = shown.select(*keys, "n_students", "n_meeting").join(
-        truth.select(*keys, pl.col("n_students").alias("_n"), pl.col("n_meeting").alias("_m")),
-        on=keys, how="left", nulls_equal=True)
-    differ = j.filter(pl.col("_n").is_null() | (pl.col("n_students") != pl.col("_n"))
-                      | (pl.col("n_meeting").is_not_null()
-                         & pl.col("n_meeting").ne_missing(pl.col("_m")))).height
-    return differ / shown.height
+    stale = _stale(shown.select(*KEY, "n_students", "n_meeting"), truth)["_stale"]
+    return int(stale.sum()) / shown.height
 
 
 def audit_releases(earlier: Path, later: Path, policy: Policy,

@@ -20,11 +20,18 @@ import functools
 import gzip
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.progress import Progress
 
 from site_builder.gate import pii, privacy, rowlevel
 from site_builder.gate.findings import CHECKS, Finding, GateRefused, GateReport
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from site_builder.disclosure.audit import Witnesses
+    from site_builder.disclosure.policy import Policy
 
 __all__ = ["CHECKS", "Finding", "GateRefused", "GateReport", "run_gate", "require_pass"]
 
@@ -125,10 +132,20 @@ def run_gate(site: Path, *, extract: Path | None = None, audit: bool = True,
         clean.save()
 
     if audit:
-        report.findings += _disclosure_audit(site, policy, report, raw_cells,
+        import polars as pl
+
+        from site_builder.disclosure import load_policy
+        from site_builder.disclosure.audit import read_witnesses
+
+        hint = (pl.read_parquet(raw_cells) if raw_cells is not None and raw_cells.is_file()
+                else None)
+        # protect()'s proofs, kept beside the raw cells: each is checked before it counts.
+        witnesses = read_witnesses(raw_cells.parent) if hint is not None and raw_cells else {}
+        rules = load_policy(policy)
+        report.findings += _disclosure_audit(site, rules, report, hint, witnesses,
                                              cache=audit_cache)
         if live is not None:
-            report.findings += _releases_audit(live, site, policy, report, raw_cells)
+            report.findings += _releases_audit(live, site, rules, report, hint, witnesses)
     return report
 
 
@@ -161,14 +178,12 @@ def _check_file(rel: str, path: Path, needles: pii.PiiNeedles,
     return found
 
 
-def _releases_audit(live: Path, site: Path, policy: Path, report: GateReport,
-                    raw_cells: Path | None = None) -> list[Finding]:
+def _releases_audit(live: Path, site: Path, policy: Policy, report: GateReport,
+                    hint: pl.DataFrame | None, witnesses: dict[int, Witnesses],
+                    ) -> list[Finding]:
     """The LP audit of what the live site's CSVs and the staged site's tell together, for
     the years whose patterns differ: a visitor may have saved the live ones."""
-    import polars as pl
-
-    from site_builder.disclosure import load_policy
-    from site_builder.disclosure.audit import published_csvs, read_witnesses
+    from site_builder.disclosure.audit import published_csvs
     from site_builder.disclosure.releases import audit_releases
     from site_builder.incremental import MAX_STALE
 
@@ -176,9 +191,7 @@ def _releases_audit(live: Path, site: Path, policy: Path, report: GateReport,
         report.notes.append("Releases: nothing is published yet, so there is no earlier "
                             "release to audit this one with")
         return []
-    hint = pl.read_parquet(raw_cells) if raw_cells is not None and raw_cells.is_file() else None
-    witnesses = read_witnesses(raw_cells.parent) if hint is not None and raw_cells else {}
-    result, diffs = audit_releases(live, site, load_policy(policy), hint=hint, workers=2,
+    result, diffs = audit_releases(live, site, policy, hint=hint, workers=2,
                                    witnesses=witnesses, max_stale=MAX_STALE)
     report.notes.append("Releases, the live site's CSVs and this one's together: "
                         + "; ".join(d.render() for d in diffs)
@@ -191,26 +204,20 @@ def _releases_audit(live: Path, site: Path, policy: Path, report: GateReport,
             for f in result.failures]
 
 
-def _disclosure_audit(site: Path, policy: Path, report: GateReport,
-                      raw_cells: Path | None = None, *,
+def _disclosure_audit(site: Path, policy: Policy, report: GateReport,
+                      hint: pl.DataFrame | None, witnesses: dict[int, Witnesses], *,
                       cache: Path | None = None) -> list[Finding]:
     """The LP audit of what the CSV downloads publish."""
-    import polars as pl
+    from site_builder.disclosure import audit_site
 
-    from site_builder.disclosure import audit_site, load_policy
-    from site_builder.disclosure.audit import read_witnesses
-
-    hint = pl.read_parquet(raw_cells) if raw_cells is not None and raw_cells.is_file() else None
-    # protect()'s proofs, kept beside the raw cells: each is checked before it counts.
-    witnesses = read_witnesses(raw_cells.parent) if hint is not None and raw_cells else {}
     if cache is None:
-        result = audit_site(site, load_policy(policy), workers=2, hint=hint,
+        result = audit_site(site, policy, workers=2, hint=hint,
                             witnesses=witnesses)
         reused: list[int] = []
     else:
         from site_builder.gate.audit_cache import audit_site_cached
 
-        result, reused = audit_site_cached(site, load_policy(policy), cache, hint=hint,
+        result, reused = audit_site_cached(site, policy, cache, hint=hint,
                                            witnesses=witnesses)
     report.notes.append("Disclosure audit: " + result.render().splitlines()[0] + (
         f" Years {', '.join(map(str, reused))}: the same cells passed before (audit cache)."

@@ -254,7 +254,8 @@ def protect_by_year(raw: pl.DataFrame, policy: Any, cache: Path | str | None, *,
 
         protect(pl.concat([parts[y] for y in todo]), policy, workers=workers, on_year=keep)
     out = pl.concat([done[y] for y in years]).sort(list(KEY))
-    return out if live is None else keep_live(out, raw, policy, live, witnesses, log)
+    return out if live is None else keep_live(out, raw, policy, live, witnesses, log,
+                                              cache=cache)
 
 
 MAX_STALE = 0.5
@@ -262,14 +263,27 @@ MAX_STALE = 0.5
 (see :func:`releases.stale_share`): its pattern is not kept."""
 
 
+def keep_key(truth: pl.DataFrame, policy: Any, before: pl.DataFrame) -> str:
+    """The cache key of one year kept from a live pattern: what :func:`protect_key` names
+    (the raw cells, policy, code and packages) and the live year's published cells."""
+    from site_builder.cells import KEY
+
+    parts = ["keep v1", protect_key(truth, policy), frame_digest(before.sort(list(KEY)))]
+    return _sha("\n".join(parts).encode())
+
+
 def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.DataFrame,
-              witnesses: dict[int, Any], log: Any = print) -> pl.DataFrame:
+              witnesses: dict[int, Any], log: Any = print, *,
+              cache: Path | None = None) -> pl.DataFrame:
     """``published`` with each year that would show what ``live`` withheld (or coded)
     protected again from ``live``'s pattern (:func:`keep_pattern`), its witnesses in
-    ``witnesses`` replaced."""
+    ``witnesses`` replaced. ``cache``: a directory where a year kept from exactly the same
+    raw cells, policy, code, packages and live pattern is read back from (and written to)."""
     from site_builder.cells import KEY
+    from site_builder.disclosure.audit import read_witnesses
     from site_builder.disclosure.protect import ProtectionError, keep_pattern
     from site_builder.disclosure.releases import shows_more, stale_share
+    from site_builder.store import write_witnesses
 
     years = published["year"].unique().sort().to_list()
     out = {}
@@ -288,6 +302,14 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
         shown = shows_more(before, mine)
         if not shown:
             continue
+        key = keep_key(truth, policy, before) if cache is not None else ""
+        if cache is not None and (cache / f"{key}.parquet").is_file():
+            out[y] = pl.read_parquet(cache / f"{key}.parquet")
+            witnesses.pop(y, None)
+            witnesses.update(read_witnesses(cache / key))
+            log(f"protect: {y}: reusing the year protected before from the same raw cells "
+                "and the same live pattern, keeping what the live site withholds")
+            continue
         log(f"protect: {y}: {shown:,} rows the live site withholds (or shows as a range) "
             f"would be shown; protecting {y} again, keeping what the live site withholds")
         t0 = time.perf_counter()
@@ -300,7 +322,14 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
                 "may have saved it). Hint: this needs the disclosure officer's decision "
                 "(README.md, 'Differencing between releases'); nothing was published.\n"
                 f"{err}") from err
+        witnesses.pop(y, None)
         witnesses.update(new)
+        if cache is not None:
+            # As protect_by_year's cache: the witnesses first, then the cells.
+            cache.mkdir(parents=True, exist_ok=True)
+            if y in new:
+                write_witnesses({y: new[y]}, cache / key)
+            _write_parquet(out[y], cache / f"{key}.parquet")
         log(f"protect: {y} protected and audited from the live site's pattern "
             f"({time.perf_counter() - t0:,.0f} s)")
     return pl.concat([out[y] for y in years]).sort(list(KEY))

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from site_builder.cli import main
 from site_builder.disclosure import protect
-from site_builder.disclosure.audit import AuditReport, Failure
+from site_builder.disclosure.audit import AuditReport, Failure, witness_frames
 from site_builder.disclosure.protect import keep_pattern
 from site_builder.disclosure.releases import audit_releases, together
 from site_builder.gate import run_gate
@@ -180,6 +180,31 @@ def test_protect_by_year_keeps_the_live_pattern_where_it_would_show_more() -> No
                        "would be shown; protecting 2024 again, keeping what the live site "
                        "withholds")
     assert set(witnesses) == {2024}
+
+
+def test_a_year_kept_from_the_live_pattern_is_cached_by_that_pattern(tmp_path: Path) -> None:
+    """Published again over the same live site (another year's data changed), a kept year
+    is read back, not protected again; over another live pattern, it is protected again."""
+    raw = _raw()
+    live = _swap(protect(raw, POLICY), raw)
+    first: dict = {}
+    out = protect_by_year(raw, POLICY, tmp_path, live=live, log=lambda _: None,
+                          witnesses=first)
+    said: list[str] = []
+    again: dict = {}
+    assert protect_by_year(raw, POLICY, tmp_path, live=live, log=said.append,
+                           witnesses=again).equals(out)
+    assert said[-1] == ("protect: 2024: reusing the year protected before from the same raw "
+                        "cells and the same live pattern, keeping what the live site "
+                        "withholds")
+    assert all(a.equals(b) for a, b in zip(witness_frames(again), witness_frames(first),
+                                           strict=True))
+    # Another live release (Black shown as 46): not the cached year.
+    other = live.with_columns(pl.when(pl.col("student_group") == "Black")
+                              .then(pl.lit("46")).otherwise(pl.col("display")).alias("display"))
+    said.clear()
+    protect_by_year(raw, POLICY, tmp_path, live=other, log=said.append)
+    assert "protecting 2024 again" in said[-2], said
 
 
 def test_the_gate_refuses_a_release_that_discloses_together_with_the_live_one(

@@ -7,12 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 from click.testing import CliRunner
 
 from site_builder.cli import main
 from site_builder.disclosure import protect
 from site_builder.disclosure.audit import AuditReport, Failure, witness_frames
-from site_builder.disclosure.protect import keep_pattern
+from site_builder.disclosure.protect import ProtectionError, keep_pattern
 from site_builder.disclosure.releases import audit_releases, together
 from site_builder.gate import run_gate
 from site_builder.incremental import protect_by_year
@@ -205,6 +206,35 @@ def test_a_year_kept_from_the_live_pattern_is_cached_by_that_pattern(tmp_path: P
     said.clear()
     protect_by_year(raw, POLICY, tmp_path, live=other, log=said.append)
     assert "protecting 2024 again" in said[-2], said
+
+
+def test_a_live_pattern_that_cannot_be_kept_stops_compute_and_says_why() -> None:
+    """A live release (of a faulty earlier version, say) that published Black and White
+    beside the total, giving Asian's 10 away, and withheld Female for nothing. Today's
+    pattern would show Female; kept from the live pattern, Asian needs a complement, and
+    every candidate is a number the live site publishes: compute stops with a hint."""
+    raw = frame([cell(100), cell(10, "Asian", RACE), cell(45, "Black", RACE),
+                 cell(45, "White", RACE), cell(50, "Female", "Sex"), cell(50, "Male", "Sex")])
+    fresh = protect(raw, POLICY)
+    assert not row(fresh, student_group="Female")["suppressed"]
+    group = pl.col("student_group")
+    live = fresh.with_columns(
+        pl.when(group.is_in(["Black", "White"])).then(pl.lit(45, pl.Int64))
+        .when(group == "Female").then(None).otherwise(pl.col("n_students"))
+        .alias("n_students")).with_columns(
+        pl.col("n_students").is_null().alias("suppressed"),
+        pl.when(pl.col("n_students").is_null()).then(pl.lit("*"))
+        .otherwise(pl.col("n_students").cast(pl.String)).alias("display"),
+        pl.when(group == "Female").then(pl.lit("complementary"))
+        .when(group.is_in(["Black", "White"])).then(pl.lit(""))
+        .otherwise(pl.col("reason")).alias("reason"))
+    with pytest.raises(ProtectionError) as err:
+        protect_by_year(raw, POLICY, None, live=live, log=lambda _: None)
+    text = str(err.value)
+    assert text.startswith("2024 could not be protected keeping what the live site withholds")
+    assert "'Differencing between releases'" in text and "nothing was published" in text
+    assert "Asian: number of students (enrolled) can only be 10..10" in text
+    assert "Audited 0" not in text  # (no audit's counts: none were summed)
 
 
 def test_the_gate_refuses_a_release_that_discloses_together_with_the_live_one(

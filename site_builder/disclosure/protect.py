@@ -1299,7 +1299,10 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             n_keep = st.fix(report)
             st.keep_ok = False
             if not n_keep:
-                raise ProtectionError("could not protect:\n" + failing.render(limit=10))
+                # Not the report's first line: its counts are of no audit of the year.
+                raise ProtectionError(
+                    "could not protect: nothing left to withhold stops these disclosures:\n"
+                    + "\n".join(failing.render(limit=10).splitlines()[1:]))
             log.info("audit round %d: %d of the state's All-students numbers withheld, "
                      "nothing else was left near the failing values", rnd + 1, n_keep)
         st.greedy()

@@ -263,13 +263,24 @@ MAX_STALE = 0.5
 (see :func:`releases.stale_share`): its pattern is not kept."""
 
 
-def keep_key(truth: pl.DataFrame, policy: Any, before: pl.DataFrame) -> str:
-    """The cache key of one year kept from a live pattern: what :func:`protect_key` names
-    (the raw cells, policy, code and packages) and the live year's published cells."""
+PATTERN = ("n_students", "n_meeting", "display", "reason")
+"""What a release shows of each cell (with :data:`cells.KEY`)."""
+
+
+def pattern_digest(cells: pl.DataFrame) -> str:
+    """SHA-256 of what one year's published cells show (:data:`PATTERN`), in KEY order, as
+    text: the same for the cells protect() renders and for their CSVs read back
+    (:func:`releases.read_release`)."""
     from site_builder.cells import KEY
 
-    parts = ["keep v1", protect_key(truth, policy), frame_digest(before.sort(list(KEY)))]
-    return _sha("\n".join(parts).encode())
+    return frame_digest(cells.sort(list(KEY)).select(
+        pl.col(c).cast(pl.String) for c in (*KEY, *PATTERN)))
+
+
+def keep_key(truth: pl.DataFrame, policy: Any, before: pl.DataFrame) -> str:
+    """The cache key of :func:`keep_pattern` of one year: what :func:`protect_key` names
+    (the raw cells, policy, code and packages) and what the live year shows."""
+    return _sha(f"keep v2\n{protect_key(truth, policy)}\n{pattern_digest(before)}".encode())
 
 
 def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.DataFrame,
@@ -277,8 +288,18 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
               cache: Path | None = None) -> pl.DataFrame:
     """``published`` with each year that would show what ``live`` withheld (or coded)
     protected again from ``live``'s pattern (:func:`keep_pattern`), its witnesses in
-    ``witnesses`` replaced. ``cache``: a directory where a year kept from exactly the same
-    raw cells, policy, code, packages and live pattern is read back from (and written to)."""
+    ``witnesses`` replaced.
+
+    The audit rounds of such a year start from this run's witnesses of the year (its
+    fresh pattern's proofs, checked point by point before they count): without them, a
+    value the live release's audit had proved could be left unproven, and with every
+    complement near it a number the live site publishes, the year could not be kept.
+
+    ``cache``: where a kept year is read back from (and written to), by its raw cells,
+    policy, code, packages and what the live year shows. A kept year is written twice: as
+    the result for the live pattern it was kept from, and for itself, because published,
+    it is the next run's live pattern, and :func:`keep_pattern` given its own result
+    returns it."""
     from site_builder.cells import KEY
     from site_builder.disclosure.audit import read_witnesses
     from site_builder.disclosure.protect import ProtectionError, keep_pattern
@@ -307,14 +328,14 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
             out[y] = pl.read_parquet(cache / f"{key}.parquet")
             witnesses.pop(y, None)
             witnesses.update(read_witnesses(cache / key))
-            log(f"protect: {y}: reusing the year protected before from the same raw cells "
-                "and the same live pattern, keeping what the live site withholds")
+            log(f"protect: {y}: reusing the year kept before from the same raw cells and the "
+                "same live pattern")
             continue
         log(f"protect: {y}: {shown:,} rows the live site withholds (or shows as a range) "
             f"would be shown; protecting {y} again, keeping what the live site withholds")
         t0 = time.perf_counter()
         try:
-            out[y], new = keep_pattern(truth, policy, before)
+            out[y], new = keep_pattern(truth, policy, before, prior=witnesses.get(y))
         except ProtectionError as err:
             raise ProtectionError(
                 f"{y} could not be protected keeping what the live site withholds (most "
@@ -327,9 +348,10 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
         if cache is not None:
             # As protect_by_year's cache: the witnesses first, then the cells.
             cache.mkdir(parents=True, exist_ok=True)
-            if y in new:
-                write_witnesses({y: new[y]}, cache / key)
-            _write_parquet(out[y], cache / f"{key}.parquet")
+            for k in dict.fromkeys([key, keep_key(truth, policy, out[y])]):
+                if y in new:
+                    write_witnesses({y: new[y]}, cache / k)
+                _write_parquet(out[y], cache / f"{k}.parquet")
         log(f"protect: {y} protected and audited from the live site's pattern "
             f"({time.perf_counter() - t0:,.0f} s)")
     return pl.concat([out[y] for y in years]).sort(list(KEY))

@@ -505,3 +505,46 @@ def test_with_witnesses_for_every_year_the_audits_run_in_this_process(
     with pytest.raises(_NoPool):
         audit_cache.audit_site_cached(site, POLICY, tmp_path / "cache2", hint=raw,
                                       workers=2, witnesses=some)
+
+
+# --- keeping a live pattern starts from this run's witnesses ---------------------------------
+
+def _round_one_solves(messages: list[str]) -> int:
+    """The LP solves of the last protection's first audit round, as its log says."""
+    first = [m for m in messages if m.startswith("audit round 1 (")][-1]
+    return int(first.rsplit(", ", 1)[1].split()[0])
+
+
+def test_keeping_the_live_pattern_starts_from_this_runs_witnesses(
+        every_group_large: None, protected: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    """Full state, the second correction in a row: a value the live release's audit had
+    proved was left unproven when kept, its linked group too large for an exact LP and every
+    complement near it a number the live site publishes, and compute stopped. Kept with the
+    fresh pattern's witnesses, its first audit round checks their points instead of
+    searching again (here, every group is proven by points: none is solved exactly)."""
+    from site_builder.disclosure.protect import keep_pattern
+    from site_builder.incremental import protect_by_year
+
+    raw, pub, witnesses = protected
+    caplog.set_level("INFO", logger="site_builder")
+    # Given its own witnesses, the pattern comes back with no LP solved in its first round.
+    assert keep_pattern(raw, POLICY, pub, prior=witnesses[2024])[0].equals(pub)
+    assert _round_one_solves(caplog.messages) == 0
+    caplog.clear()
+    assert keep_pattern(raw, POLICY, pub)[0].equals(pub)
+    without = _round_one_solves(caplog.messages)
+    assert without > 0
+    # A live release that withheld one more rate: compute keeps it, from this run's proofs.
+    rate = (pl.col("reason") == "") & (pl.col("n_meeting") > 0) & (
+        pl.col("level") == "school")
+    first = pub.with_row_index().filter(rate)["index"][0]
+    hide = pl.int_range(pl.len()) == first
+    live = pub.with_columns(
+        *[pl.when(hide).then(None).otherwise(pl.col(c)).alias(c) for c in ("n_meeting", "rate")],
+        pl.when(hide).then(pl.lit("*")).otherwise(pl.col("display")).alias("display"),
+        pl.when(hide).then(True).otherwise(pl.col("suppressed")).alias("suppressed"),
+        pl.when(hide).then(pl.lit("complementary")).otherwise(pl.col("reason")).alias("reason"))
+    caplog.clear()
+    kept = protect_by_year(raw, POLICY, None, live=live, log=lambda _: None)
+    assert kept.filter(hide)["suppressed"].all()
+    assert _round_one_solves(caplog.messages) < without

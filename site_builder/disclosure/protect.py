@@ -956,6 +956,7 @@ def _protect_one(item: tuple[int, pl.DataFrame], policy: Policy, audit: bool = T
 
 def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,
                   before: pl.DataFrame | None = None,
+                  prior: _audit.Witnesses | None = None,
                   ) -> tuple[pl.DataFrame, dict[int, _audit.Witnesses]]:
     cells = with_population(raw, policy).sort(list(KEY))
     if cells.select(KEY).is_duplicated().any():
@@ -975,12 +976,13 @@ def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,
     # get one, and the same pattern given again would come back with more withheld.)
     if audit and cubes is not None and before is None:
         _cube_rounds(st, cubes)
-    witnesses = _audit_rounds(st, cells, system, policy, cubes) if audit else {}
+    witnesses = _audit_rounds(st, cells, system, policy, cubes, prior) if audit else {}
     return render(cells, system, st.reason, policy), witnesses
 
 
 def keep_pattern(raw: pl.DataFrame, policy: Policy, live: pl.DataFrame, *,
-                 audit: bool = True) -> tuple[pl.DataFrame, dict[int, _audit.Witnesses]]:
+                 audit: bool = True, prior: _audit.Witnesses | None = None,
+                 ) -> tuple[pl.DataFrame, dict[int, _audit.Witnesses]]:
     """One year's published cells that withhold everything ``live`` (an earlier release of
     the same year, as :func:`audit.read_published` reads it) withheld, and code at most
     what it coded, protected and audited as :func:`protect` does from there on.
@@ -994,10 +996,18 @@ def keep_pattern(raw: pl.DataFrame, policy: Policy, live: pl.DataFrame, *,
     complement: a visitor who kept it knows it. (A withheld head count still withholds the
     rates over it, which the earlier release may have shown: the publication gate audits
     the two releases together, :func:`releases.audit_releases`.)
+
+    ``prior``: witnesses of this year's cells from an earlier run (the live release's own,
+    or this run's fresh pattern's), checked point by point before they count, as the
+    gate's are. The audit rounds start from them: a value the live release's audit proved
+    with a point this round's searches do not find would otherwise be unproven, and with
+    every complement near it a number the live site publishes, nothing could be withheld
+    for it (full state, the second correction published in a row: a school's ELA advanced
+    count, 1..3 where it needs 3, in a linked group too large for an exact LP).
     """
     if raw["year"].n_unique() > 1:
         raise ProtectionError("keep_pattern protects one year at a time")
-    return _protect_year(raw, policy, audit=audit, before=live)
+    return _protect_year(raw, policy, audit=audit, before=live, prior=prior)
 
 
 def _shown_before(cells: pl.DataFrame, system: System, live: pl.DataFrame,
@@ -1124,7 +1134,8 @@ def _cube_rounds(st: _State, cubes: _Cubes) -> None:
 
 
 def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Policy,
-                  cubes: _Cubes | None = None) -> dict[int, _audit.Witnesses]:
+                  cubes: _Cubes | None = None, prior: _audit.Witnesses | None = None,
+                  ) -> dict[int, _audit.Witnesses]:
     """Audit the pattern and withhold more until the audit passes; returns the witnesses of
     the audit that passed (see :class:`audit.Witnesses`).
 
@@ -1168,6 +1179,8 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
         if cubes is not None:
             cubes.update(st, again=failed, published=published)
             given = {year: cubes.take()}
+        if prior is not None and rnd == 0:  # (checked like any witness; a stranger is left out)
+            given[year] = given[year].merged(prior) if year in given else prior
         # Not again for the same values: an exact round that left them unproven (the LP of
         # a group of 78,000 columns did not finish in its budget: full state 2024, one
         # school's ELA tested count, four exact rounds of 25-55 s in a row) would leave
@@ -1192,11 +1205,11 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
         # not help their proofs, so the next round solves their whole group exactly for them.
         stall = stalled(before, failed)
         kinds = _audit.AuditReport(failures=found).counts()
-        log.info("audit round %d (%s): %s in %.1f s", rnd + 1,
+        log.info("audit round %d (%s): %s in %.1f s, %d LP solves", rnd + 1,
                  "thorough" if thorough else
                  "regional, exact after a stall" if exact_now else "regional",
                  ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) or "nothing to fix",
-                 time.perf_counter() - t0)
+                 time.perf_counter() - t0, report.n_lp_solves)
         if not found:
             return witnesses
         if len(failed):

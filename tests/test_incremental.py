@@ -6,7 +6,8 @@ from a copy of the repository, so that a template line can really be edited: pub
 (A); edit one template line and publish incrementally (B1: compute and every year's LP audit
 reused); change one district's rows in one year and publish incrementally (B2: only that
 year protected and audited again); publish the same inputs with nothing reused into a fresh
-directory (C); B2 and C must be byte-identical, every file and the manifest.
+directory (C); B2 and C must be byte-identical, every file and the manifest. Then a second
+correction, to another year (B3): the year B2 kept from the live pattern is read back.
 """
 
 from __future__ import annotations
@@ -226,3 +227,13 @@ def test_incremental_publish_equals_a_clean_build(tmp_path: Path) -> None:
     for name in ("published.parquet", "cells.parquet"):
         assert (clean / "aggregates" / name).read_bytes() == \
             (inc / "aggregates" / name).read_bytes(), name
+
+    # B3: another correction, to 2023. 2024, kept in B2 and published, is the live pattern
+    # now: given its own result, keep_pattern returns it, so it is read back, not kept again.
+    assert _change_one_district(extract, 2023, "002090") > 0
+    out_b3 = _publish(repo, extract, inc)
+    assert ("protect: reusing 4 year(s) protected from identical raw cells "
+            "(2021, 2022, 2024, 2025); protecting 2023") in out_b3, out_b3
+    assert ("protect: 2024: reusing the year kept before from the same raw cells and the "
+            "same live pattern") in out_b3, out_b3
+    assert "protecting 2024 again" not in out_b3

@@ -94,16 +94,19 @@ def shows_more(earlier: pl.DataFrame, later: pl.DataFrame) -> int:
 
 
 def _stale(earlier: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
-    """``earlier`` with ``_stale``: whether a number its row shows is not ``truth``'s (or
-    the cell is not in ``truth`` at all)."""
+    """``earlier`` with ``_stale``: whether a number its row shows is not ``truth``'s, or
+    the cell is not in ``truth`` at all (withheld or not: a cell of no student now, such as
+    a school's Pacific Islander tested count after a correction, is in no relation of
+    today's data; taken as withheld, it would loosen them)."""
     keys = list(KEY)
     return earlier.join(
         truth.select(*keys, pl.col("n_students").alias("_true_n"),
-                     pl.col("n_meeting").alias("_true_m")),
-        on=keys, how="left", nulls_equal=True).with_columns(pl.any_horizontal(
-            [pl.col(c).is_not_null() & pl.col(c).ne_missing(pl.col(t))
-             for c, t in (("n_students", "_true_n"), ("n_meeting", "_true_m"))]
-        ).alias("_stale")).drop("_true_n", "_true_m")
+                     pl.col("n_meeting").alias("_true_m"), pl.lit(True).alias("_cell")),
+        on=keys, how="left", nulls_equal=True).with_columns((pl.col("_cell").is_null() | (
+            pl.any_horizontal([pl.col(c).is_not_null() & pl.col(c).ne_missing(pl.col(t))
+                               for c, t in (("n_students", "_true_n"),
+                                            ("n_meeting", "_true_m"))]))
+        ).alias("_stale")).drop("_true_n", "_true_m", "_cell")
 
 
 def together(earlier: pl.DataFrame, later: pl.DataFrame, truth: pl.DataFrame | None = None,

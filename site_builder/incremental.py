@@ -277,10 +277,10 @@ def pattern_digest(cells: pl.DataFrame) -> str:
         pl.col(c).cast(pl.String) for c in (*KEY, *PATTERN)))
 
 
-def keep_key(truth: pl.DataFrame, policy: Any, before: pl.DataFrame) -> str:
-    """The cache key of :func:`keep_pattern` of one year: what :func:`protect_key` names
-    (the raw cells, policy, code and packages) and what the live year shows."""
-    return _sha(f"keep v2\n{protect_key(truth, policy)}\n{pattern_digest(before)}".encode())
+def keep_key(raw_key: str, before: pl.DataFrame) -> str:
+    """The cache key of :func:`keep_pattern` of one year: its :func:`protect_key` (the raw
+    cells, policy, code and packages) and what the live year shows."""
+    return _sha(f"keep v2\n{raw_key}\n{pattern_digest(before)}".encode())
 
 
 def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.DataFrame,
@@ -323,7 +323,8 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
         shown = shows_more(before, mine)
         if not shown:
             continue
-        key = keep_key(truth, policy, before) if cache is not None else ""
+        raw_key = protect_key(truth, policy) if cache is not None else ""
+        key = keep_key(raw_key, before) if cache is not None else ""
         if cache is not None and (cache / f"{key}.parquet").is_file():
             out[y] = pl.read_parquet(cache / f"{key}.parquet")
             witnesses.pop(y, None)
@@ -348,7 +349,7 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
         if cache is not None:
             # As protect_by_year's cache: the witnesses first, then the cells.
             cache.mkdir(parents=True, exist_ok=True)
-            for k in dict.fromkeys([key, keep_key(truth, policy, out[y])]):
+            for k in dict.fromkeys([key, keep_key(raw_key, out[y])]):
                 if y in new:
                     write_witnesses({y: new[y]}, cache / k)
                 _write_parquet(out[y], cache / f"{k}.parquet")

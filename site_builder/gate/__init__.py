@@ -187,11 +187,12 @@ def _releases_audit(live: Path, site: Path, policy: Policy, report: GateReport,
     from site_builder.disclosure.releases import audit_releases
     from site_builder.incremental import MAX_STALE
 
-    if not live.is_dir() or not published_csvs(live):
+    live_csvs = published_csvs(live) if live.is_dir() else []
+    if not live_csvs:
         report.notes.append("Releases: nothing is published yet, so there is no earlier "
                             "release to audit this one with")
         return []
-    if _same_bytes(live, site, published_csvs(live), published_csvs(site)):
+    if _same_bytes(live, site, live_csvs, published_csvs(site)):
         report.notes.append("Releases: the live site's CSVs and this one's are the same, byte "
                             "for byte: together they tell what the live site alone does")
         return []

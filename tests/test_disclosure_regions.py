@@ -462,9 +462,9 @@ def _stage_narrow(monkeypatch) -> tuple[Callable[..., tuple[np.ndarray, list[dic
     finals: list[np.ndarray] = []
     real_render = protect_mod.render
 
-    def spied_render(cells, system, reason, policy):  # noqa: ANN001, ANN202
+    def spied_render(cells, system, reason, policy, shown=None):  # noqa: ANN001, ANN202
         finals.append(reason.copy())
-        return real_render(cells, system, reason, policy)
+        return real_render(cells, system, reason, policy, shown)
 
     monkeypatch.setattr(protect_mod, "render", spied_render)
     protect(raw, POLICY)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
@@ -17,7 +18,16 @@ from site_builder.disclosure.protect import ProtectionError, keep_pattern
 from site_builder.disclosure.releases import audit_releases, read_release, together
 from site_builder.gate import run_gate
 from site_builder.incremental import protect_by_year
-from tests.test_disclosure_cases import POLICY, audit, cell, frame, row, write_csv
+from tests.test_disclosure_cases import (
+    POLICY,
+    assessment_rows,
+    audit,
+    cell,
+    frame,
+    protect_state,
+    row,
+    write_csv,
+)
 
 RACE = "Race/Ethnicity"
 
@@ -100,6 +110,34 @@ def test_an_earlier_number_of_a_cell_the_later_release_lacks_counts_only_if_true
     known, _ = together(pl.concat([earlier, stale]), later, truth=truth)
     assert "Female" not in known["student_group"].to_list()
 
+
+
+def test_a_band_no_longer_true_is_not_taken_as_known() -> None:
+    """The earlier release showed Female's basic level as "≤5%" (0 of 40); revised, it is 3
+    of 40 now (7.5%), and today's release withholds it. The band is a claim about the
+    numerator, as a number is: no longer true, it is not what a visitor knows of today's
+    data (taken as known, today's true values were impossible under it)."""
+    def levels(female: dict[str, int]) -> pl.DataFrame:
+        male = {"level_below_basic": 40, "level_basic": 50, "level_proficient": 50,
+                "level_advanced": 20}
+        total = {k: female[k] + male[k] for k in female}
+        return frame(assessment_rows(total, "All students", "All")
+                     + assessment_rows(female, "Female", "Sex")
+                     + assessment_rows(male, "Male", "Sex"))
+
+    before = levels({"level_below_basic": 0, "level_basic": 0, "level_proficient": 10,
+                     "level_advanced": 30})
+    now = levels({"level_below_basic": 0, "level_basic": 3, "level_proficient": 7,
+                  "level_advanced": 30})
+    earlier, later = protect(before, POLICY), protect(now, POLICY)
+    where = {"student_group": "Female", "measure": "level_basic"}
+    assert row(earlier, **where)["display"] == "≤5%"
+    assert row(later, **where)["reason"] == "complementary"  # 3: withheld today
+    # Still true (the same data): the band is known.
+    known, _ = together(earlier, protect(before, POLICY), truth=before)
+    assert row(known, **where)["display"] == "≤5%"
+    known, _ = together(earlier, later, truth=now)
+    assert row(known, **where)["reason"] == "complementary"
 
 
 def test_a_withheld_cell_of_no_student_now_is_left_out_of_the_releases_together(
@@ -267,6 +305,86 @@ def test_a_live_pattern_that_cannot_be_kept_stops_compute_and_says_why() -> None
     assert "'Differencing between releases'" in text and "nothing was published" in text
     assert "Asian: number of students (enrolled) can only be 10..10" in text
     assert "Audited 0" not in text  # (no audit's counts: none were summed)
+
+
+def test_a_head_count_the_live_site_published_stays_published_in_a_kept_year(
+        tmp_path: Path) -> None:
+    """A year's tests scored again (a re-scoring: 30% of them one level up or down) after
+    the year was published; the tested counts are the same. Kept from the live pattern, a
+    unit's changed levels are withheld as complements, and with no rate over it shown,
+    its head count went too, although the live site published it and it is still true.
+    Withheld, it was pinned by numbers beside it that the live site published, no
+    complements either, and compute stopped ("district 001091, Math, grade 03, All
+    students: number of students (tested) can only be 169..169"). Now such a head count
+    stays published, on the rows of its withheld rates."""
+    import shutil
+
+    import numpy as np
+
+    from site_builder.compute import compute_cells
+    from site_builder.extract import load_extract
+    from site_builder.specs import load_specs
+    from site_builder.synth import generate
+
+    specs = load_specs(Path(__file__).resolve().parents[1] / "report_specs")
+    generate(tmp_path / "x", seed=20240601, years=(2022,), profile="tiny", canaries=0,
+             progress=False)
+    shutil.copytree(tmp_path / "x", tmp_path / "y")
+    tests = tmp_path / "y" / "2022" / "assessment.parquet"
+    scored = pl.read_parquet(tests)
+    order = ["Below Basic", "Basic", "Proficient", "Advanced"]
+    rng = np.random.default_rng(4)
+    level = np.array([order.index(v) for v in scored["achievement_level"]])
+    again = rng.random(len(level)) < 0.3
+    level = np.where(again, np.clip(level + rng.choice([-1, 1], len(level)), 0, 3), level)
+    scored.with_columns(pl.Series("achievement_level", np.array(order)[level])).write_parquet(
+        tests)
+    before = compute_cells(load_extract(tmp_path / "x"), specs)
+    raw = compute_cells(load_extract(tmp_path / "y"), specs)
+    live = read_release(_site(protect(before, POLICY), tmp_path / "live"))
+    assert live is not None
+    kept, _ = keep_pattern(raw, POLICY, live)
+    key = ["level", "district_code", "school_code", "subject", "grade", "student_group"]
+    units = kept.filter(pl.col("topic") == "assessment").group_by(key).agg(
+        pl.col("reason").is_in(["primary", "complementary"]).all().alias("all_withheld"),
+        pl.col("n_students").drop_nulls().first().alias("shown"))
+    # Units whose every rate is withheld, their head count shown all the same: the live
+    # site published it, and it is still true.
+    shown = units.filter(pl.col("all_withheld") & pl.col("shown").is_not_null())
+    assert shown.height > 0
+    was = shown.join(live.select(*key, pl.col("n_students").alias("live")).drop_nulls("live")
+                     .unique(), on=key)
+    assert was.height == shown.height and was.filter(pl.col("live") != pl.col("shown")).is_empty()
+    assert audit(kept, tmp_path, "kept.csv").ok
+    report, _ = audit_releases(tmp_path / "live", _site(kept, tmp_path / "kept"), POLICY,
+                               hint=raw)
+    assert report.ok, report.render()
+    # Published, it is the next run's live pattern: kept again from it, it is itself.
+    assert keep_pattern(raw, POLICY, read_release(tmp_path / "kept"))[0].equals(kept)
+
+
+def test_a_kept_year_does_not_withhold_a_head_count_the_live_site_published() -> None:
+    """A numerator narrow round after round loses its whole unit, its head count with it;
+    not in a kept year where the live site published that head count, still true: that
+    would hide nothing from whoever kept it (and its published neighbours would pin it)."""
+    raw = frame(assessment_rows({"level_below_basic": 12, "level_basic": 20,
+                                 "level_proficient": 30, "level_advanced": 18},
+                                "All students", "All"))
+    st, variables = protect_state(raw)
+    den = variables.filter(pl.col("is_den"))["i"].to_numpy()
+    num = variables.filter(~pl.col("is_den"))["i"].to_numpy()
+    assert len(den) == 1 and len(num) == 5
+    nothing = np.zeros(variables.height, bool)
+    assert protect_state(raw)[0].hide_units(num[:1]) == 1  # a fresh pattern: the unit goes
+    known = nothing.copy()
+    known[den] = True
+    st.withhold_as_before(nothing, nothing, known)
+    assert st.hide_units(num[:1]) == 0
+    assert not st.hidden[den].any()
+    # Every rate over it withheld: it is still published, on their rows.
+    st.hide(num)
+    st.greedy()
+    assert not st.hidden[den].any()
 
 
 def test_the_gate_refuses_a_release_that_discloses_together_with_the_live_one(

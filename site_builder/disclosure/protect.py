@@ -211,6 +211,9 @@ class _State:
         self.den_has_count_row = np.zeros(nv, bool)
         cnt = system.num_of_row.is_null().to_numpy()
         self.den_has_count_row[system.den_of_row.to_numpy()[cnt]] = True
+        # Head counts a kept year shows even where every rate over them is withheld (see
+        # withhold_as_before); none in a fresh pattern.
+        self.show_known = np.zeros(nv, bool)
 
     @property
     def hidden(self) -> np.ndarray:
@@ -255,10 +258,18 @@ class _State:
         numerator of an empty group: a complement never is (what ``complementary`` says of
         a value, the audit holds it to), so the data changed; nor is a value coded now
         published again: its band is its protection now. A value the earlier release
-        published (``known``, still true) is no complement: whoever kept it knows it."""
+        published (``known``, still true) is no complement: whoever kept it knows it. Nor
+        is such a head count withheld because every rate over it is: that would hide
+        nothing from whoever kept it, and the numbers beside it that the earlier release
+        published, no complements either, would pin it in this release (a year's results
+        revised after it was published: a district's tested count of 133, published before
+        as its two schools' 43 and 90 were, withheld with its changed levels and then
+        exactly disclosed by them). The rows of its withheld rates show it instead
+        (:func:`render`, ``shown``)."""
         r = self.reason
         r[(withheld | coded) & (r == NONE) & self._eligible] = COMPLEMENTARY
         self._eligible = self._eligible & ~known
+        self.show_known = known & self.is_den
 
     def hide(self, idx: np.ndarray) -> int:
         """Withhold ``idx`` as complements; returns how many were published."""
@@ -268,10 +279,12 @@ class _State:
 
     def hide_units(self, nums: np.ndarray) -> int:
         """Withhold the whole unit of each numerator of ``nums`` (its denominator, and so
-        every rate over it), except the state's own All-students numbers; returns how many
-        were published."""
+        every rate over it), except the state's own All-students numbers and, in a kept
+        year, a head count the earlier release published (see :meth:`withhold_as_before`:
+        it would hide nothing from whoever kept that release); returns how many were
+        published."""
         units = np.unique(self.den_id[nums])
-        return self.hide(units[~self.keep[units]])
+        return self.hide(units[~self.keep[units] & ~self.show_known[units]])
 
     def propagate(self) -> int:
         """Withheld denominator -> its numerators withheld (coded ones too); a denominator
@@ -284,7 +297,7 @@ class _State:
         if len(sel):
             r[sel] = np.where(dh[np.searchsorted(nums, sel)] == PRIMARY, PRIMARY, COMPLEMENTARY)
             changed += len(sel)
-        shown = self.den_has_count_row.copy()
+        shown = self.den_has_count_row | self.show_known
         vis = nums[(r[nums] == NONE) | (r[nums] >= TOP)]
         shown[self.den_id[vis]] = True
         dens = np.flatnonzero(self.is_den & ~shown & (r == NONE))
@@ -977,7 +990,7 @@ def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,
     if audit and cubes is not None and before is None:
         _cube_rounds(st, cubes)
     witnesses = _audit_rounds(st, cells, system, policy, cubes, prior) if audit else {}
-    return render(cells, system, st.reason, policy), witnesses
+    return render(cells, system, st.reason, policy, st.show_known), witnesses
 
 
 def keep_pattern(raw: pl.DataFrame, policy: Policy, live: pl.DataFrame, *,
@@ -1095,7 +1108,8 @@ class _Cubes:
         only = None if self.seen is None else np.union1d(
             np.flatnonzero(hidden & ~self.seen), np.zeros(0, np.int64) if again is None else again)
         if published is None:
-            published = render(self.cells, self.system, st.reason, self.policy)
+            published = render(self.cells, self.system, st.reason, self.policy,
+                               st.show_known)
         built, left = cube_witnesses(published, self.system, self.policy,
                                      st.value.astype(float), only=only)
         self.fresh = self.fresh.merged(built)
@@ -1173,7 +1187,7 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
     settled = np.zeros(len(st.reason), bool)  # withheld values an audit round proved
     for rnd in range(MAX_AUDIT_ROUNDS):
         t0 = time.perf_counter()
-        published = render(cells, system, st.reason, policy)
+        published = render(cells, system, st.reason, policy, st.show_known)
         audited = st.hidden.copy()
         given: dict[int, _audit.Witnesses] = {}  # the points of what is settled: not needed
         if cubes is not None:
@@ -1340,8 +1354,12 @@ def failure_summary(system: System, value: np.ndarray, failed: np.ndarray,
 
 
 def render(cells: pl.DataFrame, system: System, reason: np.ndarray,
-           policy: Policy) -> pl.DataFrame:
-    """Published rows for a suppression pattern (reason per variable)."""
+           policy: Policy, shown: np.ndarray | None = None) -> pl.DataFrame:
+    """Published rows for a suppression pattern (reason per variable).
+
+    A withheld row's ``n_students`` is empty, except where it is a published denominator
+    of ``shown`` (a kept year's head counts that an earlier release published) that no
+    other row shows: then every row of it shows it."""
     sym = policy.display.symbol
     den = system.den_of_row.to_numpy()
     num = system.num_of_row.fill_null(-1).to_numpy()
@@ -1349,6 +1367,11 @@ def render(cells: pl.DataFrame, system: System, reason: np.ndarray,
     r_den = reason[den]
     r_num = np.where(is_rate, reason[np.maximum(num, 0)], NONE)
     row_r = np.where(is_rate, r_num, r_den)
+    show_n = np.zeros(len(den), bool)
+    if shown is not None and shown.any():
+        visible = np.zeros(len(reason), bool)
+        visible[den[(row_r == NONE) | (row_r >= TOP)]] = True
+        show_n = shown[den] & (r_den == NONE) & ~visible[den]
     bands = sorted(policy.coding_bands, key=lambda b: b.min_n)
     starts = np.array([b.min_n for b in bands])
     d = cells["n_students"].to_numpy()
@@ -1359,12 +1382,13 @@ def render(cells: pl.DataFrame, system: System, reason: np.ndarray,
     out = cells.with_columns(
         pl.Series("_r", row_r), pl.Series("_rate", is_rate),
         pl.Series("_tenths", tenths), pl.Series("_bottom", np.array([b.bottom for b in bands])[bi]),
-        pl.Series("_top", np.array([b.top for b in bands])[bi]))
+        pl.Series("_top", np.array([b.top for b in bands])[bi]), pl.Series("_show_n", show_n))
     withheld = pl.col("_r").is_in([PRIMARY, COMPLEMENTARY])
     coded = pl.col("_r").is_in([TOP, BOTTOM])
     zero_d = pl.col("_rate") & (pl.col("n_students") == 0)
     out = out.with_columns(
-        pl.when(withheld).then(None).otherwise(pl.col("n_students")).alias("n_students"),
+        pl.when(withheld & ~pl.col("_show_n")).then(None).otherwise(pl.col("n_students"))
+        .alias("n_students"),
         pl.when(withheld | coded).then(None).otherwise(pl.col("n_meeting")).alias("n_meeting"),
         pl.when(pl.col("_rate") & ~withheld & ~coded & ~zero_d)
         .then((pl.col("_tenths") / 10).round(1)).otherwise(None).alias("rate"),

@@ -94,11 +94,23 @@ def shows_more(earlier: pl.DataFrame, later: pl.DataFrame) -> int:
 
 
 def _stale(earlier: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
-    """``earlier`` with ``_stale``: whether a number its row shows is not ``truth``'s, or
-    the cell is not in ``truth`` at all (withheld or not: a cell of no student now, such as
-    a school's Pacific Islander tested count after a correction, is in no relation of
-    today's data; taken as withheld, it would loosen them)."""
+    """``earlier`` with ``_stale``: whether a number its row shows is not ``truth``'s, or a
+    band it shows ("≤5%") no longer holds, or the cell is not in ``truth`` at all (withheld
+    or not: a cell of no student now, such as a school's Pacific Islander tested count
+    after a correction, is in no relation of today's data; taken as withheld, it would
+    loosen them).
+
+    A band is a claim about the numerator as a number is: a school's 4 advanced of 80
+    that an earlier release showed as "≤5%" (it was 3 then) bounds nothing today. Taken as
+    known, it made today's true values impossible, and the LP's ranges meaningless: a new
+    year's extract with an earlier year's results revised, 607 false disclosures."""
     keys = list(KEY)
+    band = pl.col("display").str.extract(r"(\d+(?:\.\d+)?)").cast(pl.Float64)
+    share = 100 * pl.col("_true_m")
+    off_band = (pl.when(pl.col("reason") == "top_coded").then(share < band * pl.col("_true_n"))
+                .when(pl.col("reason") == "bottom_coded")
+                .then(share > band * pl.col("_true_n")).otherwise(False)
+                if {"reason", "display"} <= set(earlier.columns) else pl.lit(False))
     return earlier.join(
         truth.select(*keys, pl.col("n_students").alias("_true_n"),
                      pl.col("n_meeting").alias("_true_m"), pl.lit(True).alias("_cell")),
@@ -106,7 +118,7 @@ def _stale(earlier: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
             pl.any_horizontal([pl.col(c).is_not_null() & pl.col(c).ne_missing(pl.col(t))
                                for c, t in (("n_students", "_true_n"),
                                             ("n_meeting", "_true_m"))]))
-        ).alias("_stale")).drop("_true_n", "_true_m", "_cell")
+            | off_band.fill_null(False)).alias("_stale")).drop("_true_n", "_true_m", "_cell")
 
 
 def together(earlier: pl.DataFrame, later: pl.DataFrame, truth: pl.DataFrame | None = None,

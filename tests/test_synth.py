@@ -230,6 +230,22 @@ def test_same_seed_same_bytes_other_seed_differs(tiny_extract: Path, tmp_path: P
     assert tree_hash(other) != tree_hash(tiny_extract)
 
 
+def test_a_later_year_leaves_the_earlier_years_as_they_were(tiny_extract: Path,
+                                                            tmp_path: Path) -> None:
+    """A new school year's extract holds last year's extract's history, byte for byte, as
+    a real one does: publishing the new year then revises nothing already published.
+    (Until generator version 2, every year's scores were drawn after every simulated
+    year's test choices, so asking for 2026 changed 8,127 of 2021-2025's assessment cells
+    on the tiny state, and publishing 2026 over the live site had to keep five revised
+    years from their live patterns, which for 2024 could not be done.)"""
+    more = tmp_path / "more"
+    generate(more, seed=7, profile="tiny", canaries=TINY_CANARIES, years=range(2021, 2027))
+    for year in range(2021, 2026):
+        for f in sorted((tiny_extract / str(year)).iterdir()):
+            assert f.read_bytes() == (more / str(year) / f.name).read_bytes(), f
+    assert (more / "2026" / "assessment.parquet").is_file()
+
+
 def test_csv_format_holds_the_same_data(tiny_extract: Path, tmp_path: Path) -> None:
     out = tmp_path / "csv"
     generate(out, seed=7, profile="tiny", canaries=TINY_CANARIES, fmt="csv", years=(2024,))

@@ -18,7 +18,10 @@ How it works (one vectorized step per year; see the modules):
 Bad arguments raise :class:`SynthError` (a ``ReportcardError``: the CLI prints it plainly).
 
 Same seed, same arguments -> byte-identical files (sub-streams of ``PCG64(seed)``, sorted rows,
-no timestamps).
+no timestamps). Asking for later years leaves the earlier ones as they were (``--years
+2021-2026`` writes the same 2021-2025 files as ``--years 2021-2025``; each year's test scores
+come from a stream of their own, since generator version 2), as a real extract's history
+is: publishing a new year over a live site then revises nothing already published.
 
 Profiles
 --------

@@ -24,7 +24,7 @@ from site_builder.synth.reference import (
 )
 from site_builder.synth.students import Panel, People, YearFrame
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 MAX_CANARIES = 9999
 
 
@@ -33,11 +33,12 @@ class SynthError(ReportcardError):
 BURN_IN = 3
 G12 = GRADES.index("12")
 _STREAMS = {"directory": 1, "panel": 2, "assessment": 3, "graduation": 4, "canaries": 5,
-            "tiny": 6, "ids": 7}
+            "tiny": 6, "ids": 7, "scores": 8}
 
 
-def _rng(seed: int, stream: str) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, _STREAMS[stream]])))
+def _rng(seed: int, stream: str, *more: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+        [seed, _STREAMS[stream], *more])))
 
 
 class _Out:
@@ -257,7 +258,11 @@ def _build(out: Path, seed: int, years: tuple[int, ...], scale: float, profile: 
         writer.write_frame(writer.typed(dirx.schools, schema.SCHOOLS), d / "schools", "csv")
         for y in years:
             f, tests = kept.pop(y)
-            scores, levels = assessment.score(tests, f, people, effect, school_eff, rng_a)
+            # Each year's scores from a stream of its own: drawn from rng_a after every
+            # simulated year's test choices, asking for one more year changed every earlier
+            # year's results, and publishing a new year then meant revising the old ones.
+            scores, levels = assessment.score(tests, f, people, effect, school_eff,
+                                              _rng(seed, "scores", y))
             coh = graduation.cohort(y, f, exits, people, rates, repeating[y], rng_g)
             o = _Out(f, tests, scores, levels, coh)
             yd = writer.make_dir(tmp / str(y))

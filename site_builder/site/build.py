@@ -58,7 +58,16 @@ from site_builder.site.pages import (
 )
 from site_builder.site.render import environment, render
 from site_builder.site.sections import SiteSpecs, adapt
-from site_builder.site.tables import NO_CELL, Place, RowGroup, Table, TableRow, _Notes, school_year
+from site_builder.site.tables import (
+    NO_CELL,
+    Place,
+    RowGroup,
+    Table,
+    TableRow,
+    _Notes,
+    number_word,
+    school_year,
+)
 from site_builder.store import SYNTHETIC_GENERATOR, SYNTHETIC_MARKER
 
 SYNTHETIC_NOTICE = ("Demonstration: these report cards are computed from made-up student "
@@ -297,6 +306,8 @@ def _general_pages(env: object, docs: Path, kit: PageKit, dirs: list[dict[str, s
         year_label=school_year(kit.index.latest),
         counties=county_groups(dirs),
         glance=_glance(kit), n_districts=len(dirs), n_schools=len(schs),
+        years_shown=number_word(len(kit.index.years))
+        + (" year" if len(kit.index.years) == 1 else " years"),
         search_index="assets/search-index.json")
     _write_page(docs, "index.md", home.title, render(env, "home.html", home))  # type: ignore[arg-type]
 

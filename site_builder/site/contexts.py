@@ -116,6 +116,8 @@ class HomePage(Page):
     glance: Table
     n_districts: int
     n_schools: int
+    years_shown: str
+    """How many school years the site shows, in words ("five years")."""
     search_index: str
     """Relative URL of the compact search index."""
 

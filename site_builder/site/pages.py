@@ -23,6 +23,7 @@ from site_builder.site.tables import (
     RowPlace,
     Table,
     grades_served,
+    number_word,
     school_year,
     schools_table,
     section_table,
@@ -116,7 +117,8 @@ class PageKit:
             topic, places, alt, self.specs.measures))
         measures = ", ".join(m.label.lower() for m in topic.headline)
         return SectionBlock(
-            f"trend-{topic.id}", f"{topic.title}: five-year trend",
+            f"trend-{topic.id}",
+            f"{topic.title}: {number_word(len(self.index.years))}-year trend",
             f"{measures[0].upper() + measures[1:]} for all students, each year from {first} "
             f"to {last}.", table, self._chart(f"c-trend-{topic.id}", table, template, alt), ())
 

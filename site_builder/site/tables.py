@@ -32,6 +32,16 @@ def school_year(year: int) -> str:
     return f"{year - 1}-{str(year)[-2:]}"
 
 
+_NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                 "ten")
+
+
+def number_word(n: int) -> str:
+    """A count as a page says it ("five"): how many school years the site shows, five in
+    the demo, six once a new year is published beside them."""
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else f"{n:,}"
+
+
 def grade_label(grade: str) -> str:
     return {"PK": "Pre-K", "K": "Kindergarten", "All": "All grades"}.get(
         grade, f"Grade {int(grade)}" if grade.isdigit() else grade)

@@ -85,6 +85,23 @@ def test_the_same_pattern_again_is_not_audited_again(tmp_path: Path) -> None:
     assert report.ok and report.n_cells == 0 and [d.same_pattern for d in diffs] == [True]
 
 
+def test_a_year_left_out_now_is_named_as_such_and_not_audited(tmp_path: Path) -> None:
+    """A new year in, the oldest out: the live site publishes 2023 and 2024, the new
+    release 2024 only. 2023 is neither "a release of other data" (as it read when the
+    truth, having no 2023, made all of its numbers stale) nor audited."""
+    raw = _raw()
+    old = raw.with_columns(pl.lit(2023, pl.Int32).alias("year"))
+    earlier = pl.concat([protect(old, POLICY), protect(raw, POLICY)])
+    report, diffs = audit_releases(_site(earlier, tmp_path / "earlier"),
+                                   _site(protect(raw, POLICY), tmp_path / "later"), POLICY,
+                                   hint=raw, max_stale=0.5)
+    assert report.ok and report.n_cells == 0
+    assert [(d.year, d.dropped, d.same_pattern) for d in diffs] == [(2023, True, True),
+                                                                  (2024, False, True)]
+    assert diffs[0].render() == ("2023: not in this release (published before, it is left "
+                                 "out now: nothing new about it is published)")
+
+
 def test_a_number_no_longer_true_is_not_taken_as_known(tmp_path: Path) -> None:
     """A correction: White was 45 and is 46 now. The earlier release's 45 is not a fact
     about today's data, so it pins nothing (counted as changed, not as known)."""

@@ -57,12 +57,18 @@ class YearDifference:
     other_data: float = 0.0
     """Set where the earlier release is of other data: the share of its numbers that are
     not the later release's truth (see :func:`stale_share`). Such a year is not audited."""
+    dropped: bool = False
+    """A year the earlier release publishes and the later one does not (the oldest year
+    left out when a new one comes in): nothing new is said about it, so it is not audited."""
 
     @property
     def same_pattern(self) -> bool:
         return not (self.withheld_now or self.shown_now)
 
     def render(self) -> str:
+        if self.dropped:
+            return (f"{self.year}: not in this release (published before, it is left out "
+                    "now: nothing new about it is published)")
         if self.other_data:
             return (f"{self.year}: not audited together: {self.other_data:.0%} of the numbers "
                     "the earlier release shows are not these data's (a release of other data)")
@@ -194,8 +200,10 @@ def audit_releases(earlier: Path, later: Path, policy: Policy,
             raise ReleasesError(f"{site}: no published CSVs under downloads/. Hint: give "
                                 "the directory of a published site (the one with "
                                 "manifest.json), e.g. site/ or a saved copy of it.")
-    before = read_published(csvs[0])
-    other = []
+    before, after = read_published(csvs[0]), read_published(csvs[1])
+    gone = sorted(set(before["year"].unique().to_list()) - set(after["year"].unique().to_list()))
+    other = [YearDifference(int(y), 0, 0, 0, dropped=True) for y in gone]
+    before = before.filter(~pl.col("year").is_in(gone))
     if hint is not None and max_stale is not None:
         for (year,), part in before.group_by("year", maintain_order=True):
             share = stale_share(part, hint.filter(pl.col("year") == year))
@@ -203,7 +211,7 @@ def audit_releases(earlier: Path, later: Path, policy: Policy,
                 other.append(YearDifference(int(year), 0, 0, 0,  # type: ignore[call-overload]
                                             other_data=share))
         before = before.filter(~pl.col("year").is_in([d.year for d in other]))
-    known, diffs = together(before, read_published(csvs[1]), truth=hint)
+    known, diffs = together(before, after, truth=hint)
     diffs = sorted(diffs + other, key=lambda d: d.year)
     years = [d.year for d in diffs if not d.same_pattern]
     if not years:

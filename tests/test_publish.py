@@ -285,3 +285,31 @@ def test_publishing_again_keeps_what_the_live_site_withholds(published: Path,
     after = read_release(live)
     assert after is not None and shown_where_live_withholds(after) == 0
     assert verify(live).ok
+
+
+def test_a_new_school_year_published_over_the_live_site_protects_only_that_year(
+        published: Path, tmp_path: Path) -> None:
+    """Next autumn's extract: the same history, one year more. Publishing it over the live
+    site protects 2026 alone (2021-2025 read back from the cache: their raw cells are the
+    same), the gate finds the same pattern in every earlier year, the earlier years' rows
+    of every CSV are as they were, and the pages count six years."""
+    live = tmp_path / "site"
+    shutil.copytree(published / "site", live)
+    shutil.copytree(published / "cache", tmp_path / "cache")
+    run = reportcard("synth", "--profile", "tiny", "--out", str(tmp_path / "extract"), "--seed",
+                     "7", "--canaries", "3", "--years", "2021-2026")
+    assert run.returncode == 0, run.stderr
+    run = reportcard("publish", "--extract", str(tmp_path / "extract"), "--site", str(live),
+                     "--aggregates", str(tmp_path / "aggregates"), "--specs", str(SPECS))
+    out = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode == 0, out
+    assert ("reusing 5 year(s) protected from identical raw cells (2021, 2022, 2023, 2024, "
+            "2025); protecting 2026") in out
+    assert "2025: the same pattern in both releases" in out
+    before = pl.read_csv(published / "site" / "downloads" / "state.csv", infer_schema=False)
+    after = pl.read_csv(live / "downloads" / "state.csv", infer_schema=False)
+    assert after.filter(pl.col("year") != "2026").equals(before)
+    assert after.filter(pl.col("year") == "2026").height > 0
+    page = (live / "districts" / "001091" / "index.html").read_text("utf-8")
+    assert "six-year trend" in page and "five-year" not in page
+    assert verify(live).ok

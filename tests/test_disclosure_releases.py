@@ -4,6 +4,7 @@ each alone protects."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +13,16 @@ import pytest
 from click.testing import CliRunner
 
 from site_builder.cli import main
+from site_builder.compute import compute_cells
 from site_builder.disclosure import protect
 from site_builder.disclosure.audit import AuditReport, Failure, witness_frames
 from site_builder.disclosure.protect import ProtectionError, keep_pattern
 from site_builder.disclosure.releases import audit_releases, read_release, together
+from site_builder.extract import load_extract
 from site_builder.gate import run_gate
 from site_builder.incremental import protect_by_year
+from site_builder.specs import load_specs
+from site_builder.synth import generate
 from tests.test_disclosure_cases import (
     POLICY,
     assessment_rows,
@@ -334,15 +339,6 @@ def test_a_head_count_the_live_site_published_stays_published_in_a_kept_year(
     complements either, and compute stopped ("district 001091, Math, grade 03, All
     students: number of students (tested) can only be 169..169"). Now such a head count
     stays published, on the rows of its withheld rates."""
-    import shutil
-
-    import numpy as np
-
-    from site_builder.compute import compute_cells
-    from site_builder.extract import load_extract
-    from site_builder.specs import load_specs
-    from site_builder.synth import generate
-
     specs = load_specs(Path(__file__).resolve().parents[1] / "report_specs")
     generate(tmp_path / "x", seed=20240601, years=(2022,), profile="tiny", canaries=0,
              progress=False)

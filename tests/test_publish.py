@@ -289,16 +289,31 @@ def test_publishing_again_keeps_what_the_live_site_withholds(published: Path,
 
 def test_a_new_school_year_published_over_the_live_site_protects_only_that_year(
         published: Path, tmp_path: Path) -> None:
-    """Next autumn's extract: the same history, one year more. Publishing it over the live
-    site protects 2026 alone (2021-2025 read back from the cache: their raw cells are the
-    same), the gate finds the same pattern in every earlier year, the earlier years' rows
-    of every CSV are as they were, and the pages count six years."""
+    """Next autumn's extract: the same history, one year more, in which Kirksville closed
+    Portageville Elem. (its pupils now at James Elementary) and opened Kirksville Early
+    Learning for its pre-K and kindergarten. Publishing it over the live site protects 2026
+    alone (2021-2025 read back from the cache: their raw cells are the same), the gate
+    finds the same pattern in every earlier year, the earlier years' rows of every CSV are
+    as they were, the pages count six years, and the closed school keeps its page."""
     live = tmp_path / "site"
     shutil.copytree(published / "site", live)
     shutil.copytree(published / "cache", tmp_path / "cache")
-    run = reportcard("synth", "--profile", "tiny", "--out", str(tmp_path / "extract"), "--seed",
+    extract = tmp_path / "extract"
+    run = reportcard("synth", "--profile", "tiny", "--out", str(extract), "--seed",
                      "7", "--canaries", "3", "--years", "2021-2026")
     assert run.returncode == 0, run.stderr
+    kirksville = pl.col("district_code") == "001091"
+    for name in ("enrollment", "assessment"):
+        path = extract / "2026" / f"{name}.parquet"
+        df = pl.read_parquet(path)
+        assert df.filter(kirksville & (pl.col("school_code") == "4060")).height
+        school = (pl.when(kirksville & (pl.col("school_code") == "4060")).then(pl.lit("4080"))
+                  .when(kirksville & (pl.col("school_code") == "4020")
+                        & pl.col("grade").is_in(["PK", "K"])).then(pl.lit("4010"))
+                  .otherwise(pl.col("school_code")))
+        df.with_columns(school.alias("school_code")).write_parquet(path)
+    with (extract / "directory" / "schools.csv").open("a", encoding="utf-8") as f:
+        f.write("001091,4010,Kirksville Early Learning,elementary,PK,K\n")
     run = reportcard("publish", "--extract", str(tmp_path / "extract"), "--site", str(live),
                      "--aggregates", str(tmp_path / "aggregates"), "--specs", str(SPECS))
     out = " ".join((run.stdout + run.stderr).split())
@@ -312,4 +327,9 @@ def test_a_new_school_year_published_over_the_live_site_protects_only_that_year(
     assert after.filter(pl.col("year") == "2026").height > 0
     page = (live / "districts" / "001091" / "index.html").read_text("utf-8")
     assert "six-year trend" in page and "five-year" not in page
+    assert "No students were reported in 2025-26 at <a" in page
+    closed = (live / "schools" / "001091-4060" / "index.html").read_text("utf-8")
+    assert "its last year with students: 2024-25" in closed and "rc-gone" in closed
+    opened = (live / "schools" / "001091-4010" / "index.html").read_text("utf-8")
+    assert "Kirksville Early Learning" in opened and "rc-gone" not in opened
     assert verify(live).ok

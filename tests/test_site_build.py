@@ -289,6 +289,75 @@ def test_a_district_page_sets_its_schools_side_by_side(site: Path, inputs: dict,
         assert n_withheld and table.find_next("ul", class_="rc-notes")
 
 
+@pytest.fixture(scope="module")
+def changed_schools(inputs: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture state where Central Elem. (048078/1100) has no students in 2025 (it
+    closed: its cells of 2025 are another school's now) and Central East Elem. (1400)
+    opened in 2025."""
+    pub = inputs["published"]
+    old = (pl.col("district_code") == "048078") & (pl.col("school_code") == "1100")
+    moved = pub.filter(old & (pl.col("year") == 2025)).with_columns(
+        pl.lit("1400").alias("school_code"))
+    schools = pl.concat([inputs["schools"], pl.DataFrame(
+        [("048078", "1400", "Central East Elem.", "elementary", "K", "05")],
+        schema=inputs["schools"].columns, orient="row")])
+    out = tmp_path_factory.mktemp("changed") / "site"
+    _build({**inputs, "published": pl.concat([pub.filter(~(old & (pl.col("year") == 2025))),
+                                              moved]),
+            "schools": schools}, out)
+    return out
+
+
+def _facts(page: Path) -> dict[str, str]:
+    return {div.dt.get_text(strip=True): div.dd.get_text(" ", strip=True)
+            for div in soup(page).select(".rc-facts div")}
+
+
+def test_a_school_with_no_students_this_year_keeps_its_page_and_says_why(
+        changed_schools: Path) -> None:
+    """A school that closed: its page stays, says it has no students in the latest year and
+    which years it has, and its trends stop at its last year. Its district lists it apart
+    from the schools it compares, and does not count it among them."""
+    page = changed_schools / "schools" / "048078-1100" / "index.html"
+    facts = _facts(page)
+    assert facts["Students enrolled, 2024-25"] == (
+        "None reported (its last year with students: 2023-24)")
+    assert facts["Years with students"] == "2021-22 to 2023-24"
+    notice = soup(page).select_one(".rc-gone").get_text(" ", strip=True)
+    assert "No students were reported at Central Elem. in 2024-25" in notice
+    assert "2021-22 to 2023-24" in notice
+    trend = soup(page).select_one("table#t-enrollment_total")
+    assert [th.get_text(strip=True) for th in trend.select("tbody th")] == [
+        "2021-22", "2022-23", "2023-24"]
+
+    district = changed_schools / "districts" / "048078" / "index.html"
+    assert _facts(district)["Schools"] == "3, and 1 with no students in 2024-25"
+    table = soup(district).select_one("#t-schools")
+    names = [tr.th.get_text(" ", strip=True) for tr in table.select("tbody tr")
+             if tr.select("td")]
+    assert not any(n.startswith("Central Elem.") for n in names), names
+    assert any(n.startswith("Central East Elem.") for n in names), names
+    apart = soup(district).select_one(".rc-no-students")
+    assert [a["href"] for a in apart.select("a")] == ["../../schools/048078-1100/"]
+    assert "No students were reported in 2024-25 at Central Elem. (" in apart.get_text()
+    state = _facts(changed_schools / "state" / "index.html")
+    assert state["Schools"] == "9"  # 10 in the directory, one of them with no students now
+
+
+def test_a_school_that_opened_says_its_years_and_others_do_not(
+        changed_schools: Path) -> None:
+    new = changed_schools / "schools" / "048078-1400" / "index.html"
+    assert _facts(new)["Years with students"] == "2024-25"
+    assert _facts(new)["Students enrolled, 2024-25"].replace(",", "").isdigit()
+    assert soup(new).select_one(".rc-gone") is None
+    for page in (changed_schools / "schools" / "048078-1200" / "index.html",
+                 changed_schools / "districts" / "048078" / "index.html"):
+        assert "Years with students" not in _facts(page)
+        assert soup(page).select_one(".rc-gone") is None
+    assert soup(changed_schools / "districts" / "001091" / "index.html").select_one(
+        ".rc-no-students") is None
+
+
 def test_a_school_page_points_to_its_district_schools_table_unless_it_is_the_only_one(
         site: Path, inputs: dict) -> None:
     n = inputs["schools"].group_by("district_code").len()

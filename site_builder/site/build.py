@@ -51,6 +51,7 @@ from site_builder.site.pages import (
     county_label,
     district_facts,
     district_places,
+    no_students_notice,
     school_facts,
     school_places,
     state_facts,
@@ -182,7 +183,12 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
             # State
             sp = state_places()
             state = StatePage(title=f"{STATE_NAME} (whole state)", root="../",
-                             facts=state_facts(kit, len(dirs), len(schs)),
+                             facts=state_facts(
+                                 kit,
+                                 sum(kit.index.has_latest(("district", d["district_code"], ""))
+                                     for d in dirs),
+                                 sum(kit.index.has_latest(("school", s["district_code"],
+                                                           s["school_code"])) for s in schs)),
                              topics=kit.topics(sp, "../"), symbol=policy.display.symbol,
                              download=Link("state.csv", "../downloads/state.csv"))
             _write_page(docs, "state.md", state.title, render(env, "state.html", state))
@@ -194,13 +200,20 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                               key=lambda s: (s["school_name"], s["school_code"]))
                 links = tuple(Link(s["school_name"],
                                    f"{root2}schools/{code}-{s['school_code']}/") for s in mine)
+                now = [kit.index.has_latest(("school", code, s["school_code"])) for s in mine]
                 dpage = DistrictPage(
                     title=d["district_name"], root=root2, code=code,
-                    facts=district_facts(kit, d, len(links)), topics=kit.topics(places, root2),
-                    schools=links, compare=compare_schools(kit, places, mine, links),
+                    facts=district_facts(kit, d, sum(now), len(now) - sum(now)),
+                    topics=kit.topics(places, root2),
+                    schools=links, compare=compare_schools(
+                        kit, places, [s for s, n in zip(mine, now, strict=True) if n],
+                        tuple(x for x, n in zip(links, now, strict=True) if n)),
                     compare_year=school_year(kit.index.latest), symbol=policy.display.symbol,
                     download=Link(f"{code}.csv", f"{root2}downloads/districts/{code}.csv"),
-                    county=county_label(d["county_name"]))
+                    county=county_label(d["county_name"]),
+                    no_students=tuple(x for x, n in zip(links, now, strict=True) if not n),
+                    notice=no_students_notice(kit, places[0].entity, d["district_name"],
+                                              "district"))
                 _write_page(docs, f"districts/{code}.md", dpage.title,
                             render(env, "district.html", dpage))
                 n_pages += 1
@@ -216,7 +229,9 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                     topics=kit.topics(places, root2, (places[0], places[2])),
                     district=Link(d["district_name"], dhref),
                     district_schools=len(schools_of.get(dcode, [])), symbol=policy.display.symbol,
-                    download=Link(f"{dcode}.csv", f"{root2}downloads/districts/{dcode}.csv"))
+                    download=Link(f"{dcode}.csv", f"{root2}downloads/districts/{dcode}.csv"),
+                    notice=no_students_notice(kit, places[0].entity, s["school_name"],
+                                              "school"))
                 _write_page(docs, f"schools/{dcode}-{scode}.md", spage.title,
                             render(env, "school.html", spage))
                 n_pages += 1

@@ -83,6 +83,10 @@ class DistrictPage(Page):
     download: Link
     county: str
     """As :func:`pages.county_label` names it ("Boone County"; empty if not known)."""
+    no_students: tuple[Link, ...]
+    """Its schools with no students in the latest year (left out of ``compare``)."""
+    notice: str
+    """Why the page's latest-year tables are empty ("" when they are not)."""
 
     @property
     def state_run(self) -> bool:
@@ -100,6 +104,8 @@ class SchoolPage(Page):
     """How many schools its district has (this one included)."""
     symbol: str
     download: Link
+    notice: str
+    """Why the page's latest-year tables are empty ("" when they are not)."""
 
 
 @dataclass(frozen=True)

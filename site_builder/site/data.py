@@ -42,10 +42,22 @@ class CellIndex:
 
     years: tuple[int, ...]
     by_entity: dict[Entity, dict[CellKey, Shown]] = field(default_factory=dict)
+    spans: dict[Entity, tuple[int, int]] = field(default_factory=dict)
+    """Per entity, its first and last year with any cell (a school that closed, or opened,
+    has fewer years than the site)."""
 
     @property
     def latest(self) -> int:
         return self.years[-1]
+
+    def span(self, entity: Entity) -> tuple[int, int] | None:
+        """The first and last year ``entity`` has students in (``None``: in no year)."""
+        return self.spans.get(entity)
+
+    def has_latest(self, entity: Entity) -> bool:
+        """Whether ``entity`` has students in the latest year."""
+        span = self.spans.get(entity)
+        return span is not None and span[1] == self.latest
 
     def get(self, entity: Entity, key: CellKey) -> Shown | None:
         return self.by_entity.get(entity, {}).get(key)
@@ -97,6 +109,10 @@ def index_cells(published: pl.DataFrame, trend_measures: set[str],
            & pl.col("measure").is_in(sorted(trend_measures)))
     )
     index = CellIndex(years=years)
+    for row in published.group_by("level", "district_code", "school_code").agg(
+            pl.col("year").min().alias("first"), pl.col("year").max().alias("last"),
+    ).iter_rows():
+        index.spans[(str(row[0]), str(row[1]), str(row[2]))] = (int(row[3]), int(row[4]))
     parts = shown.partition_by(["level", "district_code", "school_code"], as_dict=True,
                                maintain_order=False)
     for ent, df in parts.items():

@@ -145,6 +145,11 @@ class PageKit:
         shown = self.index.get(entity, (self.index.latest, "enrollment", "", ALL_GRADES,
                                         ALL_STUDENTS))
         if shown is None:
+            span = self.index.span(entity)
+            if span is None:
+                return "None reported"
+            if span[1] < self.index.latest:
+                return f"None reported (its last year with students: {school_year(span[1])})"
             return "Not reported"
         if shown.withheld:
             return f"{shown.display} ({self.policy.footnote(shown.reason)})"
@@ -153,6 +158,36 @@ class PageKit:
 
 def _topic_description(topic: Topic) -> str:
     return topic.description
+
+
+def years_fact(kit: PageKit, entity: Entity) -> tuple[Fact, ...]:
+    """"Years with students", where a place has fewer than the site (a school that opened
+    or closed, a district that merged): the trends then show only those years."""
+    span = kit.index.span(entity)
+    years = kit.index.years
+    if span is None or span == (years[0], years[-1]):
+        return ()
+    first, last = (school_year(y) for y in span)
+    return (Fact("Years with students", first if first == last else f"{first} to {last}"),)
+
+
+def no_students_notice(kit: PageKit, entity: Entity, name: str, kind: str) -> str:
+    """Why a page of a place with no students in the latest year has empty tables ("" for a
+    place that has some): a school that closed, or has not reported this year, keeps its
+    page and its earlier years."""
+    if kit.index.has_latest(entity):
+        return ""
+    year = school_year(kit.index.latest)
+    span = kit.index.span(entity)
+    if span is None:
+        return (f"No students are reported at {name} in any year shown here (from "
+                f"{school_year(kit.index.years[0])} to {year}), so this page has no numbers.")
+    first, last = (school_year(y) for y in span)
+    years = first if first == last else f"{first} to {last}"
+    return (f"No students were reported at {name} in {year} (for example, the {kind} has "
+            f"closed, or has not reported this year). The tables of {year} below are empty; "
+            f"the trends show its years with students, {years}, and its district's file "
+            "holds all its published numbers.")
 
 
 def state_places() -> tuple[Place, ...]:
@@ -170,14 +205,20 @@ def school_places(dcode: str, scode: str, sname: str, dname: str) -> tuple[Place
             Place(STATE, STATE_NAME, STATE_NAME))
 
 
-def district_facts(kit: PageKit, d: dict[str, str], n_schools: int) -> tuple[Fact, ...]:
+def district_facts(kit: PageKit, d: dict[str, str], n_schools: int,
+                   n_without: int = 0) -> tuple[Fact, ...]:
+    """``n_schools``: its schools with students in the latest year; ``n_without``: those
+    with none (closed, say), whose pages stay."""
     year = school_year(kit.index.latest)
+    schools = str(n_schools) + (f", and {n_without} with no students in {year}"
+                                if n_without else "")
     return (
         Fact(f"Students enrolled, {year}", kit.enrollment(("district", d["district_code"], ""))),
         Fact("Grades served", grades_served(d["low_grade"], d["high_grade"])),
         Fact("County", county_label(d["county_name"])),
         Fact("Kind", LEA_KINDS.get(d["lea_kind"], d["lea_kind"])),
-        Fact("Schools", str(n_schools)),
+        Fact("Schools", schools),
+        *years_fact(kit, ("district", d["district_code"], "")),
         Fact("District code", d["district_code"]),
     )
 
@@ -207,6 +248,7 @@ def school_facts(kit: PageKit, s: dict[str, str], d: dict[str, str],
         Fact("Kind", SCHOOL_KINDS.get(s["school_kind"], s["school_kind"])),
         Fact("District", d.get("district_name", s["district_code"]), district_href),
         Fact("County", county_label(d.get("county_name", ""))),
+        *years_fact(kit, ent),
         Fact("School code", f"{s['district_code']}-{s['school_code']}"),
     )
 

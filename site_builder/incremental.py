@@ -302,7 +302,7 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
     returns it."""
     from site_builder.cells import KEY
     from site_builder.disclosure.audit import read_witnesses
-    from site_builder.disclosure.protect import ProtectionError, keep_pattern
+    from site_builder.disclosure.protect import ProtectionBug, ProtectionError, keep_pattern
     from site_builder.disclosure.releases import shows_more, stale_share
     from site_builder.store import write_witnesses
 
@@ -337,6 +337,8 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
         t0 = time.perf_counter()
         try:
             out[y], new = keep_pattern(truth, policy, before, prior=witnesses.get(y))
+        except ProtectionBug:
+            raise  # not the disclosure officer's to decide
         except ProtectionError as err:
             raise ProtectionError(
                 f"{y} could not be protected keeping what the live site withholds (most "

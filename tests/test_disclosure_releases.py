@@ -12,10 +12,11 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from site_builder.cells import KEY
 from site_builder.cli import main
 from site_builder.compute import compute_cells
 from site_builder.disclosure import protect
-from site_builder.disclosure.audit import AuditReport, Failure, witness_frames
+from site_builder.disclosure.audit import AuditReport, Failure, audit_cells, witness_frames
 from site_builder.disclosure.protect import ProtectionError, keep_pattern
 from site_builder.disclosure.releases import audit_releases, read_release, together
 from site_builder.extract import load_extract
@@ -421,3 +422,78 @@ def test_the_gate_refuses_a_release_that_discloses_together_with_the_live_one(
     # The same CSVs as the live site's: nothing to audit together, and nothing found.
     same = run_gate(live, audit=True, live=live, raw_cells=agg / "cells.parquet")
     assert same.ok and any("same, byte for byte" in n for n in same.notes), same.notes
+
+
+def test_a_school_closed_in_a_revised_year_is_kept_with_what_it_pins_shown(
+        tmp_path: Path) -> None:
+    """A correction after the year was published: Portageville Elem. (001091/4060) had in
+    fact closed, its pupils James Elementary's (4080). The live site withheld 4080's
+    numbers as complements of 4060's; today they are Kirksville's less the schools the
+    live site published, pinned by numbers no kept year may withhold, and compute stopped
+    ("school 001091/4080, ELA, grade 05, All students: number of students (tested) can only
+    be 95..95"). Withheld, they hide nothing: they are published now. A band over a head
+    count published so is shown as its band again, not withheld as "complementary" (over
+    a published head count that says its rate is not extreme: the audit's ranges were of
+    numbers that cannot be, and the releases together 'disclosed' 588 values)."""
+    specs = load_specs(Path(__file__).resolve().parents[1] / "report_specs")
+    generate(tmp_path / "x", seed=20240601, years=(2024,), profile="tiny", canaries=0,
+             progress=False)
+    shutil.copytree(tmp_path / "x", tmp_path / "y")
+    closed = (pl.col("district_code") == "001091") & (pl.col("school_code") == "4060")
+    for name in ("enrollment", "assessment"):
+        path = tmp_path / "y" / "2024" / f"{name}.parquet"
+        df = pl.read_parquet(path)
+        assert df.filter(closed).height
+        df.with_columns(pl.when(closed).then(pl.lit("4080")).otherwise(pl.col("school_code"))
+                        .alias("school_code")).write_parquet(path)
+    before = compute_cells(load_extract(tmp_path / "x"), specs)
+    raw = compute_cells(load_extract(tmp_path / "y"), specs)
+    live = read_release(_site(protect(before, POLICY), tmp_path / "live"))
+    assert live is not None
+    kept, _ = keep_pattern(raw, POLICY, live)
+    key = list(KEY)
+    james = kept.filter((pl.col("school_code") == "4080") & (pl.col("district_code") == "001091"))
+    was = james.join(live.select(*key, pl.col("reason").alias("live")), on=key)
+    shown = was.filter((pl.col("live") == "complementary") & ~pl.col("suppressed"))
+    assert shown.height > 0
+    # A numerator over a head count withheld before and shown now: a band where its rate
+    # is extreme, never "complementary" (the head count published says it is not).
+    heads = set(was.filter(pl.col("n_students").is_not_null()).select(
+        "subject", "grade", "student_group").rows())
+    true = raw.select(*key, pl.col("n_meeting").alias("m"))
+    for r in was.join(true, on=key).filter(pl.col("n_meeting").is_null()
+                                            & pl.col("m").is_not_null()).iter_rows(named=True):
+        if (r["subject"], r["grade"], r["student_group"]) in heads and r["reason"] != "primary":
+            band = POLICY.band_for(r["n_students"] or 0)
+            if band is not None and r["n_students"] and (
+                    100 * r["m"] <= band.bottom * r["n_students"]
+                    or 100 * r["m"] >= band.top * r["n_students"]):
+                assert r["reason"] in ("top_coded", "bottom_coded"), r
+    own = audit_cells(kept, POLICY, hint=raw)  # no witnesses: every range solved again
+    assert own.ok, own.render()
+    report, _ = audit_releases(tmp_path / "live", _site(kept, tmp_path / "kept"), POLICY,
+                               hint=raw)
+    assert report.ok, report.render()
+    assert keep_pattern(raw, POLICY, read_release(tmp_path / "kept"))[0].equals(kept)
+
+
+def test_a_pattern_whose_codes_do_not_fit_the_truth_is_refused() -> None:
+    """A rate withheld as "complementary" over a published head count says the rate is not
+    extreme (else it would be coded, as a band): 2 of 80 is. An attacker's LP built on it
+    has no true point, and its ranges are of numbers that cannot be; with the truth at
+    hand the audit says so, instead of proving or failing values on it."""
+    levels = {"level_below_basic": 30, "level_basic": 30, "level_proficient": 18,
+              "level_advanced": 2}
+    raw = frame(assessment_rows(levels, "All students", "All"))
+    pub = protect(raw, POLICY)
+    adv = (pl.col("measure") == "level_advanced")
+    assert pub.filter(adv)["reason"].to_list() == ["bottom_coded"]
+    lying = pub.with_columns(pl.when(adv).then(pl.lit("complementary"))
+                             .otherwise(pl.col("reason")).alias("reason"),
+                             pl.when(adv).then(pl.lit("*")).otherwise(pl.col("display"))
+                             .alias("display"))
+    report = audit_cells(lying, POLICY, hint=raw)
+    assert [f.kind for f in report.failures][:1] == ["untrue"], report.render()
+    assert "level_advanced is 2, but what is published" in report.failures[0].render()
+    assert not any(f.kind == "untrue" for f in audit_cells(lying, POLICY).failures)
+    assert audit_cells(pub, POLICY, hint=raw).ok

@@ -167,7 +167,8 @@ up, so its partners need values above 0 that can go down)."""
 
 
 
-SEVERITY = {"exact": 0, "derived_group": 1, "approximate": 2, "inconsistent": 3, "unproven": 4}
+SEVERITY = {"untrue": 0, "exact": 1, "derived_group": 2, "approximate": 3, "inconsistent": 4,
+            "unproven": 5}
 """The order failures are listed in: disclosed exactly first, merely unproven last."""
 
 
@@ -176,7 +177,7 @@ class Failure:
     """One published set of numbers that discloses something."""
 
     kind: str
-    """exact | approximate | unproven | derived_group | inconsistent"""
+    """exact | approximate | unproven | derived_group | inconsistent | untrue"""
     cell: str
     """The withheld cell (or the relation) in plain words."""
     low: float | None = None
@@ -196,6 +197,8 @@ class Failure:
             head = f"derived group of {self.low:g} students: {self.cell}"
         elif self.kind == "inconsistent":
             head = f"published numbers do not add up: {self.cell}"
+        elif self.kind == "untrue":
+            head = f"what is published does not fit the true values: {self.cell}"
         else:
             lo = "-inf" if self.low is None else f"{self.low:g}"
             hi = "inf" if self.high is None else f"{self.high:g}"
@@ -736,6 +739,8 @@ def check_system(system: System, k: Knowledge, policy: Policy,
             x0 = hint[hvars]
             if _feasible(A, x0, lo, hi, rlo_a, rhi_a):
                 start = x0
+            else:
+                failures += _untrue(system, k, lp, hint, descr)
         region = system.regions[hvars]
         unit = np.unique(system.districts[hvars], return_inverse=True)[1]
         req = k.required[hvars]
@@ -782,6 +787,40 @@ def check_system(system: System, k: Knowledge, policy: Policy,
     report.n_withheld = int(hid.sum())
     report.seconds += time.perf_counter() - t0
     return report
+
+
+def _untrue(system: System, k: Knowledge, lp: WithheldLP, hint: np.ndarray,
+            descr: list[str]) -> list[Failure]:
+    """Where ``hint`` is the truth of these cells (every value known, and every published
+    one as published) and yet no point of the audit's LP: what the published reason codes
+    and bands say is not so (a complementary rate over a published head count is not
+    extreme; a band holds). The LP's ranges are then of no real release, and nothing
+    about them can be trusted (a bug in protect(); or, with two releases together, an
+    earlier number no longer true). The first value or relation that does not fit."""
+    x0 = hint[lp.hvars]
+    if not np.all(np.isfinite(hint)) or not np.allclose(hint[k.known], k.value[k.known]):
+        return []  # not this release's truth (another extract's cells): only not a start
+    out = np.flatnonzero((x0 < lp.lo - 1e-6) | (x0 > lp.hi + 1e-6))
+    if len(out):
+        v = int(lp.hvars[out[0]])
+        hi = "" if lp.hi[out[0]] >= BIG / 2 else f"{lp.hi[out[0]]:g}"
+        what = (f"{descr[v]} is {x0[out[0]]:g}, but what is published (its reason code, a "
+                f"band, a rate) puts it at {lp.lo[out[0]]:g}..{hi}")
+        var: int | None = v
+    else:
+        ax = lp.A @ x0
+        row = int(np.flatnonzero((ax < lp.rlo - 1e-6) | (ax > lp.rhi + 1e-6))[0])
+        rel = int(lp.row_rel[row])
+        e = system.edges
+        tot = e.filter((pl.col("rel_id") == rel) & pl.col("is_total"))["var_id"] if rel >= 0 \
+            else pl.Series([], dtype=pl.Int64)
+        what = (f"the true values of {descr[int(tot[0])]} and its withheld parts do not "
+                "fit its published numbers" if len(tot) else "a withheld numerator is above "
+                "its withheld head count")
+        var = None
+    return [Failure("untrue", f"{what} ({len(out):,} withheld value(s) out of their "
+                    "published bounds). The audit's ranges would be of numbers that cannot "
+                    "be; nothing it finds can be trusted.", var_id=var)]
 
 
 @dataclass(frozen=True)

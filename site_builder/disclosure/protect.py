@@ -117,6 +117,10 @@ class ProtectionError(ReportcardError):
     """The tables could not be protected (the audit still fails after every fix)."""
 
 
+class ProtectionBug(ProtectionError):
+    """protect() made a pattern its own audit finds untrue: a defect, not a decision."""
+
+
 class _State:
     """Arrays over variables and relation edges, mutated by the suppression rounds."""
 
@@ -212,8 +216,9 @@ class _State:
         cnt = system.num_of_row.is_null().to_numpy()
         self.den_has_count_row[system.den_of_row.to_numpy()[cnt]] = True
         # Head counts a kept year shows even where every rate over them is withheld (see
-        # withhold_as_before); none in a fresh pattern.
+        # withhold_as_before and show_pinned); none in a fresh pattern.
         self.show_known = np.zeros(nv, bool)
+        self.natural: np.ndarray | None = None  # set in a kept year (withhold_as_before)
 
     @property
     def hidden(self) -> np.ndarray:
@@ -267,9 +272,41 @@ class _State:
         exactly disclosed by them). The rows of its withheld rates show it instead
         (:func:`render`, ``shown``)."""
         r = self.reason
+        self.natural = r.copy()  # what primary suppression and coding alone would show
         r[(withheld | coded) & (r == NONE) & self._eligible] = COMPLEMENTARY
         self._eligible = self._eligible & ~known
         self.show_known = known & self.is_den
+
+    def show_pinned(self, failures: list[_audit.Failure]) -> np.ndarray:
+        """In a kept year, publish the complements an exact LP shows pinned to one value
+        when nothing left can be withheld for them (every number that pins them is one the
+        earlier release published and is still true). Withheld, such a value hides nothing:
+        whoever kept that release works it out; published, it adds nothing either (every
+        solution already has it). A revised year does this: a school closed in the
+        correction, its pupils now another school's, whose counts the live site withheld
+        as complements of the closed school's; today they are their district's less the
+        schools the live site published. Not a value primary suppression or coding would
+        withhold (that is a disclosure, and stays one), nor a numerator whose denominator
+        stays withheld. Returns the values published (never withheld again)."""
+        assert self.natural is not None, "a kept year's only"
+        v = np.array(sorted({f.var_id for f in failures
+                             if f.kind == "exact" and f.var_id is not None}), np.int64)
+        v = v[(self.reason[v] == COMPLEMENTARY) & (self.natural[v] == NONE)]
+        dens = v[self.is_den[v]]
+        self.reason[dens] = NONE
+        self.show_known[dens] = True  # shown on the rows of its rates still withheld
+        # Its numerators that coding shows as a band are withheld only as its own were
+        # (propagate): a withheld numerator over a published denominator says its rate is
+        # not extreme, so they are shown as their bands again (and audited as such).
+        over = np.flatnonzero(~self.is_den & np.isin(self.den_id, dens)
+                              & (self.reason == COMPLEMENTARY) & (self.natural >= TOP))
+        self.reason[over] = self.natural[over]
+        nums = v[~self.is_den[v]]
+        nums = nums[self.reason[self.den_id[nums]] == NONE]
+        self.reason[nums] = NONE
+        shown = np.concatenate([dens, nums])
+        self._eligible[shown] = False
+        return shown
 
     def hide(self, idx: np.ndarray) -> int:
         """Withhold ``idx`` as complements; returns how many were published."""
@@ -1209,6 +1246,11 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
                                     system=prepared, settled=settled)
         for y, w in report.witnesses.items():
             witnesses[y] = witnesses[y].merged(w) if y in witnesses else w
+        untrue = [f for f in report.failures if f.kind == "untrue"]
+        if untrue:  # no complement mends it: the pattern's own codes say what is not so
+            raise ProtectionBug(
+                "protect() made a pattern whose reason codes do not fit the data (a bug in "
+                "site_builder.disclosure; nothing was published):\n  " + untrue[0].render())
         found = [f for f in report.failures if f.kind != "inconsistent"]
         failing = _audit.AuditReport(failures=list(found))  # for the message if all else fails
         before = failed
@@ -1325,13 +1367,20 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             st.keep_ok = True
             n_keep = st.fix(report)
             st.keep_ok = False
-            if not n_keep:
+            shown = st.show_pinned(found) if not n_keep and st.natural is not None \
+                else np.zeros(0, np.int64)
+            if len(shown):
+                log.info("audit round %d: %d withheld values pinned by numbers the earlier "
+                         "release published are published (withheld, they hide nothing)",
+                         rnd + 1, len(shown))
+            elif not n_keep:
                 # Not the report's first line: its counts are of no audit of the year.
                 raise ProtectionError(
                     "could not protect: nothing left to withhold stops these disclosures:\n"
                     + "\n".join(failing.render(limit=10).splitlines()[1:]))
-            log.info("audit round %d: %d of the state's All-students numbers withheld, "
-                     "nothing else was left near the failing values", rnd + 1, n_keep)
+            else:
+                log.info("audit round %d: %d of the state's All-students numbers withheld, "
+                         "nothing else was left near the failing values", rnd + 1, n_keep)
         st.greedy()
         thorough = False
     raise ProtectionError(f"still failing after {MAX_AUDIT_ROUNDS} audit rounds:\n"

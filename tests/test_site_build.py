@@ -292,14 +292,17 @@ def test_a_district_page_sets_its_schools_side_by_side(site: Path, inputs: dict,
 @pytest.fixture(scope="module")
 def changed_schools(inputs: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fixture state where Central Elem. (048078/1100) has no students in 2025 (it
-    closed: its cells of 2025 are another school's now) and Central East Elem. (1400)
-    opened in 2025."""
-    pub = inputs["published"]
+    closed: its cells of 2025 are another school's now), Central East Elem. (1400)
+    opened in 2025, Central Annex (1500) is listed with no students in any year, and Adair
+    Co. R-I (001090) has no students in 2025 (it merged)."""
+    pub = inputs["published"].filter(
+        (pl.col("district_code") != SMALL_DISTRICT) | (pl.col("year") < 2025))
     old = (pl.col("district_code") == "048078") & (pl.col("school_code") == "1100")
     moved = pub.filter(old & (pl.col("year") == 2025)).with_columns(
         pl.lit("1400").alias("school_code"))
     schools = pl.concat([inputs["schools"], pl.DataFrame(
-        [("048078", "1400", "Central East Elem.", "elementary", "K", "05")],
+        [("048078", "1400", "Central East Elem.", "elementary", "K", "05"),
+         ("048078", "1500", "Central Annex", "other", "K", "12")],  # never any students
         schema=inputs["schools"].columns, orient="row")])
     out = tmp_path_factory.mktemp("changed") / "site"
     _build({**inputs, "published": pl.concat([pub.filter(~(old & (pl.col("year") == 2025))),
@@ -331,17 +334,43 @@ def test_a_school_with_no_students_this_year_keeps_its_page_and_says_why(
         "2021-22", "2022-23", "2023-24"]
 
     district = changed_schools / "districts" / "048078" / "index.html"
-    assert _facts(district)["Schools"] == "3, and 1 with no students in 2024-25"
+    assert _facts(district)["Schools"] == "3, and 2 with no students in 2024-25"
     table = soup(district).select_one("#t-schools")
     names = [tr.th.get_text(" ", strip=True) for tr in table.select("tbody tr")
              if tr.select("td")]
     assert not any(n.startswith("Central Elem.") for n in names), names
     assert any(n.startswith("Central East Elem.") for n in names), names
     apart = soup(district).select_one(".rc-no-students")
-    assert [a["href"] for a in apart.select("a")] == ["../../schools/048078-1100/"]
-    assert "No students were reported in 2024-25 at Central Elem. (" in apart.get_text()
+    assert [a["href"] for a in apart.select("a")] == ["../../schools/048078-1500/",
+                                                       "../../schools/048078-1100/"]
+    assert ("No students were reported in 2024-25 at Central Annex or Central Elem. ("
+            in apart.get_text())
+    never = changed_schools / "schools" / "048078-1500" / "index.html"
+    assert _facts(never)["Students enrolled, 2024-25"] == "None reported"
+    assert "Years with students" not in _facts(never)
+    assert soup(never).select_one(".rc-gone").get_text(" ", strip=True).startswith(
+        "No students are reported at Central Annex in any year shown here")
     state = _facts(changed_schools / "state" / "index.html")
-    assert state["Schools"] == "9"  # 10 in the directory, one of them with no students now
+    # 11 schools in the directory: Central Elem., Central Annex and Adair Co. R-I's 2 with
+    # no students now
+    assert state["Schools"] == "7" and state["Districts and charter LEAs"] == "3"
+
+
+def test_a_district_with_no_students_this_year_keeps_its_page_and_says_why(
+        changed_schools: Path) -> None:
+    page = changed_schools / "districts" / SMALL_DISTRICT / "index.html"
+    facts = _facts(page)
+    assert facts["Students enrolled, 2024-25"] == (
+        "None reported (its last year with students: 2023-24)")
+    assert facts["Schools"] == "0, and 2 with no students in 2024-25"
+    notice = soup(page).select_one(".rc-gone").get_text(" ", strip=True)
+    assert notice.startswith("No students were reported at Adair Co. R-I in 2024-25 (for "
+                             "example, the district has closed")
+    assert "its's" not in notice and "its download file" in notice
+    # No table of its schools in 2024-25: both are listed, linked, and said to have none.
+    assert soup(page).select_one("#t-schools") is None
+    apart = soup(page).select_one(".rc-no-students")
+    assert len(apart.select("a")) == 2 and " or " in apart.get_text()
 
 
 def test_a_school_that_opened_says_its_years_and_others_do_not(

@@ -184,10 +184,12 @@ def no_students_notice(kit: PageKit, entity: Entity, name: str, kind: str) -> st
                 f"{school_year(kit.index.years[0])} to {year}), so this page has no numbers.")
     first, last = (school_year(y) for y in span)
     years = first if first == last else f"{first} to {last}"
+    whose = "its district's" if kind == "school" else "its"
     return (f"No students were reported at {name} in {year} (for example, the {kind} has "
             f"closed, or has not reported this year). The tables of {year} below are empty; "
-            f"the trends show its years with students, {years}, and its district's file "
-            "holds all its published numbers.")
+            f"the trends show its years with students, {years}, and "
+            f"{whose} download file holds all its "
+            "published numbers.")
 
 
 def state_places() -> tuple[Place, ...]:

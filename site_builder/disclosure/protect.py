@@ -1218,6 +1218,11 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
     failed = None  # the values the last round failed (cubes are looked for again)
     stall = False
     solved_exactly = np.zeros(0, np.int64)  # values a stalled round already solved exactly
+    # Values an exact round showed narrow (its LP finished), once, and how much was
+    # withheld then: with more withheld since, they may be solved exactly once more.
+    narrow_once = np.zeros(0, np.int64)
+    narrow_at = 0
+    exact_times = np.zeros(len(st.reason), np.int64)
     # Every round's pattern is of the same cells: their system and true values, built once.
     prepared = (system, _audit.hint_values(cells, system, cells))
     year = int(cells["year"][0]) if cells.height else 0
@@ -1236,10 +1241,20 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
         # a group of 78,000 columns did not finish in its budget: full state 2024, one
         # school's ELA tested count, four exact rounds of 25-55 s in a row) would leave
         # them so again, and the ordinary rounds' complements are what frees them.
+        # But an exact LP that finished and showed a value narrow may show it wide once
+        # complements are added: such a value is solved exactly once more, after more is
+        # withheld (full state 2026 with a school closed: a 5-student district's Hispanic
+        # count, 1..3 in the exact round; the complements after it made it 1..27, which the
+        # regional proofs never showed, and 46 rounds went by, one useless complement each,
+        # until protect gave up).
+        if len(narrow_once) and int(st.hidden.sum()) > narrow_at:
+            solved_exactly = np.setdiff1d(solved_exactly, narrow_once)
+            narrow_once = np.zeros(0, np.int64)
         exact_now = (failed is not None and stall and not thorough
                      and not np.isin(failed, solved_exactly).all())
         if exact_now and failed is not None:
             solved_exactly = np.union1d(solved_exactly, failed)
+            exact_times[failed] += 1
         report = _audit.audit_cells(published, policy, hint=cells, thorough=thorough,
                                     witnesses=given, regional=not thorough,
                                     exact_count=EXACT_WHEN_STALLED if exact_now else None,
@@ -1253,15 +1268,10 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
                 "site_builder.disclosure; nothing was published):\n  " + untrue[0].render())
         found = [f for f in report.failures if f.kind != "inconsistent"]
         if exact_now:
-            # An exact LP that finished and showed a value narrow may show it wide once
-            # complements are added: only a value it left unproven is not solved again.
-            # (Full state 2026 with a school closed: a 5-student district's Hispanic count,
-            # 1..3 by the exact round; the complements after it made it 1..27, which the
-            # regional proofs could not show, and 46 rounds went by, one useless complement
-            # each, until protect gave up.)
-            solved_exactly = np.setdiff1d(solved_exactly, [
-                f.var_id for f in found if f.kind in ("exact", "approximate")
-                and f.var_id is not None])
+            shown = np.array(sorted({f.var_id for f in found if f.var_id is not None
+                                     and f.kind in ("exact", "approximate")}), np.int64)
+            narrow_once = shown[exact_times[shown] == 1]
+            narrow_at = int(st.hidden.sum())
         failing = _audit.AuditReport(failures=list(found))  # for the message if all else fails
         before = failed
         failed = np.array(sorted({f.var_id for f in found if f.var_id is not None}), np.int64)

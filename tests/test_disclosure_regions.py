@@ -295,18 +295,14 @@ def test_a_stalled_round_solves_the_whole_group_exactly(monkeypatch) -> None:
     assert stalled.ok, stalled.render(limit=5)
 
 
-def test_protect_answers_a_stall_with_exact_lps(monkeypatch) -> None:
-    """protect() side: a round failing exactly the values the round before failed makes the
-    next round pass ``exact_count=EXACT_WHEN_STALLED``, once for the same values. The stall
-    is staged by handing the first round's report back for the second and third rounds (on
-    the full state it came from values that complements near them could not help); every
-    audit run here is the real one, and the result passes the full audit."""
-    import importlib
-
-    protect_mod = importlib.import_module("site_builder.disclosure.protect")
-    # A state where the replayed failures still find a complement to withhold (where they
-    # find none, the next round is a thorough one instead, as it was for seed 7 once the
-    # state's All-students numbers stopped being complements).
+def _staged_rounds(monkeypatch, stage):  # noqa: ANN001, ANN202
+    """protect() of a toy state whose regional proofs prove nothing (every group "large"),
+    with ``stage(n, report, first)`` choosing the report of audit call ``n`` (from 1; the
+    real ``report``, or one made from ``first``, the first call's). Returns the calls'
+    ``exact_count``, the pattern, the raw cells and the real ``audit_cells``. A state where
+    replayed failures still find a complement to withhold (where they find none, the next
+    round is a thorough one instead, as it was for seed 7 once the state's All-students
+    numbers stopped being complements)."""
     raw = toy_state(5, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
     for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "WHOLE_GROUP_COLUMNS", "EXACT_LIMIT",
                  "PARTNERS", "REGIONAL_EXACT_COUNT", "REGION_EXACT_COUNT"):
@@ -321,12 +317,25 @@ def test_protect_answers_a_stall_with_exact_lps(monkeypatch) -> None:
         report = real(*args, **kwargs)
         if len(calls) == 1:
             first.append(report)
-        return first[0] if len(calls) in (2, 3) else report
+        return stage(len(calls), report, first[0])
 
     monkeypatch.setattr(audit_mod, "audit_cells", spied)
-    pub = protect(raw, POLICY)
-    # Round 3 solves the stalled values exactly; they fail again there (staged), and round 4
-    # does not solve the same values exactly a second time.
+    return calls, protect(raw, POLICY), raw, real
+
+
+def test_protect_answers_a_stall_with_exact_lps(monkeypatch) -> None:
+    """protect() side: a round failing exactly the values the round before failed makes the
+    next round pass ``exact_count=EXACT_WHEN_STALLED``, once for the same values. The stall
+    is staged by handing the first round's report back for the second and third rounds (on
+    the full state it came from values that complements near them could not help); every
+    audit run here is the real one, and the result passes the full audit."""
+    import importlib
+
+    protect_mod = importlib.import_module("site_builder.disclosure.protect")
+    calls, pub, raw, real = _staged_rounds(
+        monkeypatch, lambda n, report, first: first if n in (2, 3) else report)
+    # Round 3 solves the stalled values exactly; they fail again there (staged, unproven:
+    # its LP did not finish), and round 4 does not solve the same values exactly again.
     assert calls[:4] == [None, None, protect_mod.EXACT_WHEN_STALLED, None], calls
     assert real(pub, POLICY, hint=raw).ok
 
@@ -344,28 +353,16 @@ def test_a_value_an_exact_round_showed_narrow_is_solved_exactly_again(monkeypatc
     from dataclasses import replace
 
     protect_mod = importlib.import_module("site_builder.disclosure.protect")
-    raw = toy_state(5, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
-    for name in ("LOCAL_ROUNDS", "TRADE_ROUNDS", "WHOLE_GROUP_COLUMNS", "EXACT_LIMIT",
-                 "PARTNERS", "REGIONAL_EXACT_COUNT", "REGION_EXACT_COUNT"):
-        monkeypatch.setattr(audit_mod, name, 0)
-    monkeypatch.setattr(audit_mod, "LARGE_COMPONENT", 5)
-    real = audit_mod.audit_cells
-    calls: list[int | None] = []
-    first: list = []
 
-    def spied(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        calls.append(kwargs.get("exact_count"))
-        report = real(*args, **kwargs)
-        if len(calls) == 1:
-            first.append(report)
+    def stage(n, report, first):  # noqa: ANN001, ANN202
+        if n == 1:
             assert {f.kind for f in report.failures} == {"unproven"}
-        if len(calls) == 3:  # the exact LP finished: narrow, not unproven
-            return replace(first[0], failures=[replace(f, kind="approximate")
-                                               for f in first[0].failures])
-        return first[0] if len(calls) == 2 else report
+        if n == 3:  # the exact LP finished: narrow, not unproven
+            return replace(first, failures=[replace(f, kind="approximate")
+                                            for f in first.failures])
+        return first if n == 2 else report
 
-    monkeypatch.setattr(audit_mod, "audit_cells", spied)
-    pub = protect(raw, POLICY)
+    calls, pub, raw, real = _staged_rounds(monkeypatch, stage)
     exact = protect_mod.EXACT_WHEN_STALLED
     # Round 4 solves them exactly again, with round 3's complements (before: a regional
     # round, and never an exact one for them again).

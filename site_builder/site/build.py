@@ -200,18 +200,21 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                               key=lambda s: (s["school_name"], s["school_code"]))
                 links = tuple(Link(s["school_name"],
                                    f"{root2}schools/{code}-{s['school_code']}/") for s in mine)
-                now = [kit.index.has_latest(("school", code, s["school_code"])) for s in mine]
+                # Compared: the schools with students in the latest year; the others named.
+                now = [(s, x) for s, x in zip(mine, links, strict=True)
+                       if kit.index.has_latest(("school", code, s["school_code"]))]
+                shown = {x for _s, x in now}
+                gone = tuple(x for x in links if x not in shown)
                 dpage = DistrictPage(
                     title=d["district_name"], root=root2, code=code,
-                    facts=district_facts(kit, d, sum(now), len(now) - sum(now)),
+                    facts=district_facts(kit, d, len(now), len(gone)),
                     topics=kit.topics(places, root2),
                     schools=links, compare=compare_schools(
-                        kit, places, [s for s, n in zip(mine, now, strict=True) if n],
-                        tuple(x for x, n in zip(links, now, strict=True) if n)),
+                        kit, places, [s for s, _x in now], tuple(x for _s, x in now)),
                     compare_year=school_year(kit.index.latest), symbol=policy.display.symbol,
                     download=Link(f"{code}.csv", f"{root2}downloads/districts/{code}.csv"),
                     county=county_label(d["county_name"]),
-                    no_students=tuple(x for x, n in zip(links, now, strict=True) if not n),
+                    no_students=gone,
                     notice=no_students_notice(kit, places[0].entity, d["district_name"],
                                               "district"))
                 _write_page(docs, f"districts/{code}.md", dpage.title,

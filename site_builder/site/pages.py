@@ -160,6 +160,12 @@ def _topic_description(topic: Topic) -> str:
     return topic.description
 
 
+def _years_text(span: tuple[int, int]) -> str:
+    """(2021, 2025) -> "2020-21 to 2024-25"; one year as itself."""
+    first, last = (school_year(y) for y in span)
+    return first if first == last else f"{first} to {last}"
+
+
 def years_fact(kit: PageKit, entity: Entity) -> tuple[Fact, ...]:
     """"Years with students", where a place has fewer than the site (a school that opened
     or closed, a district that merged): the trends then show only those years."""
@@ -167,8 +173,7 @@ def years_fact(kit: PageKit, entity: Entity) -> tuple[Fact, ...]:
     years = kit.index.years
     if span is None or span == (years[0], years[-1]):
         return ()
-    first, last = (school_year(y) for y in span)
-    return (Fact("Years with students", first if first == last else f"{first} to {last}"),)
+    return (Fact("Years with students", _years_text(span)),)
 
 
 def no_students_notice(kit: PageKit, entity: Entity, name: str, kind: str) -> str:
@@ -182,14 +187,11 @@ def no_students_notice(kit: PageKit, entity: Entity, name: str, kind: str) -> st
     if span is None:
         return (f"No students are reported at {name} in any year shown here (from "
                 f"{school_year(kit.index.years[0])} to {year}), so this page has no numbers.")
-    first, last = (school_year(y) for y in span)
-    years = first if first == last else f"{first} to {last}"
     whose = "its district's" if kind == "school" else "its"
     return (f"No students were reported at {name} in {year} (for example, the {kind} has "
             f"closed, or has not reported this year). The tables of {year} below are empty; "
-            f"the trends show its years with students, {years}, and "
-            f"{whose} download file holds all its "
-            "published numbers.")
+            f"the trends show its years with students, {_years_text(span)}, and {whose} "
+            "download file holds all its published numbers.")
 
 
 def state_places() -> tuple[Place, ...]:

@@ -345,6 +345,10 @@ def test_a_school_with_no_students_this_year_keeps_its_page_and_says_why(
                                                        "../../schools/048078-1100/"]
     assert ("No students were reported in 2024-25 at Central Annex or Central Elem. ("
             in apart.get_text())
+    # Its page does not send a reader to the district's table it is not in.
+    assert soup(page).select_one(".rc-compare-link") is None
+    assert soup(changed_schools / "schools" / "048078-1400" / "index.html").select_one(
+        ".rc-compare-link") is not None
     never = changed_schools / "schools" / "048078-1500" / "index.html"
     assert _facts(never)["Students enrolled, 2024-25"] == "None reported"
     assert "Years with students" not in _facts(never)
@@ -362,15 +366,21 @@ def test_a_district_with_no_students_this_year_keeps_its_page_and_says_why(
     facts = _facts(page)
     assert facts["Students enrolled, 2024-25"] == (
         "None reported (its last year with students: 2023-24)")
-    assert facts["Schools"] == "0, and 2 with no students in 2024-25"
+    assert facts["Schools"] == "None with students in 2024-25 (2 listed below)"
     notice = soup(page).select_one(".rc-gone").get_text(" ", strip=True)
     assert notice.startswith("No students were reported at Adair Co. R-I in 2024-25 (for "
                              "example, the district has closed")
     assert "its's" not in notice and "its download file" in notice
-    # No table of its schools in 2024-25: both are listed, linked, and said to have none.
-    assert soup(page).select_one("#t-schools") is None
-    apart = soup(page).select_one(".rc-no-students")
+    # No table of its schools in 2024-25: both are named once, linked, as having none (not
+    # also in a list of its schools, nor as "no school buildings are listed").
+    section = soup(page).select_one(".rc-schools")
+    assert section.select_one("#t-schools") is None
+    apart = section.select_one(".rc-no-students")
     assert len(apart.select("a")) == 2 and " or " in apart.get_text()
+    assert len(section.select("a")) == 2 and "No school buildings" not in section.get_text()
+    # Nor do its schools' pages send a reader to a table they are not in.
+    for school in changed_schools.glob(f"schools/{SMALL_DISTRICT}-*/index.html"):
+        assert soup(school).select_one(".rc-compare-link") is None, school
 
 
 def test_a_school_that_opened_says_its_years_and_others_do_not(
@@ -574,6 +584,8 @@ def test_every_chart_number_is_in_its_table(site: Path) -> None:
             n_charts += 1
             fig = script.find_parent("figure")
             assert fig.select_one("[role=img][aria-label]") and fig.figcaption
+            # one full stop after a name that ends with one ("Central Elem.")
+            assert ".." not in fig.select_one("[role=img]")["aria-label"], page
     assert n_charts > 50
 
 

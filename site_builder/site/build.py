@@ -209,7 +209,7 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                     title=d["district_name"], root=root2, code=code,
                     facts=district_facts(kit, d, len(now), len(gone)),
                     topics=kit.topics(places, root2),
-                    schools=links, compare=compare_schools(
+                    schools=tuple(x for _s, x in now), compare=compare_schools(
                         kit, places, [s for s, _x in now], tuple(x for _s, x in now)),
                     compare_year=school_year(kit.index.latest), symbol=policy.display.symbol,
                     download=Link(f"{code}.csv", f"{root2}downloads/districts/{code}.csv"),
@@ -221,6 +221,15 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                             render(env, "district.html", dpage))
                 n_pages += 1
                 bar.advance(task)
+
+            def compared(dcode: str, scode: str) -> int:
+                # The schools its district's table compares, this one among them (none if
+                # it has no students in the latest year: its district names it apart).
+                if not kit.index.has_latest(("school", dcode, scode)):
+                    return 0
+                return sum(kit.index.has_latest(("school", dcode, x["school_code"]))
+                           for x in schools_of.get(dcode, []))
+
             for s in schs:
                 dcode, scode = s["district_code"], s["school_code"]
                 d = d_by_code.get(dcode, {"district_name": dcode, "county_name": ""})
@@ -231,7 +240,7 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                     facts=school_facts(kit, s, d, dhref),
                     topics=kit.topics(places, root2, (places[0], places[2])),
                     district=Link(d["district_name"], dhref),
-                    district_schools=len(schools_of.get(dcode, [])), symbol=policy.display.symbol,
+                    district_schools=compared(dcode, scode), symbol=policy.display.symbol,
                     download=Link(f"{dcode}.csv", f"{root2}downloads/districts/{dcode}.csv"),
                     notice=no_students_notice(kit, places[0].entity, s["school_name"],
                                               "school"))

@@ -76,6 +76,7 @@ class DistrictPage(Page):
     facts: tuple[Fact, ...]
     topics: tuple[TopicBlock, ...]
     schools: tuple[Link, ...]
+    """Its schools with students in the latest year (listed when ``compare`` is empty)."""
     compare: Table
     """The schools side by side on the headline measures (:func:`tables.schools_table`)."""
     compare_year: str
@@ -101,7 +102,8 @@ class SchoolPage(Page):
     topics: tuple[TopicBlock, ...]
     district: Link
     district_schools: int
-    """How many schools its district has (this one included)."""
+    """How many schools its district's table compares, this one among them (0 when this
+    school has no students in the latest year: the district names it below the table)."""
     symbol: str
     download: Link
     notice: str

@@ -111,8 +111,8 @@ class PageKit:
         table = trend_table(topic, places, self.index, self.policy)
         first, last = school_year(self.index.years[0]), school_year(self.index.years[-1])
         what = topic.title[:1].lower() + topic.title[1:]  # "test results (MAP)"
-        alt = (f"Line chart of {what} from {first} to {last}, all students, "
-               f"for {who}.")
+        alt = _full_stop(f"Line chart of {what} from {first} to {last}, all students, "
+                         f"for {who}")
         template = self._template(f"trend-{topic.id}", places, lambda: charts.trend_template(
             topic, places, alt, self.specs.measures))
         measures = ", ".join(m.label.lower() for m in topic.headline)
@@ -130,10 +130,10 @@ class PageKit:
                 "group": "by student group"}[s.rows]
         if what.split()[-1] in s.title.lower():
             what = ""
-        alt = (f"{CHART_WORDS.get(s.chart_kind, 'Chart')} of {s.title.lower()}"
-               f"{', ' + what if what else ''}"
-               f"{', one panel per subject' if s.subjects else ''}, for "
-               f"{' and '.join(p.name for p in drawn)}.")
+        alt = _full_stop(f"{CHART_WORDS.get(s.chart_kind, 'Chart')} of {s.title.lower()}"
+                         f"{', ' + what if what else ''}"
+                         f"{', one panel per subject' if s.subjects else ''}, for "
+                         f"{' and '.join(p.name for p in drawn)}")
         template = self._template(s.id, places,
                                   lambda: charts.section_template(s, places, alt))
         terms = tuple(Link(self.specs.term(t).term, f"{root}glossary/#{t}")
@@ -154,6 +154,12 @@ class PageKit:
         if shown.withheld:
             return f"{shown.display} ({self.policy.footnote(shown.reason)})"
         return shown.display
+
+
+def _full_stop(text: str) -> str:
+    """``text`` as a sentence: a full stop at its end, unless it ends with one already (a
+    name such as "Avenue City Elem.")."""
+    return text if text.endswith(".") else text + "."
 
 
 def _topic_description(topic: Topic) -> str:
@@ -214,8 +220,11 @@ def district_facts(kit: PageKit, d: dict[str, str], n_schools: int,
     """``n_schools``: its schools with students in the latest year; ``n_without``: those
     with none (closed, say), whose pages stay."""
     year = school_year(kit.index.latest)
-    schools = str(n_schools) + (f", and {n_without} with no students in {year}"
-                                if n_without else "")
+    if n_schools or not n_without:
+        schools = str(n_schools) + (f", and {n_without} with no students in {year}"
+                                    if n_without else "")
+    else:  # every school closed, or merged into another district
+        schools = f"None with students in {year} ({n_without} listed below)"
     return (
         Fact(f"Students enrolled, {year}", kit.enrollment(("district", d["district_code"], ""))),
         Fact("Grades served", grades_served(d["low_grade"], d["high_grade"])),

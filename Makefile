@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 RC := $(BIN)/reportcard
 SEED ?= 20240601
 EXTRACT ?= data/extract
-# The synthetic state the demo makes: state (all 561 Missouri LEAs, the default: about 25
+# The synthetic state the demo makes: state (all 561 Missouri LEAs, the default: about 8
 # minutes on 2 cores, most of it protecting and auditing 5 years), central (the 46 real
 # LEAs of ten central Missouri counties) or tiny (5 real districts: about 2
 # minutes). `make demo PROFILE=tiny` for a quick look.

@@ -397,6 +397,41 @@ def test_a_school_that_opened_says_its_years_and_others_do_not(
         ".rc-no-students") is None
 
 
+def _trend_words(page: Path) -> list[tuple[str, str, str, str]]:
+    """(heading, description, caption, chart's alt) of each topic's trend on ``page``."""
+    out = []
+    for sec in soup(page).select("section.rc-section[id^=trend-]"):
+        img, cap = sec.select_one("[role=img]"), sec.select_one("caption")
+        if cap is None:  # nothing to show (an elementary school's graduation)
+            continue
+        out.append((sec.select_one("h3").get_text(" ", strip=True),
+                    sec.select_one("p").get_text(" ", strip=True),
+                    cap.get_text(" ", strip=True), img["aria-label"] if img else ""))
+    return out
+
+
+def test_a_trend_says_the_years_it_shows(changed_schools: Path) -> None:
+    """A school that opened this year has a one-year "trend"; one that closed, its own
+    years: their headings, captions and charts' descriptions say so, not the site's."""
+    opened = _trend_words(changed_schools / "schools" / "048078-1400" / "index.html")
+    closed = _trend_words(changed_schools / "schools" / "048078-1100" / "index.html")
+    full = _trend_words(changed_schools / "schools" / "048078-1200" / "index.html")
+    assert len(opened) >= 2 and len(closed) >= 2 and len(full) >= 2
+    for heading, text, caption, alt in opened:
+        assert heading.endswith(": 2024-25") and "trend" not in heading, heading
+        assert text.endswith("for all students, in 2024-25."), text
+        assert "2024-25" in caption and " to " not in caption, caption
+        assert not alt or " in 2024-25, all students" in alt, alt
+    for heading, text, caption, alt in closed:
+        assert heading.endswith(": three-year trend"), heading
+        assert text.endswith("each year from 2021-22 to 2023-24."), text
+        assert "2021-22 to 2023-24" in caption and (not alt or "2021-22 to 2023-24" in alt)
+    for heading, text, caption, alt in full:
+        assert heading.endswith(": four-year trend"), heading
+        assert "2021-22 to 2024-25" in text and "2021-22 to 2024-25" in caption
+        assert not alt or "from 2021-22 to 2024-25" in alt, alt
+
+
 def test_a_school_page_points_to_its_district_schools_table_unless_it_is_the_only_one(
         site: Path, inputs: dict) -> None:
     n = inputs["schools"].group_by("district_code").len()

@@ -28,6 +28,7 @@ from site_builder.site.tables import (
     schools_table,
     section_table,
     trend_table,
+    trend_years,
 )
 
 LEA_KINDS = {"district": "Public school district", "charter": "Charter school (its own LEA)",
@@ -109,18 +110,22 @@ class PageKit:
 
     def _trend_block(self, topic: Topic, places: tuple[Place, ...], who: str) -> SectionBlock:
         table = trend_table(topic, places, self.index, self.policy)
-        first, last = school_year(self.index.years[0]), school_year(self.index.years[-1])
+        # The years the table shows: the site's, or fewer for a school that opened or closed.
+        years = trend_years(table) or self.index.years
+        first, last = school_year(years[0]), school_year(years[-1])
+        when = f"from {first} to {last}" if len(years) > 1 else f"in {first}"
         what = topic.title[:1].lower() + topic.title[1:]  # "test results (MAP)"
-        alt = _full_stop(f"Line chart of {what} from {first} to {last}, all students, "
-                         f"for {who}")
+        alt = _full_stop(f"Line chart of {what} {when}, all students, for {who}")
         template = self._template(f"trend-{topic.id}", places, lambda: charts.trend_template(
             topic, places, alt, self.specs.measures))
         measures = ", ".join(m.label.lower() for m in topic.headline)
         return SectionBlock(
             f"trend-{topic.id}",
-            f"{topic.title}: {number_word(len(self.index.years))}-year trend",
-            f"{measures[0].upper() + measures[1:]} for all students, each year from {first} "
-            f"to {last}.", table, self._chart(f"c-trend-{topic.id}", table, template, alt), ())
+            f"{topic.title}: {number_word(len(years))}-year trend" if len(years) > 1
+            else f"{topic.title}: {first}",
+            f"{measures[0].upper() + measures[1:]} for all students, "
+            f"{'each year ' if len(years) > 1 else ''}{when}.", table,
+            self._chart(f"c-trend-{topic.id}", table, template, alt), ())
 
     def _section_block(self, s: SiteSection, places: tuple[Place, ...], root: str,
                        _who: str) -> SectionBlock:

@@ -13,6 +13,7 @@ rule yields are :attr:`Table.chart_rows` (checked against it at build time, see
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from site_builder.cells import ALL_GRADES, ALL_STUDENTS
@@ -284,9 +285,20 @@ def section_table(section: SiteSection, specs: SiteSpecs, places: tuple[Place, .
                  tuple(omitted))
 
 
+def trend_years(table: Table) -> list[int]:
+    """The school years (ending year) a :func:`trend_table` has rows for, in order."""
+    return _years_of(table.row_keys)
+
+
+def _years_of(row_keys: Iterable[dict[str, object]]) -> list[int]:
+    return sorted({int(str(k["year"])) for k in row_keys})
+
+
 def trend_table(topic: Topic, places: tuple[Place, ...], index: CellIndex,
                 policy: Policy) -> Table:
-    """Five-year trend of a topic's headline measures (all students, all grades)."""
+    """The trend of a topic's headline measures (all students, all grades): a row for each
+    year the site publishes that ``places[0]`` has the measure in (a school that opened
+    has fewer)."""
     notes = _Notes(policy)
     local = places[0]
     chart_rows: list[dict[str, object]] = []
@@ -317,8 +329,10 @@ def trend_table(topic: Topic, places: tuple[Place, ...], index: CellIndex,
             groups.append(RowGroup(header, tuple(rows)))
     what = topic.headline[0].label if len(topic.headline) == 1 and not topic.subjects \
         else topic.title
-    caption = f"{what}, all students, {school_year(index.years[0])} to " \
-              f"{school_year(index.years[-1])}: {local.name}"
+    years = _years_of(row_keys) or list(index.years)
+    span = school_year(years[0]) if len(years) == 1 else \
+        f"{school_year(years[0])} to {school_year(years[-1])}"
+    caption = f"{what}, all students, {span}: {local.name}"
     return Table(f"t-trend-{topic.id}", caption, "School year", (),
                  tuple(p.label for p in places), tuple(groups), notes.footnotes(),
                  tuple(chart_rows), value_field, tuple(row_keys),

@@ -23,13 +23,18 @@ from browser_support import (
     numbers_in,
     serve,
 )
-from demo_site import demo_site
+from demo_site import demo_root, demo_site
 from playwright.sync_api import Browser, Page
 
 from site_builder.cells import CSV_COLUMNS
+from site_builder.disclosure import load_policy
 from site_builder.gate.links import check_links
+from site_builder.site.build import build_site, read_directory
+from site_builder.specs import load_specs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +131,40 @@ def test_search_finds_a_school_and_lands_on_its_page(page: Page, base: str, site
     page.click(f"#rc-results a[href$='{target.lstrip('/')}']")
     page.wait_for_url(re.compile(".*" + re.escape(target) + "$"))
     assert school["school_name"] in page.inner_text("h1")
+
+
+@pytest.fixture(scope="module")
+def closed_base(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo site built again (the real builder) with Adair Co. Elem. (001090/4020)
+    closed: none of its cells in the latest year (by name, it would come first)."""
+    aggregates = demo_root() / "aggregates"
+    published = pl.read_parquet(aggregates / "published.parquet")
+    closed = ((pl.col("district_code") == "001090") & (pl.col("school_code") == "4020")
+              & (pl.col("year") == published["year"].max()))
+    assert published.filter(closed).height
+    districts, schools = read_directory(aggregates)
+    out = tmp_path_factory.mktemp("closed") / "site"
+    build_site(published.filter(~closed), districts, schools, load_specs(ROOT / "report_specs"),
+               load_policy(ROOT / "report_specs" / "policy.yaml"), out)
+    with serve(out) as url:
+        yield url
+
+
+def test_search_lists_a_closed_school_after_those_with_students_and_says_so(
+        page: Page, closed_base: str) -> None:
+    """Looking for an elementary school, a parent sees the ones with students now first;
+    the closed one comes last, said to have no students this year, and still leads to its
+    page (its earlier years)."""
+    hits = _search(page, closed_base, "elem")
+    names = [name for name, _ in hits]
+    metas = page.eval_on_selector_all("#rc-results li .rc-meta",
+                                      "ms => ms.map(m => m.textContent)")
+    assert len(names) > 2 and names[-1] == "Adair Co. Elem.", names
+    assert metas[-1].endswith("(no students in 2024-25)"), metas
+    assert not any("no students" in m for m in metas[:-1]), metas
+    page.click("#rc-results a >> text=Adair Co. Elem.")
+    page.wait_for_url(re.compile(r".*/schools/001090-4020/$"))
+    assert "its last year with students" in page.inner_text(".rc-facts")
 
 
 # --- a district's schools, sorted -------------------------------------------------

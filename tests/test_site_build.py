@@ -345,6 +345,14 @@ def test_a_school_with_no_students_this_year_keeps_its_page_and_says_why(
                                                        "../../schools/048078-1100/"]
     assert ("No students were reported in 2024-25 at Central Annex or Central Elem. ("
             in apart.get_text())
+    # The search index says which places have no students now (the results list them
+    # after the others and say so: tests/test_browser.py).
+    index = {r[1]: r for r in json.loads(
+        (changed_schools / "assets" / "search-index.json").read_text("utf-8"))["rows"]}
+    note = "no students in 2024-25"
+    assert index["048078-1100"][6:] == [note] and index["048078-1500"][6:] == [note]
+    assert index[SMALL_DISTRICT][5:] == ["", note] and len(index["048078"]) == 5
+    assert len(index["048078-1400"]) == len(index["048078-1200"]) == 6
     # Its page does not send a reader to the district's table it is not in.
     assert soup(page).select_one(".rc-compare-link") is None
     assert soup(changed_schools / "schools" / "048078-1400" / "index.html").select_one(

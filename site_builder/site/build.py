@@ -316,15 +316,25 @@ def county_groups(dirs: list[dict[str, str]]) -> tuple[County, ...]:
 def _general_pages(env: object, docs: Path, kit: PageKit, dirs: list[dict[str, str]],
                    schs: list[dict[str, str]], written: list, policy: Policy) -> int:
     specs = kit.specs
-    # Search index: compact rows [kind, code, name, county, href, district name].
+    # Search index: compact rows [kind, code, name, county, href, district name], and for a
+    # place with no students in the latest year (closed or merged: its page stays) a note
+    # the results show, listing it after the places of the same name that have students.
     county_of = {d["district_code"]: county_label(d["county_name"]) for d in dirs}
     name_of = {d["district_code"]: d["district_name"] for d in dirs}
+    gone = [f"no students in {school_year(kit.index.latest)}"]
+
+    def note(entity: tuple[str, str, str]) -> list[str]:
+        return [] if kit.index.has_latest(entity) else gone
+
     rows = [["d", d["district_code"], d["district_name"], county_of[d["district_code"]],
-             f"districts/{d['district_code']}/"] for d in dirs]
+             f"districts/{d['district_code']}/",
+             *([""] + gone if note(("district", d["district_code"], "")) else [])]
+            for d in dirs]
     rows += [["s", f"{s['district_code']}-{s['school_code']}", s["school_name"],
               county_of.get(s["district_code"], ""),
               f"schools/{s['district_code']}-{s['school_code']}/",
-              name_of.get(s["district_code"], "")] for s in schs]
+              name_of.get(s["district_code"], ""),
+              *note(("school", s["district_code"], s["school_code"]))] for s in schs]
     (docs / "assets" / "search-index.json").write_text(
         json.dumps({"rows": rows}, ensure_ascii=False, separators=(",", ":")), "utf-8")
 

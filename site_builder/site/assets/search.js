@@ -21,7 +21,7 @@
           var hay = norm(r[2] + " " + r[1] + " " + r[1].replace("-", "") + " " + r[3] + " county " + (r[5] || ""));
           var low = norm(r[2]);
           return { kind: r[0], code: r[1], name: r[2], county: r[3], href: r[4], parent: r[5] || "",
-                   hay: hay, words: words(hay), low: low, nameWords: words(low) };
+                   note: r[6] || "", hay: hay, words: words(hay), low: low, nameWords: words(low) };
         });
         return rows;
       });
@@ -97,7 +97,9 @@
     hits.sort(function (a, b) {
       var pa = a.low.indexOf(q) === 0 || a.code.indexOf(q) === 0 ? 0 : 1;
       var pb = b.low.indexOf(q) === 0 || b.code.indexOf(q) === 0 ? 0 : 1;
-      return pa - pb || a.rank - b.rank || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.name < b.name ? -1 : 1);
+      /* a place with students now before one with none (closed, or merged into another) */
+      return pa - pb || a.rank - b.rank || (a.note ? 1 : 0) - (b.note ? 1 : 0) ||
+        (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.name < b.name ? -1 : 1);
     });
     var many = hits.length > 25 ? ", first 25 shown." : ".";
     count.textContent = hits.length === 0 ? "No district or school matches. Check the spelling, or try a county or a code." :
@@ -112,7 +114,8 @@
       li.appendChild(a);
       var meta = document.createElement("span");
       meta.className = "rc-meta";
-      meta.textContent = " " + KIND[r.kind] + " " + r.code + ", " + r.county + (r.parent ? ", " + r.parent : "");
+      meta.textContent = " " + KIND[r.kind] + " " + r.code + ", " + r.county + (r.parent ? ", " + r.parent : "") +
+        (r.note ? " (" + r.note + ")" : "");
       li.appendChild(meta);
       list.appendChild(li);
     });

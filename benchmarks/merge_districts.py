@@ -12,7 +12,9 @@ full state):
     benchmarks/merge_districts.py data/ext26 2026 061150 061151 4020=4030 1050=1060
 
 then ``reportcard publish --extract data/ext26 --site site`` over a site that publishes
-2021-2025. The extract is changed in place; its student files keep their row counts.
+2021-2025. The extract is changed in place; its student files keep their row counts. Given
+an earlier year after a later one (a merger found to have taken effect a year sooner: a
+correction), the recoded schools are listed once.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ def main() -> None:
     new = (schools.filter((pl.col("district_code") == args.src)
                           & pl.col("school_code").is_in(list(moves)))
            .with_columns(pl.lit(args.dst).alias("district_code"),
-                         pl.col("school_code").replace(moves)))
+                         pl.col("school_code").replace(moves))
+           .join(schools, on=["district_code", "school_code"], how="anti"))  # listed already
     pl.concat([schools, new]).sort("district_code", "school_code").write_csv(path)
     for row in new.iter_rows(named=True):
         print(f"{path}: {row['school_name']} listed as {row['district_code']}/"

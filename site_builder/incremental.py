@@ -283,6 +283,12 @@ def keep_key(raw_key: str, before: pl.DataFrame) -> str:
     return _sha(f"keep v2\n{raw_key}\n{pattern_digest(before)}".encode())
 
 
+def _listed(codes: list[str], most: int = 6) -> str:
+    """"061150, 061150/1050 and 061150/4020"; past ``most``, "and N more"."""
+    shown = codes[:most] + ([f"{len(codes) - most} more"] if len(codes) > most else [])
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
 def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.DataFrame,
               witnesses: dict[int, Any], log: Any = print, *,
               cache: Path | None = None) -> pl.DataFrame:
@@ -303,7 +309,7 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
     from site_builder.cells import KEY
     from site_builder.disclosure.audit import read_witnesses
     from site_builder.disclosure.protect import ProtectionBug, ProtectionError, keep_pattern
-    from site_builder.disclosure.releases import shows_more, stale_share
+    from site_builder.disclosure.releases import moved_places, shows_more, stale_share
     from site_builder.store import write_witnesses
 
     years = published["year"].unique().sort().to_list()
@@ -320,6 +326,18 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
             log(f"protect: {y}: {stale:.0%} of the numbers the live site publishes are not "
                 "these data's: it is a release of other data, and its pattern is not kept")
             continue
+        gone, new_places = moved_places(before, truth)
+        if gone and new_places:
+            raise ProtectionError(
+                f"{y} could not be kept to what the live site withholds: the live site "
+                f"publishes {_listed(gone)}, with no students in {y} now, and this release "
+                f"has {_listed(new_places)}, which the live site does not publish in {y}. If "
+                "they are the same students under new codes (a merger, or schools recoded, "
+                "in a year already published), the new codes' numbers are protected afresh, "
+                "and together with the live site's they can give away what each withholds. "
+                f"Hint: publish {y} under the codes the live site uses (the new codes from "
+                "the next school year on), or take it to the disclosure officer (README.md, "
+                "'Differencing between releases'); nothing was published.")
         shown = shows_more(before, mine)
         if not shown:
             continue

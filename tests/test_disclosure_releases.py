@@ -21,7 +21,7 @@ from site_builder.disclosure.protect import ProtectionError, keep_pattern
 from site_builder.disclosure.releases import audit_releases, read_release, together
 from site_builder.extract import load_extract
 from site_builder.gate import run_gate
-from site_builder.incremental import protect_by_year
+from site_builder.incremental import keep_live, protect_by_year
 from site_builder.specs import load_specs
 from site_builder.synth import generate
 from tests.test_disclosure_cases import (
@@ -475,6 +475,49 @@ def test_a_school_closed_in_a_revised_year_is_kept_with_what_it_pins_shown(
                                hint=raw)
     assert report.ok, report.render()
     assert keep_pattern(raw, POLICY, read_release(tmp_path / "kept"))[0].equals(kept)
+
+
+def test_a_correction_that_moves_students_to_new_codes_in_a_published_year_is_refused(
+        tmp_path: Path) -> None:
+    """A correction after the year was published: Avenue City R-IX (002090) had in fact
+    merged into North Andrew Co. R-VI (002089), its school recoded 4030. The live site
+    publishes 002090's numbers; the new codes' would be protected afresh, not kept to what
+    the live site withheld of the same students (on the full state, that published a high
+    school's counts that, with the live site's district numbers, gave its elementary
+    school's top-coded rate exactly). compute stops, naming the places, and nothing is
+    published. A school closed without new codes (its pupils another school's) is kept as
+    before."""
+    specs = load_specs(Path(__file__).resolve().parents[1] / "report_specs")
+    generate(tmp_path / "x", seed=20240601, years=(2024,), profile="tiny", canaries=0,
+             progress=False)
+    before = compute_cells(load_extract(tmp_path / "x"), specs)
+    live = read_release(_site(protect(before, POLICY), tmp_path / "live"))
+    assert live is not None
+
+    def corrected(name: str, src: pl.Expr, district: str, school: str) -> pl.DataFrame:
+        shutil.copytree(tmp_path / "x", tmp_path / name)
+        for table in ("enrollment", "assessment", "graduation"):
+            path = tmp_path / name / "2024" / f"{table}.parquet"
+            df = pl.read_parquet(path)
+            df.with_columns(pl.when(src).then(pl.lit(district)).otherwise(
+                                pl.col("district_code")).alias("district_code"),
+                            pl.when(src).then(pl.lit(school)).otherwise(
+                                pl.col("school_code")).alias("school_code")).write_parquet(path)
+        return compute_cells(load_extract(tmp_path / name), specs)
+
+    merged = corrected("merged", pl.col("district_code") == "002090", "002089", "4030")
+    with pytest.raises(ProtectionError) as err:
+        keep_live(protect(merged, POLICY), merged, POLICY, live, {}, log=lambda _m: None)
+    text = " ".join(str(err.value).split())
+    assert ("the live site publishes 002090 and 002090/4020, with no students in 2024 now, "
+            "and this release has 002089/4030, which the live site does not publish in "
+            "2024") in text
+    assert "Hint: publish 2024 under the codes the live site uses" in text
+
+    closed = corrected("closed", (pl.col("district_code") == "001091")
+                       & (pl.col("school_code") == "4060"), "001091", "4080")
+    kept = keep_live(protect(closed, POLICY), closed, POLICY, live, {}, log=lambda _m: None)
+    assert kept.filter(pl.col("school_code") == "4060").is_empty()
 
 
 def test_a_pattern_whose_codes_do_not_fit_the_truth_is_refused() -> None:

@@ -181,6 +181,31 @@ def stale_share(earlier: pl.DataFrame, truth: pl.DataFrame) -> float:
     return int(stale.sum()) / shown.height
 
 
+def moved_places(earlier: pl.DataFrame, truth: pl.DataFrame) -> tuple[list[str], list[str]]:
+    """Districts and schools (``"061150"``, ``"061150/1050"``) that ``earlier`` publishes
+    and ``truth`` has no cell of now, and those ``truth`` has that ``earlier`` does not
+    publish: both at once, in a year published before, are what a correction that moves
+    students to new codes looks like (a merger found to have taken effect a year sooner).
+    The numbers of the new codes are then protected afresh, not kept to what the earlier
+    release withheld of the same students under the old ones: together, the two releases
+    can tell what each withholds. (Full state, 2025 corrected with Atlanta C-3's schools
+    recoded into Bevier C-4: its high school's economically disadvantaged counts, withheld
+    before, published now; with the earlier release's district numbers they gave the
+    elementary school's top-coded "≥95%" exactly, 52 of 54.)"""
+    def places(df: pl.DataFrame) -> pl.DataFrame:
+        return df.filter(pl.col("level") != "state").select(
+            "level", "district_code", "school_code").unique()
+
+    def named(df: pl.DataFrame) -> list[str]:
+        return sorted(d if lv == "district" else f"{d}/{sc}"
+                      for lv, d, sc in df.iter_rows())
+
+    before, now = places(earlier), places(truth)
+    on = ["level", "district_code", "school_code"]
+    return (named(before.join(now, on=on, how="anti", nulls_equal=True)),
+            named(now.join(before, on=on, how="anti", nulls_equal=True)))
+
+
 def audit_releases(earlier: Path, later: Path, policy: Policy,
                    hint: pl.DataFrame | None = None, workers: int = 1,
                    witnesses: dict[int, Witnesses] | None = None,

@@ -186,6 +186,15 @@ def audit_releases(earlier: Path, later: Path, specs: Path, aggregates: Path) ->
         click.echo(d.render())
     if any(not d.same_pattern for d in diffs):
         click.echo(report.render())
+    recoded = [d for d in diffs if d.recoded]
+    if recoded:
+        raise ReleasesError(
+            f"{later} and {earlier} cannot be audited together: "
+            + "; ".join(f"{d.year} has places only {earlier} publishes and places only "
+                        f"{later} publishes (above)" for d in recoded)
+            + ". If they are the same students under new codes, what each release "
+            "withholds of them is not related. Hint: publish those years under the codes "
+            f"{earlier} uses (the new codes from the next school year on).")
     if not report.ok:
         raise ReleasesError(
             f"{later} together with {earlier} discloses what each alone protects (above). "

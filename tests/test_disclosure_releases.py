@@ -514,10 +514,32 @@ def test_a_correction_that_moves_students_to_new_codes_in_a_published_year_is_re
             "2024") in text
     assert "Hint: publish 2024 under the codes the live site uses" in text
 
+    # The gate's audit of the two releases together, and `reportcard audit-releases`, cannot
+    # relate the codes either: they say so and refuse.
+    agg = tmp_path / "aggregates"
+    agg.mkdir()
+    merged.write_parquet(agg / "cells.parquet")
+    later = _site(protect(merged, POLICY), tmp_path / "later")
+    _, diffs = audit_releases(tmp_path / "live", later, POLICY, hint=merged)
+    assert [(d.year, d.moved) for d in diffs if d.recoded] == [
+        (2024, (("002090", "002090/4020"), ("002089/4030",)))]
+    run = CliRunner().invoke(main, ["audit-releases", str(tmp_path / "live"), str(later),
+                                    "--aggregates", str(agg)])
+    assert run.exit_code == 1, run.output
+    assert "cannot be audited together" in run.output and "new now: 002089/4030" in run.output
+    gate = run_gate(later, audit=True, live=tmp_path / "live", raw_cells=agg / "cells.parquet",
+                    policy=Path(__file__).parents[1] / "report_specs" / "policy.yaml")
+    assert not gate.ok
+    assert any("2024: the live site publishes 002090, 002090/4020, not in this release, and "
+               "this release has 002089/4030" in f.rule for f in gate.findings), gate.findings
+
     closed = corrected("closed", (pl.col("district_code") == "001091")
                        & (pl.col("school_code") == "4060"), "001091", "4080")
     kept = keep_live(protect(closed, POLICY), closed, POLICY, live, {}, log=lambda _m: None)
     assert kept.filter(pl.col("school_code") == "4060").is_empty()
+    _, diffs = audit_releases(tmp_path / "live", _site(kept, tmp_path / "kept"), POLICY,
+                              hint=closed)
+    assert not any(d.recoded for d in diffs)
 
 
 def test_a_pattern_whose_codes_do_not_fit_the_truth_is_refused() -> None:

@@ -18,7 +18,7 @@ learns from the change itself is not modelled (:attr:`YearDifference.changed` co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -60,6 +60,14 @@ class YearDifference:
     dropped: bool = False
     """A year the earlier release publishes and the later one does not (the oldest year
     left out when a new one comes in): nothing new is said about it, so it is not audited."""
+    moved: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    """Places the earlier release publishes this year that the later does not, and places
+    only the later publishes (:func:`moved_places`), where there are both: maybe the same
+    students under new codes, which this audit cannot relate (so a refusal)."""
+
+    @property
+    def recoded(self) -> bool:
+        return bool(self.moved[0] and self.moved[1])
 
     @property
     def same_pattern(self) -> bool:
@@ -81,6 +89,10 @@ class YearDifference:
         if self.changed:
             text += (f"; {self.changed:,} rows published in both with different numbers (the "
                      "data changed: what the change itself tells is not audited)")
+        if self.recoded:
+            text += (f"; published before and not now: {', '.join(self.moved[0])}; new now: "
+                     f"{', '.join(self.moved[1])} (if the same students under new codes, "
+                     "the two releases cannot be audited together)")
         return text
 
 
@@ -237,6 +249,11 @@ def audit_releases(earlier: Path, later: Path, policy: Policy,
                                             other_data=share))
         before = before.filter(~pl.col("year").is_in([d.year for d in other]))
     known, diffs = together(before, after, truth=hint)
+    for i, d in enumerate(diffs):
+        gone, new = moved_places(before.filter(pl.col("year") == d.year),
+                                 after.filter(pl.col("year") == d.year))
+        if gone and new:
+            diffs[i] = replace(d, moved=(tuple(gone), tuple(new)))
     diffs = sorted(diffs + other, key=lambda d: d.year)
     years = [d.year for d in diffs if not d.same_pattern]
     if not years:

@@ -206,7 +206,16 @@ def _releases_audit(live: Path, site: Path, policy: Policy, report: GateReport,
                     hint="a visitor who saved the live site's CSVs could work this out from "
                          "them and this release's; nothing was published. README.md, "
                          "'Differencing between releases', says what to do")
-            for f in result.failures]
+            for f in result.failures] + [
+        Finding("disclosure", "downloads/",
+                f"{d.year}: the live site publishes {', '.join(d.moved[0])}, not in this "
+                f"release, and this release has {', '.join(d.moved[1])}, not on the live "
+                "site: if they are the same students under new codes, the two releases "
+                "cannot be audited together",
+                hint=f"publish {d.year} under the codes the live site uses (the new codes "
+                     "from the next school year on); README.md, 'Differencing between "
+                     "releases'")
+            for d in diffs if d.recoded]
 
 
 def _same_bytes(a: Path, b: Path, files_a: list[Path], files_b: list[Path]) -> bool:

@@ -193,6 +193,7 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                              download=Link("state.csv", "../downloads/state.csv"))
             _write_page(docs, "state.md", state.title, render(env, "state.html", state))
             n_pages += 1
+            n_compared: dict[str, int] = {}  # per district: its schools in its table
             for d in dirs:
                 code = d["district_code"]
                 places = district_places(code, d["district_name"])
@@ -205,6 +206,7 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                        if kit.index.has_latest(("school", code, s["school_code"]))]
                 shown = {x for _s, x in now}
                 gone = tuple(x for x in links if x not in shown)
+                n_compared[code] = len(now)
                 dpage = DistrictPage(
                     title=d["district_name"], root=root2, code=code,
                     facts=district_facts(kit, d, len(now), len(gone)),
@@ -221,15 +223,6 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                             render(env, "district.html", dpage))
                 n_pages += 1
                 bar.advance(task)
-
-            def compared(dcode: str, scode: str) -> int:
-                # The schools its district's table compares, this one among them (none if
-                # it has no students in the latest year: its district names it apart).
-                if not kit.index.has_latest(("school", dcode, scode)):
-                    return 0
-                return sum(kit.index.has_latest(("school", dcode, x["school_code"]))
-                           for x in schools_of.get(dcode, []))
-
             for s in schs:
                 dcode, scode = s["district_code"], s["school_code"]
                 d = d_by_code.get(dcode, {"district_name": dcode, "county_name": ""})
@@ -240,7 +233,10 @@ def build_site(published: pl.DataFrame, districts: pl.DataFrame, schools: pl.Dat
                     facts=school_facts(kit, s, d, dhref),
                     topics=kit.topics(places, root2, (places[0], places[2])),
                     district=Link(d["district_name"], dhref),
-                    district_schools=compared(dcode, scode), symbol=policy.display.symbol,
+                    # The schools its district's table compares, this one among them (none
+                    # if it has no students in the latest year: its district names it apart).
+                    district_schools=n_compared.get(dcode, 0) if kit.index.has_latest(
+                        ("school", dcode, scode)) else 0, symbol=policy.display.symbol,
                     download=Link(f"{dcode}.csv", f"{root2}downloads/districts/{dcode}.csv"),
                     notice=no_students_notice(kit, places[0].entity, s["school_name"],
                                               "school"))
@@ -321,20 +317,20 @@ def _general_pages(env: object, docs: Path, kit: PageKit, dirs: list[dict[str, s
     # the results show, listing it after the places of the same name that have students.
     county_of = {d["district_code"]: county_label(d["county_name"]) for d in dirs}
     name_of = {d["district_code"]: d["district_name"] for d in dirs}
-    gone = [f"no students in {school_year(kit.index.latest)}"]
+    gone = f"no students in {school_year(kit.index.latest)}"
 
-    def note(entity: tuple[str, str, str]) -> list[str]:
-        return [] if kit.index.has_latest(entity) else gone
+    def noted(row: list[str], entity: tuple[str, str, str]) -> list[str]:
+        # The note is the 7th field (a district's row leaves the 6th, its district, empty).
+        return row if kit.index.has_latest(entity) else [*row, *[""] * (6 - len(row)), gone]
 
-    rows = [["d", d["district_code"], d["district_name"], county_of[d["district_code"]],
-             f"districts/{d['district_code']}/",
-             *([""] + gone if note(("district", d["district_code"], "")) else [])]
+    rows = [noted(["d", d["district_code"], d["district_name"], county_of[d["district_code"]],
+                   f"districts/{d['district_code']}/"], ("district", d["district_code"], ""))
             for d in dirs]
-    rows += [["s", f"{s['district_code']}-{s['school_code']}", s["school_name"],
-              county_of.get(s["district_code"], ""),
-              f"schools/{s['district_code']}-{s['school_code']}/",
-              name_of.get(s["district_code"], ""),
-              *note(("school", s["district_code"], s["school_code"]))] for s in schs]
+    rows += [noted(["s", f"{s['district_code']}-{s['school_code']}", s["school_name"],
+                    county_of.get(s["district_code"], ""),
+                    f"schools/{s['district_code']}-{s['school_code']}/",
+                    name_of.get(s["district_code"], "")],
+                   ("school", s["district_code"], s["school_code"])) for s in schs]
     (docs / "assets" / "search-index.json").write_text(
         json.dumps({"rows": rows}, ensure_ascii=False, separators=(",", ":")), "utf-8")
 

@@ -45,8 +45,8 @@ class PublishOptions:
 
 
 class StepFailed(ReportcardError):
-    def __init__(self, step: str, err: Exception) -> None:
-        super().__init__(f"Publishing stopped at step '{step}'; site/ was not changed.\n{err}")
+    def __init__(self, step: str, err: Exception, site: Path = Path("site")) -> None:
+        super().__init__(f"Publishing stopped at step '{step}'; {site}/ was not changed.\n{err}")
 
 
 def _step(name: str, opts: PublishOptions, console: Console, fn: Callable[[], object]) -> object:
@@ -59,13 +59,13 @@ def _step(name: str, opts: PublishOptions, console: Console, fn: Callable[[], ob
         raise
     except ReportcardError as err:
         if _disk_full(err):  # e.g. the compute notebook could not write the aggregates
-            raise StepFailed(name, ReportcardError(f"{err}\n{_disk_hint(opts)}")) from None
-        raise StepFailed(name, err) from None
+            err = ReportcardError(f"{err}\n{_disk_hint(opts)}")
+        raise StepFailed(name, err, opts.site) from None
     except OSError as err:
         # A full disk is not a bug: say so, without a traceback.
         if not _disk_full(err):
             raise
-        raise StepFailed(name, ReportcardError(f"{err}\n{_disk_hint(opts)}")) from None
+        raise StepFailed(name, ReportcardError(f"{err}\n{_disk_hint(opts)}"), opts.site) from None
     opts.timings[name] = time.perf_counter() - started
     if opts.progress:
         console.print(f"  {name}: done in {opts.timings[name]:.1f} s")

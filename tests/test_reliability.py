@@ -36,7 +36,7 @@ from site_builder.site.render import TEMPLATES  # noqa: E402
 from site_builder.specs import load_specs  # noqa: E402
 
 SPECS = rs.SPECS
-STOPPED = "Publishing stopped at step '{}'; site/ was not changed."
+STOPPED = "Publishing stopped at step '{}'; {}/ was not changed."
 
 
 @dataclass(frozen=True)
@@ -112,10 +112,10 @@ def assert_nothing_changed(s: State, b: Before, *, aggregates: bool = True) -> N
         assert aggregate_files(s.aggregates) == b.aggregates, "the aggregates dir changed"
 
 
-def refused(run: subprocess.CompletedProcess[str], step: str) -> list[str]:
+def refused(run: subprocess.CompletedProcess[str], step: str, site: Path) -> list[str]:
     assert run.returncode == 1, run.stdout + run.stderr
     assert "Traceback" not in run.stdout + run.stderr
-    assert STOPPED.format(step) in run.stderr
+    assert STOPPED.format(step, site) in run.stderr
     return run.stderr.splitlines()
 
 
@@ -162,7 +162,7 @@ def test_a_bad_spec_stops_publish(name: str, state: State, tmp_path: Path) -> No
     b = before(state)
     run = rs.run(["publish", "--extract", str(state.extract), "--site", str(state.site),
                   "--aggregates", str(state.aggregates), "--specs", str(specs)])
-    lines = refused(run, "compute")
+    lines = refused(run, "compute", state.site)
     assert line.format(path=specs / file) in lines
     assert "1 error in the report specs; nothing was computed." in lines
     # The policy is checked with the specs, before anything is written.
@@ -195,7 +195,7 @@ def test_a_bad_extract_stops_publish(name: str, state: State, tmp_path: Path) ->
     b = before(state)
     run = rs.run(["publish", "--extract", str(extract), "--site", str(state.site),
                   "--aggregates", str(state.aggregates), "--specs", str(SPECS)])
-    lines = refused(run, "compute")
+    lines = refused(run, "compute", state.site)
     assert 'compute_aggregates.ipynb failed in cell 5 "Validate the extract against the input ' \
            'contract":' in lines
     assert (f"1 problem found in the extract {extract}; nothing was computed. Fix the extract "
@@ -246,7 +246,7 @@ def test_an_undefined_template_variable_stops_publish(state: State, tmp_path: Pa
     run = rs.run(["publish", "--extract", str(state.extract), "--site", str(state.site),
                   "--aggregates", str(state.aggregates), "--specs", str(SPECS)], repo=repo)
     assert "compute: unchanged inputs, reusing" in " ".join(run.stderr.split())
-    lines = refused(run, "build")
+    lines = refused(run, "build", state.site)
     assert message in lines
     assert_nothing_changed(state, b)
 
@@ -407,7 +407,7 @@ def test_a_full_disk_stops_publish_and_keeps_the_old_site(state: State,
         subprocess.run(["mount", "-o", f"remount,size={size_k}k", str(disk)], check=True)
         b = rs.tree(site)
         full = rs.run(_publish_args(state, site, "new"))
-        lines = refused(full, "build")  # the disk fills while the staging tree is built
+        lines = refused(full, "build", site)  # the disk fills while the staging tree is built
         assert any("No space left on device" in line for line in lines), full.stderr
         assert any(line.startswith("  Hint: ") and "disk" in line for line in lines)
         assert rs.tree(site) == b
@@ -422,7 +422,7 @@ def test_a_full_disk_stops_publish_and_keeps_the_old_site(state: State,
         subprocess.run(["mount", "-o", f"remount,size={(used + 16_384) // 1024}k", str(disk)],
                        check=True)
         full = rs.run(_publish_args(state, site, "old", agg))
-        lines = refused(full, "compute")
+        lines = refused(full, "compute", site)
         assert any("No space left on device" in line for line in lines), full.stderr
         assert any(line.startswith("  Hint: ") and "is full" in line for line in lines)
         assert rs.tree(site) == b
@@ -439,7 +439,7 @@ def test_a_full_disk_stops_publish_and_keeps_the_old_site(state: State,
                        check=True)
         try:
             full = rs.run(_publish_args(state, site, "old", agg_disk))
-            lines = refused(full, "compute")
+            lines = refused(full, "compute", site)
             assert 'failed in cell 8 "Write the raw cells' in full.stderr, full.stderr
             assert any("No space left on device" in line for line in lines), full.stderr
             assert any(line.startswith("  Hint: ") and "is full" in line for line in lines)
@@ -464,7 +464,7 @@ def test_a_full_disk_stops_publish_and_keeps_the_old_site(state: State,
         proc.wait_for(lambda line: line == "<eof>", 10)
         text = proc.text()
         filler.unlink()
-        assert STOPPED.format("gate and swap") in text and "Traceback" not in text, text
+        assert STOPPED.format("gate and swap", site) in text and "Traceback" not in text, text
         assert "No space left on device" in text
         assert "Hint: the disk holding" in " ".join(text.split())
         assert rs.tree(site) == b

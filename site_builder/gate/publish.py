@@ -60,7 +60,7 @@ def swap_directories(new: Path, current: Path) -> None:
         raise PublishError(
             f"could not swap {new} into {current}: {os.strerror(err)}\n"
             "  Hint: the staging directory and site/ must be on the same filesystem "
-            "(Linux 3.15+); site/ was not changed.")
+            f"(Linux 3.15+); {current}/ was not changed.")
 
 
 def _fsync_tree(root: Path) -> None:

@@ -339,8 +339,9 @@ def _general_pages(env: object, docs: Path, kit: PageKit, dirs: list[dict[str, s
         year_label=school_year(kit.index.latest),
         counties=county_groups(dirs),
         glance=_glance(kit), n_districts=len(dirs), n_schools=len(schs),
-        years_shown=number_word(len(kit.index.years))
-        + (" year" if len(kit.index.years) == 1 else " years"),
+        # "up to": a place that opened or closed has fewer years than the site.
+        years_shown=("one year" if len(kit.index.years) == 1
+                     else f"up to {number_word(len(kit.index.years))} years"),
         search_index="assets/search-index.json")
     _write_page(docs, "index.md", home.title, render(env, "home.html", home))  # type: ignore[arg-type]
 

@@ -125,7 +125,7 @@ class HomePage(Page):
     n_districts: int
     n_schools: int
     years_shown: str
-    """How many school years the site shows, in words ("five years")."""
+    """How many school years a page shows at most, in words ("up to five years")."""
     search_index: str
     """Relative URL of the compact search index."""
 

@@ -195,6 +195,15 @@ def audit_releases(earlier: Path, later: Path, specs: Path, aggregates: Path) ->
             + ". If they are the same students under new codes, what each release "
             "withholds of them is not related. Hint: publish those years under the codes "
             f"{earlier} uses (the new codes from the next school year on).")
+    told = [d for d in diffs if d.told]
+    if told:
+        raise ReleasesError(
+            f"{later} publishes numbers {earlier} publishes, changed by fewer students than "
+            "a group may have: the change itself tells a small group, e.g. "
+            + "; ".join(d.told[0] for d in told)
+            + ". Hint: compute again keeping EARLIER's pattern (`reportcard compute "
+            "--live-site EARLIER`, or `reportcard publish`, which does): it withholds them; "
+            "README.md, 'Differencing between releases'.")
     if not report.ok:
         raise ReleasesError(
             f"{later} together with {earlier} discloses what each alone protects (above). "

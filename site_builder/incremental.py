@@ -309,7 +309,12 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
     from site_builder.cells import KEY
     from site_builder.disclosure.audit import read_witnesses
     from site_builder.disclosure.protect import ProtectionBug, ProtectionError, keep_pattern
-    from site_builder.disclosure.releases import moved_places, shows_more, stale_share
+    from site_builder.disclosure.releases import (
+        moved_places,
+        shows_more,
+        stale_share,
+        told_by_change,
+    )
     from site_builder.store import write_witnesses
 
     years = published["year"].unique().sort().to_list()
@@ -339,7 +344,8 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
                 "the next school year on), or take it to the disclosure officer (README.md, "
                 "'Differencing between releases'); nothing was published.")
         shown = shows_more(before, mine)
-        if not shown:
+        told = told_by_change(before, mine, policy.min_cell_size).height
+        if not (shown or told):
             continue
         raw_key = protect_key(truth, policy) if cache is not None else ""
         key = keep_key(raw_key, before) if cache is not None else ""
@@ -350,8 +356,13 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
             log(f"protect: {y}: reusing the year kept before from the same raw cells and the "
                 "same live pattern")
             continue
-        log(f"protect: {y}: {shown:,} rows the live site withholds (or shows as a range) "
-            f"would be shown; protecting {y} again, keeping what the live site withholds")
+        why = [f"{shown:,} rows the live site withholds (or shows as a range) would be "
+               "shown"] if shown else []
+        why += [f"{told:,} rows the live site publishes would be published changed by fewer "
+                f"than {policy.min_cell_size} students (the change tells a small group)"
+                ] if told else []
+        log(f"protect: {y}: {'; '.join(why)}; protecting {y} again, keeping what the live "
+            "site withholds")
         t0 = time.perf_counter()
         try:
             out[y], new = keep_pattern(truth, policy, before, prior=witnesses.get(y))
@@ -364,6 +375,16 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
                 "may have saved it). Hint: this needs the disclosure officer's decision "
                 "(README.md, 'Differencing between releases'); nothing was published.\n"
                 f"{err}") from err
+        still = told_by_change(before, out[y], policy.min_cell_size)["_told"]
+        if len(still):
+            raise ProtectionError(
+                f"{y} could not be published corrected: {len(still):,} numbers the live site "
+                f"publishes changed by fewer than {policy.min_cell_size} students, and cannot "
+                "be withheld (for example, a count that is zero now: a zero is never "
+                "withheld), so the change "
+                "itself would tell a small group, e.g. " + "; ".join(still.head(3)) + ". "
+                "Hint: this needs the disclosure officer's decision (README.md, "
+                "'Differencing between releases'); nothing was published.")
         witnesses.pop(y, None)
         witnesses.update(new)
         if cache is not None:

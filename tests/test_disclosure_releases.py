@@ -18,7 +18,12 @@ from site_builder.compute import compute_cells
 from site_builder.disclosure import protect
 from site_builder.disclosure.audit import AuditReport, Failure, audit_cells, witness_frames
 from site_builder.disclosure.protect import ProtectionError, keep_pattern
-from site_builder.disclosure.releases import audit_releases, read_release, together
+from site_builder.disclosure.releases import (
+    audit_releases,
+    read_release,
+    told_by_change,
+    together,
+)
 from site_builder.extract import load_extract
 from site_builder.gate import run_gate
 from site_builder.incremental import keep_live, protect_by_year
@@ -392,7 +397,7 @@ def test_a_kept_year_does_not_withhold_a_head_count_the_live_site_published() ->
     assert protect_state(raw)[0].hide_units(num[:1]) == 1  # a fresh pattern: the unit goes
     known = nothing.copy()
     known[den] = True
-    st.withhold_as_before(nothing, nothing, known)
+    st.withhold_as_before(nothing, nothing, known, nothing)
     assert st.hide_units(num[:1]) == 0
     assert not st.hidden[den].any()
     # Every rate over it withheld: it is still published, on their rows.
@@ -540,6 +545,73 @@ def test_a_correction_that_moves_students_to_new_codes_in_a_published_year_is_re
     _, diffs = audit_releases(tmp_path / "live", _site(kept, tmp_path / "kept"), POLICY,
                               hint=closed)
     assert not any(d.recoded for d in diffs)
+
+
+def test_a_correction_whose_changes_tell_small_groups_keeps_them_withheld(
+        tmp_path: Path) -> None:
+    """A correction after the year was published: 40 of Kirksville Primary's (001091/4020)
+    pupils were in fact Robinwood Elementary's (4080). Published again, each number of the
+    two schools that changed by fewer than 30 students tells that group: a count of 52,
+    then 42, says 10 of the pupils moved were tested; their "below basic" count, 15 then 12,
+    that 3 of them were below basic (primary suppression's rule, applied to the table of
+    changes). A fresh pattern publishes such changes: the gate, and `reportcard
+    audit-releases`, refuse it, naming them. The kept year withholds them, and passes."""
+    specs = load_specs(Path(__file__).resolve().parents[1] / "report_specs")
+    generate(tmp_path / "x", seed=20240601, years=(2024,), profile="tiny", canaries=0,
+             progress=False)
+    shutil.copytree(tmp_path / "x", tmp_path / "y")
+    primary = (pl.col("district_code") == "001091") & (pl.col("school_code") == "4020")
+    pupils = (pl.read_parquet(tmp_path / "x" / "2024" / "enrollment.parquet").filter(primary)
+              ["student_id"].unique().sort().sample(40, seed=1).to_list())
+    moved = primary & pl.col("student_id").is_in(pupils)
+    for table in ("enrollment", "assessment"):
+        path = tmp_path / "y" / "2024" / f"{table}.parquet"
+        df = pl.read_parquet(path)
+        df.with_columns(pl.when(moved).then(pl.lit("4080")).otherwise(pl.col("school_code"))
+                        .alias("school_code")).write_parquet(path)
+    before = compute_cells(load_extract(tmp_path / "x"), specs)
+    raw = compute_cells(load_extract(tmp_path / "y"), specs)
+    live = read_release(_site(protect(before, POLICY), tmp_path / "live"))
+    assert live is not None
+    agg = tmp_path / "aggregates"
+    agg.mkdir()
+    raw.write_parquet(agg / "cells.parquet")
+    policy_yaml = Path(__file__).parents[1] / "report_specs" / "policy.yaml"
+
+    # A fresh pattern of the corrected year tells what changed, and is refused.
+    fresh = protect(raw, POLICY)
+    told = told_by_change(live, fresh, POLICY.min_cell_size)
+    assert told.height > 0
+    assert set(told["school_code"]) == {"4020", "4080"}, "only the two schools changed"
+    later = _site(fresh, tmp_path / "fresh")
+    _, diffs = audit_releases(tmp_path / "live", later, POLICY, hint=raw)
+    assert [(d.year, len(d.told)) for d in diffs] == [(2024, told.height)]
+    gate = run_gate(later, audit=True, live=tmp_path / "live", raw_cells=agg / "cells.parquet",
+                    policy=policy_yaml)
+    found = [f.rule for f in gate.findings if "the change itself tells" in f.rule]
+    assert not gate.ok and len(found) == 1, gate.findings
+    assert f"2024: {told.height:,} numbers the live site publishes" in found[0]
+    assert "school 001091/4020" in found[0] and "n_students " in found[0], found[0]
+    run = CliRunner().invoke(main, ["audit-releases", str(tmp_path / "live"), str(later),
+                                    "--aggregates", str(agg)])
+    assert run.exit_code == 1 and "the change itself tells a small group" in run.output
+
+    # Kept to the live pattern, the changed numbers stay withheld, and the year passes.
+    logged: list[str] = []
+    kept = keep_live(fresh, raw, POLICY, live, {}, log=logged.append)
+    assert any("would be published changed by fewer than 30 students" in m for m in logged)
+    assert told_by_change(live, kept, POLICY.min_cell_size).is_empty()
+    changed = told.select(list(KEY)).join(kept, on=list(KEY), how="left")
+    assert changed["n_students"].is_null().any() and changed["suppressed"].any()
+    assert audit_cells(kept, POLICY, hint=raw).ok
+    site = _site(kept, tmp_path / "kept")
+    report, diffs = audit_releases(tmp_path / "live", site, POLICY, hint=raw)
+    assert report.ok and not any(d.told for d in diffs), report.render()
+    gate = run_gate(site, audit=True, live=tmp_path / "live", raw_cells=agg / "cells.parquet",
+                    policy=policy_yaml)
+    assert gate.ok, gate.findings
+    # Given its own result as the live pattern, the kept year comes back unchanged.
+    assert keep_pattern(raw, POLICY, read_release(site))[0].equals(kept)
 
 
 def test_a_pattern_whose_codes_do_not_fit_the_truth_is_refused() -> None:

@@ -219,6 +219,7 @@ class _State:
         # withhold_as_before and show_pinned); none in a fresh pattern.
         self.show_known = np.zeros(nv, bool)
         self.natural: np.ndarray | None = None  # set in a kept year (withhold_as_before)
+        self.told = np.zeros(nv, bool)  # a kept year's: its change tells a small group
 
     @property
     def hidden(self) -> np.ndarray:
@@ -257,7 +258,7 @@ class _State:
         r[codable & (100 * self.value <= bottom * self.dval)] = BOTTOM
 
     def withhold_as_before(self, withheld: np.ndarray, coded: np.ndarray,
-                           known: np.ndarray) -> None:
+                           known: np.ndarray, told: np.ndarray) -> None:
         """Withhold, as complements, the values an earlier release withheld or coded that
         would be published in full now (see :func:`keep_pattern`). Not a zero count, nor a
         numerator of an empty group: a complement never is (what ``complementary`` says of
@@ -270,10 +271,17 @@ class _State:
         revised after it was published: a district's tested count of 133, published before
         as its two schools' 43 and 90 were, withheld with its changed levels and then
         exactly disclosed by them). The rows of its withheld rates show it instead
-        (:func:`render`, ``shown``)."""
+        (:func:`render`, ``shown``).
+
+        ``told``: the values the earlier release published that have since changed by fewer
+        students than a group may have (:func:`releases.told_by_change`): published again,
+        the change would tell that group. They are withheld as complements too, and never
+        published by :meth:`show_pinned` (a zero, never a complement, stays published:
+        compute then stops, in :func:`incremental.keep_live`)."""
         r = self.reason
         self.natural = r.copy()  # what primary suppression and coding alone would show
-        r[(withheld | coded) & (r == NONE) & self._eligible] = COMPLEMENTARY
+        r[(withheld | coded | told) & (r == NONE) & self._eligible] = COMPLEMENTARY
+        self.told = told
         self._eligible = self._eligible & ~known
         self.show_known = known & self.is_den
 
@@ -291,7 +299,7 @@ class _State:
         assert self.natural is not None, "a kept year's only"
         v = np.array(sorted({f.var_id for f in failures
                              if f.kind == "exact" and f.var_id is not None}), np.int64)
-        v = v[(self.reason[v] == COMPLEMENTARY) & (self.natural[v] == NONE)]
+        v = v[(self.reason[v] == COMPLEMENTARY) & (self.natural[v] == NONE) & ~self.told[v]]
         dens = v[self.is_den[v]]
         self.reason[dens] = NONE
         self.show_known[dens] = True  # shown on the rows of its rates still withheld
@@ -1015,7 +1023,7 @@ def _protect_year(raw: pl.DataFrame, policy: Policy, audit: bool = True,
     st = _State(cells, system, policy)
     st.primary_and_coding()
     if before is not None:
-        st.withhold_as_before(*_shown_before(cells, system, before))
+        st.withhold_as_before(*_shown_before(cells, system, before, policy.min_cell_size))
     st.greedy()
     strikes = np.zeros(len(st.reason), np.int64)
     for _ in range(MAX_NARROW_ROUNDS):
@@ -1060,11 +1068,13 @@ def keep_pattern(raw: pl.DataFrame, policy: Policy, live: pl.DataFrame, *,
     return _protect_year(raw, policy, audit=audit, before=live, prior=prior)
 
 
-def _shown_before(cells: pl.DataFrame, system: System, live: pl.DataFrame,
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _shown_before(cells: pl.DataFrame, system: System, live: pl.DataFrame, min_cell: int,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per variable: whether ``live`` withheld it (a head count no row of it showed, a
     numerator whose row was withheld), whether it coded it (a numerator shown as a band),
-    and whether it published it, true today (a visitor who kept it knows it). A variable
+    whether it published it, true today (a visitor who kept it knows it), and whether it
+    published it and today's value differs by so few students that the change tells a
+    group of fewer than ``min_cell`` (as :func:`releases.told_by_change` says). A variable
     ``live`` has no row of is none of these."""
     keys = list(KEY)
     today = cells.select(*keys, pl.col("n_students").alias("_n"),
@@ -1092,7 +1102,13 @@ def _shown_before(cells: pl.DataFrame, system: System, live: pl.DataFrame,
     coded[nums[np.isin(r, ["top_coded", "bottom_coded"])]] = True
     same = (j["n_meeting"] == j["_m"]).fill_null(False).to_numpy()[rate]
     known[nums[(r == "") & same]] = True
-    return withheld, coded, known
+    dn = (j["n_students"] - j["_n"]).abs()
+    dm = (j["n_meeting"] - j["_m"]).abs()
+    told = np.zeros(nv, bool)
+    told[den[dn.is_between(1, min_cell - 1).fill_null(False).to_numpy()]] = True
+    small_m = (dm.is_between(1, min_cell - 1) & (dn.fill_null(0) < min_cell)).fill_null(False)
+    told[nums[small_m.to_numpy()[rate]]] = True
+    return withheld, coded, known, told
 
 
 def _narrowing_round(st: _State, strikes: np.ndarray) -> int:

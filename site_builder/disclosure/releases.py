@@ -12,8 +12,13 @@ each alone protects (differencing between releases, NIST SP 800-53 SI-19(05)): f
 release that says the most about it (published, else coded as a band, else withheld). Its
 audit (:func:`audit_releases`, ``reportcard audit-releases``) is the ordinary LP audit of
 that table. It models releases of the *same* true values: a number both publish with
-different values means the data changed between them (a correction), and what a visitor
-learns from the change itself is not modelled (:attr:`YearDifference.changed` counts them).
+different values means the data changed between them (a correction). The change itself is
+then a group: a school's tested count published as 52, then 42, tells of 10 students who
+left it, and its "below basic" count, 15 then 12, that 3 of them were below basic. A count
+both publish that changed by 1 to ``min_cell_size - 1`` students, or a numerator that
+changed while its head count changed by fewer than that (a rate over a small group), is
+such a disclosure (:func:`told_by_change`, :attr:`YearDifference.told`): primary
+suppression's rule, applied to the table of changes.
 """
 
 from __future__ import annotations
@@ -54,6 +59,9 @@ class YearDifference:
     """Rows the later release shows more of than the earlier one."""
     changed: int
     """Rows both publish in full with different numbers: the data changed."""
+    told: tuple[str, ...] = ()
+    """The counts both publish whose change tells a group of fewer than min_cell_size
+    students (:func:`told_by_change`), each as a line saying so: a disclosure."""
     other_data: float = 0.0
     """Set where the earlier release is of other data: the share of its numbers that are
     not the later release's truth (see :func:`stale_share`). Such a year is not audited."""
@@ -87,8 +95,10 @@ class YearDifference:
                     f"now that the earlier release showed, {self.shown_now:,} shown now that "
                     "it withheld")
         if self.changed:
-            text += (f"; {self.changed:,} rows published in both with different numbers (the "
-                     "data changed: what the change itself tells is not audited)")
+            text += f"; {self.changed:,} rows published in both with different numbers"
+        if self.told:
+            text += (f"; in {len(self.told):,} rows a count changed by fewer students than a "
+                     "group may have (the change itself tells a small group)")
         if self.recoded:
             text += (f"; published before and not now: {', '.join(self.moved[0])}; new now: "
                      f"{', '.join(self.moved[1])} (if the same students under new codes, "
@@ -140,13 +150,14 @@ def _stale(earlier: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
 
 
 def together(earlier: pl.DataFrame, later: pl.DataFrame, truth: pl.DataFrame | None = None,
-             ) -> tuple[pl.DataFrame, list[YearDifference]]:
+             min_cell: int = 30) -> tuple[pl.DataFrame, list[YearDifference]]:
     """What a visitor holding both releases knows (frames as :func:`audit.read_published`
     gives them): each cell as the release that says the most about it shows it (the later
     one on a tie), with the cells only one of them has; and, per year of the later release,
     how the two differ. ``truth``: the raw cells of the later release; an earlier number
     that is no longer true (the data changed, or the cell is no longer computed) then is
-    not known (where the later release has the cell, it counts as ``changed``)."""
+    not known (where the later release has the cell, it counts as ``changed``), and what
+    its change tells is :attr:`YearDifference.told` (:func:`told_by_change`)."""
     keys = list(KEY)
     a, b = _info(earlier), _info(later)
     a = a.with_columns(pl.lit(False).alias("_stale")) if truth is None else _stale(a, truth)
@@ -158,13 +169,15 @@ def together(earlier: pl.DataFrame, later: pl.DataFrame, truth: pl.DataFrame | N
     differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"_before_{c}"))
                                  for c in _NUMBERS])
     more = pl.col("_before") > pl.col("_info")
+    told = told_by_change(earlier, later, min_cell)
     diffs = []
     for (year,), g in both.group_by("year", maintain_order=True):
         diffs.append(YearDifference(
             year=int(year),  # type: ignore[call-overload]
             withheld_now=g.filter(more & ~pl.col("_stale")).height,
             shown_now=g.filter(pl.col("_info") > pl.col("_before")).height,
-            changed=g.filter((full & differs) | (more & pl.col("_stale"))).height))
+            changed=g.filter((full & differs) | (more & pl.col("_stale"))).height,
+            told=tuple(told.filter(pl.col("year") == year).sort(keys)["_told"])))
     from_before = both.filter(more & ~pl.col("_stale")).select(keys)
     a = a.filter(~pl.col("_stale")).drop("_stale")
     known = pl.concat([
@@ -173,6 +186,44 @@ def together(earlier: pl.DataFrame, later: pl.DataFrame, truth: pl.DataFrame | N
         a.join(b.select(keys), on=keys, how="anti", nulls_equal=True),
     ]).drop("_info").sort(keys)
     return known, sorted(diffs, key=lambda d: d.year)
+
+
+def told_by_change(earlier: pl.DataFrame, later: pl.DataFrame, min_cell: int,
+                   ) -> pl.DataFrame:
+    """The rows of ``later`` whose counts the change since ``earlier`` (both as
+    :func:`audit.read_published` reads them, or as protect() returns them) gives away: a
+    head count (``n_students``) both show that changed by 1 to ``min_cell - 1`` students,
+    or a numerator (``n_meeting``) both show that changed while its head count changed by
+    fewer than ``min_cell`` (its rate's denominator, the students who came or went, is a
+    small group; when as many or more came or went, the change of the numerator is a rate
+    over them, published as any rate over a large enough group is). The change of a count
+    of zero students is told the same way. With ``_before_n`` and ``_before_m``, the
+    earlier numbers, and ``_told``, a line saying what the change tells."""
+    keys = list(KEY)
+    j = later.select(*keys, "n_students", "n_meeting").join(
+        earlier.select(*keys, pl.col("n_students").alias("_before_n"),
+                       pl.col("n_meeting").alias("_before_m")),
+        on=keys, how="inner", nulls_equal=True)
+    dn = (pl.col("_before_n") - pl.col("n_students")).abs()
+    dm = (pl.col("_before_m") - pl.col("n_meeting")).abs()
+    small_n = dn.is_between(1, min_cell - 1).fill_null(False)
+    small_m = (dm.is_between(1, min_cell - 1) & (dn.fill_null(0) < min_cell)).fill_null(False)
+    district, school = pl.col("district_code"), pl.col("school_code")
+    where = (pl.when(pl.col("level") == "state").then(pl.lit("state"))
+             .when(pl.col("level") == "district").then(pl.lit("district ") + district)
+             .otherwise(pl.lit("school ") + district + "/" + school))
+    cell = pl.concat_str([pl.col("year").cast(pl.String), where, pl.col("measure"),
+                          pl.col("subject"), pl.lit("grade ") + pl.col("grade"),
+                          pl.col("student_group")], separator=" ", ignore_nulls=True)
+    counts = pl.concat_str([pl.lit("n_students "), pl.col("_before_n").cast(pl.String),
+                            pl.lit(" then "), pl.col("n_students").cast(pl.String)])
+    meeting = pl.concat_str([pl.lit(", n_meeting "), pl.col("_before_m").cast(pl.String),
+                             pl.lit(" then "), pl.col("n_meeting").cast(pl.String)])
+    return j.filter(small_n | small_m).with_columns(pl.concat_str([
+        cell.str.replace_all("  +", " "), pl.lit(": "),
+        pl.when(pl.col("_before_n").is_not_null() & pl.col("n_students").is_not_null())
+        .then(counts).otherwise(pl.lit("")),
+        pl.when(small_m).then(meeting).otherwise(pl.lit(""))]).alias("_told"))
 
 
 def read_release(site: Path) -> pl.DataFrame | None:
@@ -248,7 +299,7 @@ def audit_releases(earlier: Path, later: Path, policy: Policy,
                 other.append(YearDifference(int(year), 0, 0, 0,  # type: ignore[call-overload]
                                             other_data=share))
         before = before.filter(~pl.col("year").is_in([d.year for d in other]))
-    known, diffs = together(before, after, truth=hint)
+    known, diffs = together(before, after, truth=hint, min_cell=policy.min_cell_size)
     for i, d in enumerate(diffs):
         gone, new = moved_places(before.filter(pl.col("year") == d.year),
                                  after.filter(pl.col("year") == d.year))

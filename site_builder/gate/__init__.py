@@ -215,7 +215,15 @@ def _releases_audit(live: Path, site: Path, policy: Policy, report: GateReport,
                 hint=f"publish {d.year} under the codes the live site uses (the new codes "
                      "from the next school year on); README.md, 'Differencing between "
                      "releases'")
-            for d in diffs if d.recoded]
+            for d in diffs if d.recoded] + [
+        Finding("disclosure", "downloads/",
+                f"{d.year}: {len(d.told):,} numbers the live site publishes are published "
+                "changed by fewer students than a group may have, so the change itself "
+                "tells a small group, e.g. " + "; ".join(d.told[:3]),
+                hint="a corrected year keeps such numbers withheld (`reportcard publish` "
+                     "does, keeping the live site's pattern); README.md, 'Differencing "
+                     "between releases'")
+            for d in diffs if d.told]
 
 
 def _same_bytes(a: Path, b: Path, files_a: list[Path], files_b: list[Path]) -> bool:

@@ -21,8 +21,8 @@ from site_builder.disclosure.protect import ProtectionError, keep_pattern
 from site_builder.disclosure.releases import (
     audit_releases,
     read_release,
-    told_by_change,
     together,
+    told_by_change,
 )
 from site_builder.extract import load_extract
 from site_builder.gate import run_gate

@@ -310,6 +310,7 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
     from site_builder.disclosure.audit import read_witnesses
     from site_builder.disclosure.protect import ProtectionBug, ProtectionError, keep_pattern
     from site_builder.disclosure.releases import (
+        derived_changes,
         moved_places,
         shows_more,
         stale_share,
@@ -345,6 +346,8 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
                 "'Differencing between releases'); nothing was published.")
         shown = shows_more(before, mine)
         told = told_by_change(before, mine, policy.min_cell_size).height
+        if stale and not told:  # the data changed: what do the changes add up to?
+            told = len(derived_changes(before, mine, policy))
         if not (shown or told):
             continue
         raw_key = protect_key(truth, policy) if cache is not None else ""
@@ -358,9 +361,9 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
             continue
         why = [f"{shown:,} rows the live site withholds (or shows as a range) would be "
                "shown"] if shown else []
-        why += [f"{told:,} rows the live site publishes would be published changed by fewer "
-                f"than {policy.min_cell_size} students (the change tells a small group)"
-                ] if told else []
+        why += [f"{told:,} numbers the live site publishes (or sums of them) would be "
+                f"published changed by fewer than {policy.min_cell_size} students (the change "
+                "tells a small group)"] if told else []
         log(f"protect: {y}: {'; '.join(why)}; protecting {y} again, keeping what the live "
             "site withholds")
         t0 = time.perf_counter()
@@ -375,14 +378,15 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
                 "may have saved it). Hint: this needs the disclosure officer's decision "
                 "(README.md, 'Differencing between releases'); nothing was published.\n"
                 f"{err}") from err
-        still = told_by_change(before, out[y], policy.min_cell_size)["_told"]
-        if len(still):
+        still = (told_by_change(before, out[y], policy.min_cell_size)["_told"].to_list()
+                 + derived_changes(before, out[y], policy))
+        if still:
             raise ProtectionError(
                 f"{y} could not be published corrected: {len(still):,} numbers the live site "
-                f"publishes changed by fewer than {policy.min_cell_size} students, and cannot "
-                "be withheld (for example, a count that is zero now: a zero is never "
-                "withheld), so the change "
-                "itself would tell a small group, e.g. " + "; ".join(still.head(3)) + ". "
+                f"publishes (or sums of them) changed by fewer than {policy.min_cell_size} "
+                "students, and what would hide the change could not be withheld (for "
+                "example, a count that is zero now: a zero is never withheld), so the change "
+                "itself would tell a small group, e.g. " + "; ".join(still[:3]) + ". "
                 "Hint: this needs the disclosure officer's decision (README.md, "
                 "'Differencing between releases'); nothing was published.")
         witnesses.pop(y, None)

@@ -20,6 +20,7 @@ from site_builder.disclosure.audit import AuditReport, Failure, audit_cells, wit
 from site_builder.disclosure.protect import ProtectionError, keep_pattern
 from site_builder.disclosure.releases import (
     audit_releases,
+    derived_changes,
     read_release,
     together,
     told_by_change,
@@ -397,7 +398,7 @@ def test_a_kept_year_does_not_withhold_a_head_count_the_live_site_published() ->
     assert protect_state(raw)[0].hide_units(num[:1]) == 1  # a fresh pattern: the unit goes
     known = nothing.copy()
     known[den] = True
-    st.withhold_as_before(nothing, nothing, known, nothing)
+    st.withhold_as_before(nothing, nothing, known, nothing, np.full(variables.height, np.nan))
     assert st.hide_units(num[:1]) == 0
     assert not st.hidden[den].any()
     # Every rate over it withheld: it is still published, on their rows.
@@ -549,26 +550,33 @@ def test_a_correction_that_moves_students_to_new_codes_in_a_published_year_is_re
 
 def test_a_correction_whose_changes_tell_small_groups_keeps_them_withheld(
         tmp_path: Path) -> None:
-    """A correction after the year was published: 40 of Kirksville Primary's (001091/4020)
-    pupils were in fact Robinwood Elementary's (4080). Published again, each number of the
-    two schools that changed by fewer than 30 students tells that group: a count of 52,
-    then 42, says 10 of the pupils moved were tested; their "below basic" count, 15 then 12,
-    that 3 of them were below basic (primary suppression's rule, applied to the table of
-    changes). A fresh pattern publishes such changes: the gate, and `reportcard
-    audit-releases`, refuse it, naming them. The kept year withholds them, and passes."""
+    """A correction after the year was published: a charter school (001930/4010) had in
+    fact opened that year, with 15% of Kirksville R-III's pupils in kindergarten to grade 5.
+    Published again, each number of Kirksville's that changed by fewer than 30 students
+    tells that group: a school's tested count of 52, then 42, says 10 of its pupils who
+    left were tested; its "below basic" count, 15 then 12, that 3 of them were below basic
+    (primary suppression's rule, applied to the table of changes). So do changes that add
+    up to one: a school's enrollment changed by 45, its White pupils' by 38, tells of 7
+    others. A fresh pattern publishes such changes: the gate, and `reportcard
+    audit-releases`, refuse it, naming them. The kept year withholds them (and, for the
+    sums, one more part: without it compute stops), and passes."""
     specs = load_specs(Path(__file__).resolve().parents[1] / "report_specs")
     generate(tmp_path / "x", seed=20240601, years=(2024,), profile="tiny", canaries=0,
              progress=False)
     shutil.copytree(tmp_path / "x", tmp_path / "y")
-    primary = (pl.col("district_code") == "001091") & (pl.col("school_code") == "4020")
-    pupils = (pl.read_parquet(tmp_path / "x" / "2024" / "enrollment.parquet").filter(primary)
-              ["student_id"].unique().sort().sample(40, seed=1).to_list())
-    moved = primary & pl.col("student_id").is_in(pupils)
+    kirksville = pl.col("district_code") == "001091"
+    pupils = (pl.read_parquet(tmp_path / "x" / "2024" / "enrollment.parquet")
+              .filter(kirksville & pl.col("grade").is_in(["K", "01", "02", "03", "04", "05"]))
+              ["student_id"].unique().sort().sample(fraction=0.15, seed=1).to_list())
+    moved = kirksville & pl.col("student_id").is_in(pupils)
     for table in ("enrollment", "assessment"):
         path = tmp_path / "y" / "2024" / f"{table}.parquet"
         df = pl.read_parquet(path)
-        df.with_columns(pl.when(moved).then(pl.lit("4080")).otherwise(pl.col("school_code"))
-                        .alias("school_code")).write_parquet(path)
+        df.with_columns(
+            pl.when(moved).then(pl.lit("001930")).otherwise(pl.col("district_code"))
+            .alias("district_code"),
+            pl.when(moved).then(pl.lit("4010")).otherwise(pl.col("school_code"))
+            .alias("school_code")).write_parquet(path)
     before = compute_cells(load_extract(tmp_path / "x"), specs)
     raw = compute_cells(load_extract(tmp_path / "y"), specs)
     live = read_release(_site(protect(before, POLICY), tmp_path / "live"))
@@ -582,16 +590,23 @@ def test_a_correction_whose_changes_tell_small_groups_keeps_them_withheld(
     fresh = protect(raw, POLICY)
     told = told_by_change(live, fresh, POLICY.min_cell_size)
     assert told.height > 0
-    assert set(told["school_code"]) == {"4020", "4080"}, "only the two schools changed"
+    assert set(told["district_code"]) == {"001091"}, "only Kirksville's numbers changed"
+    sums = derived_changes(live, fresh, POLICY)
+    assert any(line.startswith("2024 district 001091,") for line in sums), sums
+    # The state's numbers are the same, so Kirksville's change published is the charter's
+    # number, withheld as fewer than 30 ("2024 state, grade 01 ... changed by 0; its parts
+    # (districts in state) whose change is not published, by -24 in all").
+    assert any(line.startswith("2024 state,") for line in sums), sums
     later = _site(fresh, tmp_path / "fresh")
     _, diffs = audit_releases(tmp_path / "live", later, POLICY, hint=raw)
-    assert [(d.year, len(d.told)) for d in diffs] == [(2024, told.height)]
+    assert [(d.year, len(d.told)) for d in diffs] == [(2024, told.height + len(sums))]
     gate = run_gate(later, audit=True, live=tmp_path / "live", raw_cells=agg / "cells.parquet",
                     policy=policy_yaml)
     found = [f.rule for f in gate.findings if "the change itself tells" in f.rule]
     assert not gate.ok and len(found) == 1, gate.findings
-    assert f"2024: {told.height:,} numbers the live site publishes" in found[0]
-    assert "school 001091/4020" in found[0] and "n_students " in found[0], found[0]
+    assert (f"2024: {told.height + len(sums):,} numbers the live site publishes (or sums "
+            "of them)") in found[0]
+    assert "001091" in found[0] and "n_students " in found[0], found[0]
     run = CliRunner().invoke(main, ["audit-releases", str(tmp_path / "live"), str(later),
                                     "--aggregates", str(agg)])
     assert run.exit_code == 1 and "the change itself tells a small group" in run.output
@@ -601,6 +616,9 @@ def test_a_correction_whose_changes_tell_small_groups_keeps_them_withheld(
     kept = keep_live(fresh, raw, POLICY, live, {}, log=logged.append)
     assert any("would be published changed by fewer than 30 students" in m for m in logged)
     assert told_by_change(live, kept, POLICY.min_cell_size).is_empty()
+    # Nor do the changes it publishes add up to one (without protect's rule for the sums,
+    # keep_live stops: "3 numbers the live site publishes (or sums of them) changed ...").
+    assert derived_changes(live, kept, POLICY) == []
     changed = told.select(list(KEY)).join(kept, on=list(KEY), how="left")
     assert changed["n_students"].is_null().any() and changed["suppressed"].any()
     assert audit_cells(kept, POLICY, hint=raw).ok

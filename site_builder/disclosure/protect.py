@@ -220,6 +220,7 @@ class _State:
         self.show_known = np.zeros(nv, bool)
         self.natural: np.ndarray | None = None  # set in a kept year (withhold_as_before)
         self.told = np.zeros(nv, bool)  # a kept year's: its change tells a small group
+        self.before: np.ndarray | None = None  # a kept year's: the earlier head counts
 
     @property
     def hidden(self) -> np.ndarray:
@@ -258,7 +259,8 @@ class _State:
         r[codable & (100 * self.value <= bottom * self.dval)] = BOTTOM
 
     def withhold_as_before(self, withheld: np.ndarray, coded: np.ndarray,
-                           known: np.ndarray, told: np.ndarray) -> None:
+                           known: np.ndarray, told: np.ndarray,
+                           before: np.ndarray) -> None:
         """Withhold, as complements, the values an earlier release withheld or coded that
         would be published in full now (see :func:`keep_pattern`). Not a zero count, nor a
         numerator of an empty group: a complement never is (what ``complementary`` says of
@@ -277,11 +279,15 @@ class _State:
         students than a group may have (:func:`releases.told_by_change`): published again,
         the change would tell that group. They are withheld as complements too, and never
         published by :meth:`show_pinned` (a zero, never a complement, stays published:
-        compute then stops, in :func:`incremental.keep_live`)."""
+        compute then stops, in :func:`incremental.keep_live`). ``before``: the head counts
+        the earlier release published (NaN where it did not): a relation whose parts'
+        unpublished changes add up to a small group needs more withheld
+        (:meth:`_change_needs`)."""
         r = self.reason
         self.natural = r.copy()  # what primary suppression and coding alone would show
         r[(withheld | coded | told) & (r == NONE) & self._eligible] = COMPLEMENTARY
         self.told = told
+        self.before = before
         self._eligible = self._eligible & ~known
         self.show_known = known & self.is_den
 
@@ -365,7 +371,33 @@ class _State:
         real = ((real_h == 1)
                 | (tot_pub & self.rel_count & (real_s >= 1) & (real_s < m))
                 | (tot_pub & ~self.rel_count & (real_h >= 1) & (real_s == 0)))
+        if self.before is not None:
+            real |= self._change_needs()
         return np.r_[real, np.zeros(self.n_reg_rel, bool)]
+
+    def _change_needs(self) -> np.ndarray:
+        """A kept year's relations of head counts whose total's change since the earlier
+        release is published (the total is published in both), and whose parts' changes
+        not published (withheld now, or then) add up to 1 to min_cell_size - 1 students
+        either way: a derived group of the students who changed (a school's enrollment
+        changed by 45, its White pupils' by 38: the 7 others who moved). Withholding one
+        more part, or the total, is what hides it (a part the earlier release published
+        unchanged is no complement: its change, none, is known)."""
+        assert self.before is not None
+        m = self.policy.min_cell_size
+        change = self.before - self.value
+        known = ~np.isnan(change) & (~self.hidden | self.show_known)
+        rel, var, tot = self.e_rel, self.e_var, self.e_tot
+        count = self.rel_count[rel]
+        k = known[var] & count
+        of_total = np.full(self.n_rel, np.nan)
+        of_total[rel[tot & k]] = change[var[tot & k]]
+        parts = np.bincount(rel[~tot & k], weights=change[var[~tot & k]],
+                            minlength=self.n_rel)
+        unknown = np.bincount(rel[~tot & count & ~known[var]], minlength=self.n_rel)
+        derived = np.abs(of_total - parts)
+        return (self.rel_count & ~np.isnan(of_total) & (unknown > 0) & (derived > 0.5)
+                & (derived < m - 0.5))
 
     def _withheld_per_relation(self) -> tuple[np.ndarray, np.ndarray]:
         """Per relation (real, then regional): how many members are withheld, and the sum
@@ -1069,13 +1101,14 @@ def keep_pattern(raw: pl.DataFrame, policy: Policy, live: pl.DataFrame, *,
 
 
 def _shown_before(cells: pl.DataFrame, system: System, live: pl.DataFrame, min_cell: int,
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per variable: whether ``live`` withheld it (a head count no row of it showed, a
     numerator whose row was withheld), whether it coded it (a numerator shown as a band),
     whether it published it, true today (a visitor who kept it knows it), and whether it
     published it and today's value differs by so few students that the change tells a
-    group of fewer than ``min_cell`` (as :func:`releases.told_by_change` says). A variable
-    ``live`` has no row of is none of these."""
+    group of fewer than ``min_cell`` (as :func:`releases.told_by_change` says); and the
+    head count it published (NaN where it did not). A variable ``live`` has no row of is
+    none of these."""
     keys = list(KEY)
     today = cells.select(*keys, pl.col("n_students").alias("_n"),
                          pl.col("n_meeting").alias("_m"))
@@ -1108,7 +1141,10 @@ def _shown_before(cells: pl.DataFrame, system: System, live: pl.DataFrame, min_c
     told[den[dn.is_between(1, min_cell - 1).fill_null(False).to_numpy()]] = True
     small_m = (dm.is_between(1, min_cell - 1) & (dn.fill_null(0) < min_cell)).fill_null(False)
     told[nums[small_m.to_numpy()[rate]]] = True
-    return withheld, coded, known, told
+    before = np.full(nv, np.nan)
+    shown = j["n_students"].is_not_null().to_numpy()
+    before[den[shown]] = j["n_students"].to_numpy()[shown]
+    return withheld, coded, known, told, before
 
 
 def _narrowing_round(st: _State, strikes: np.ndarray) -> int:

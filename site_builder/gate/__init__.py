@@ -217,9 +217,9 @@ def _releases_audit(live: Path, site: Path, policy: Policy, report: GateReport,
                      "releases'")
             for d in diffs if d.recoded] + [
         Finding("disclosure", "downloads/",
-                f"{d.year}: {len(d.told):,} numbers the live site publishes are published "
-                "changed by fewer students than a group may have, so the change itself "
-                "tells a small group, e.g. " + "; ".join(d.told[:3]),
+                f"{d.year}: {len(d.told):,} numbers the live site publishes (or sums of "
+                "them) are published changed by fewer students than a group may have, so "
+                "the change itself tells a small group, e.g. " + "; ".join(d.told[:3]),
                 hint="a corrected year keeps such numbers withheld (`reportcard publish` "
                      "does, keeping the live site's pattern); README.md, 'Differencing "
                      "between releases'")

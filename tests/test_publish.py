@@ -333,7 +333,10 @@ def test_a_new_school_year_published_over_the_live_site_protects_only_that_year(
     assert "its last year with students: 2024-25" in closed and "rc-gone" in closed
     opened = (live / "schools" / "001091-4010" / "index.html").read_text("utf-8")
     assert "Kirksville Early Learning" in opened and "rc-gone" not in opened
-    # Not every page has six years: the school that opened has one.
+    # Not every page has six years: the school that opened has one. Before, every place
+    # had every year.
     home = (live / "index.html").read_text("utf-8")
     assert "with the state beside it and up to six years of results." in home
+    home = (published / "site" / "index.html").read_text("utf-8")
+    assert "with the state beside it and five years of results." in home
     assert verify(live).ok

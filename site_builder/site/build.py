@@ -42,7 +42,7 @@ from site_builder.site.contexts import (
     StatePage,
 )
 from site_builder.site.csvs import COLUMN_DESCRIPTIONS, write_downloads
-from site_builder.site.data import STATE, csv_frame, index_cells
+from site_builder.site.data import STATE, CellIndex, csv_frame, index_cells
 from site_builder.site.pages import (
     STATE_NAME,
     STATE_RUN,
@@ -309,6 +309,18 @@ def county_groups(dirs: list[dict[str, str]]) -> tuple[County, ...]:
                  for (_, name, anchor), links in sorted(groups.items()))
 
 
+def _years_shown(index: CellIndex, places: int) -> str:
+    """How many years of results a page has, in words: "five years" where every place
+    (``places`` of them, the state's included) has every year, else "up to six years" (a
+    school that opened or closed has fewer)."""
+    n = len(index.years)
+    if n == 1:
+        return "one year"
+    every = (len(index.spans) == places
+             and all(span == (index.years[0], index.latest) for span in index.spans.values()))
+    return f"{'' if every else 'up to '}{number_word(n)} years"
+
+
 def _general_pages(env: object, docs: Path, kit: PageKit, dirs: list[dict[str, str]],
                    schs: list[dict[str, str]], written: list, policy: Policy) -> int:
     specs = kit.specs
@@ -339,9 +351,7 @@ def _general_pages(env: object, docs: Path, kit: PageKit, dirs: list[dict[str, s
         year_label=school_year(kit.index.latest),
         counties=county_groups(dirs),
         glance=_glance(kit), n_districts=len(dirs), n_schools=len(schs),
-        # "up to": a place that opened or closed has fewer years than the site.
-        years_shown=("one year" if len(kit.index.years) == 1
-                     else f"up to {number_word(len(kit.index.years))} years"),
+        years_shown=_years_shown(kit.index, len(dirs) + len(schs) + 1),
         search_index="assets/search-index.json")
     _write_page(docs, "index.md", home.title, render(env, "home.html", home))  # type: ignore[arg-type]
 

@@ -5,6 +5,7 @@ each alone protects."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -625,6 +626,9 @@ def test_a_correction_whose_changes_tell_small_groups_keeps_them_withheld(
     site = _site(kept, tmp_path / "kept")
     report, diffs = audit_releases(tmp_path / "live", site, POLICY, hint=raw)
     assert report.ok and not any(d.told for d in diffs), report.render()
+    # Its pattern is not "the same" as the live one's, even where nothing still true is
+    # withheld now: what changed is (full state, session 50: 2024 corrected, 132 withheld).
+    assert "the same pattern" not in replace(diffs[0], withheld_now=0, shown_now=0).render()
     gate = run_gate(site, audit=True, live=tmp_path / "live", raw_cells=agg / "cells.parquet",
                     policy=policy_yaml)
     assert gate.ok, gate.findings

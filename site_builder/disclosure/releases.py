@@ -91,8 +91,11 @@ class YearDifference:
         if self.other_data:
             return (f"{self.year}: not audited together: {self.other_data:.0%} of the numbers "
                     "the earlier release shows are not these data's (a release of other data)")
-        if self.same_pattern:
+        if self.same_pattern and not self.changed:
             text = f"{self.year}: the same pattern in both releases"
+        elif self.same_pattern:  # more withheld now, if anything, of numbers no longer true
+            text = (f"{self.year}: nothing withheld now that the earlier release showed and is "
+                    "still true, nothing shown now that it withheld")
         else:
             text = (f"{self.year}: {self.withheld_now:,} rows withheld (or shown as a range) "
                     f"now that the earlier release showed, {self.shown_now:,} shown now that "

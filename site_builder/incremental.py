@@ -258,9 +258,47 @@ def protect_by_year(raw: pl.DataFrame, policy: Any, cache: Path | str | None, *,
                                               cache=cache)
 
 
-MAX_STALE = 0.5
-"""A live year more of whose published numbers than this are not today's is of other data
-(see :func:`releases.stale_share`): its pattern is not kept."""
+def live_of_other_data(site: Path | str, extract: Path | str) -> str | None:
+    """Why the live site at ``site`` is not a release of the students of ``extract``, or
+    ``None`` when it may be one: then each year it publishes is kept to, and audited
+    together with this release, however many of its numbers changed.
+
+    Known only where both name their students: the live site's manifest records the
+    synthetic extract it was published from (:func:`store.synthetic_identity`), and
+    ``extract`` is synthetic too, made by another generator version, profile, seed or scale
+    (a demo of another state published over the last one). For any other extract (DESE's
+    own) a live year is of the same students, corrected: a correction that changes more
+    than half of a year's published numbers is a correction still (a tiny state's district
+    with 29 of its pupils removed), whose changes tell who changed."""
+    from site_builder.store import MANIFEST, synthetic_identity
+
+    try:
+        live = json.loads((Path(site) / MANIFEST).read_text("utf-8")).get("extract_identity")
+    except (OSError, ValueError, AttributeError):
+        return None
+    mine = synthetic_identity(extract)
+    if not (isinstance(live, dict) and mine) or live == mine:
+        return None
+
+    def said(ident: dict[str, Any]) -> str:
+        return ", ".join(f"{k} {ident.get(k)}" for k in ("profile", "seed", "scale",
+                                                         "generator_version"))
+    return (f"the live site was published from a synthetic state ({said(live)}) and this "
+            f"extract is another ({said(mine)}): they have no student in common")
+
+
+def read_live(site: Path | str, extract: Path | str, log: Any = print) -> pl.DataFrame | None:
+    """The cells the live site at ``site`` publishes (:func:`releases.read_release`), or
+    ``None`` where nothing is published there or it is of other students
+    (:func:`live_of_other_data`, said in ``log``)."""
+    from site_builder.disclosure.releases import read_release
+
+    why = live_of_other_data(site, extract)
+    if why:
+        log(f"protect: {site} is not a release of these students ({why}); what it "
+            "withholds is not kept")
+        return None
+    return read_release(Path(site))
 
 
 PATTERN = ("n_students", "n_meeting", "display", "reason")
@@ -328,10 +366,6 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
         if before.is_empty():
             continue
         stale = stale_share(before, truth)
-        if stale > MAX_STALE:
-            log(f"protect: {y}: {stale:.0%} of the numbers the live site publishes are not "
-                "these data's: it is a release of other data, and its pattern is not kept")
-            continue
         gone, new_places = moved_places(before, truth)
         if gone and new_places:
             raise ProtectionError(

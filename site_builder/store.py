@@ -84,6 +84,27 @@ def remove_witnesses(out_dir: Path | str) -> None:
 SYNTHETIC_GENERATOR = "site_builder.synth"
 SYNTHETIC_MARKER = "synthetic.json"
 """Written beside the directory files when the extract was made by ``reportcard synth``."""
+MANIFEST = "manifest.json"
+"""A published site's list of its files and what it was made from (:mod:`gate.manifest`)."""
+
+SYNTHETIC_IDENTITY = ("generator", "generator_version", "profile", "seed", "scale")
+"""What makes a synthetic extract's students (its ``extract.json``): two extracts that differ
+in any of these hold different students."""
+
+
+def synthetic_identity(extract_dir: Path | str) -> dict[str, object] | None:
+    """What made the students of a synthetic extract (``reportcard synth``'s generator, its
+    version, the profile, seed and scale in ``extract.json``), or ``None`` for any other
+    extract. Years and canaries are not part of it: an extract made again with one more year
+    (or with canaries) holds the same students in the years both have."""
+    meta = Path(extract_dir) / "extract.json"
+    try:
+        info = json.loads(meta.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or info.get("generator") != SYNTHETIC_GENERATOR:
+        return None
+    return {k: info.get(k) for k in SYNTHETIC_IDENTITY}
 
 
 def copy_directory(extract_dir: Path | str, out_dir: Path | str) -> Path:
@@ -99,12 +120,10 @@ def copy_directory(extract_dir: Path | str, out_dir: Path | str) -> Path:
             if path is not None:
                 shutil.copyfile(path, tmp / path.name)
         # A synthetic extract (made by `reportcard synth`) says so, and so will every page.
-        meta = Path(extract_dir) / "extract.json"
-        if meta.is_file():
-            info = json.loads(meta.read_text("utf-8"))
-            if info.get("generator") == SYNTHETIC_GENERATOR:
-                (tmp / SYNTHETIC_MARKER).write_text(json.dumps(
-                    {"synthetic": True, "profile": info.get("profile")}) + "\n", "utf-8")
+        made = synthetic_identity(extract_dir)
+        if made is not None:
+            (tmp / SYNTHETIC_MARKER).write_text(json.dumps(
+                {"synthetic": True, "profile": made["profile"]}) + "\n", "utf-8")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

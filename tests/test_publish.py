@@ -340,3 +340,34 @@ def test_a_new_school_year_published_over_the_live_site_protects_only_that_year(
     home = (published / "site" / "index.html").read_text("utf-8")
     assert "with the state beside it and five years of results." in home
     assert verify(live).ok
+
+
+def test_a_demo_of_another_synthetic_state_is_not_kept_to_the_live_one(
+        published: Path, tmp_path: Path) -> None:
+    """A demo of another seed published over the live demo (as `make demo PROFILE=...`
+    does): the two synthetic states have no student in common, as the live site's manifest
+    and the extract say, so the live patterns are not kept and the two releases are not
+    audited together. (Any other live site is taken for the same students, however much
+    changed: tests/test_disclosure_releases.py.)"""
+    live = tmp_path / "site"
+    shutil.copytree(published / "site", live)
+    said = json.loads((live / "manifest.json").read_text("utf-8"))["extract_identity"]
+    assert said == {"generator": "site_builder.synth", "generator_version": said[
+        "generator_version"], "profile": "tiny", "seed": 7, "scale": 1.0}
+    extract = tmp_path / "extract"
+    run = reportcard("synth", "--profile", "tiny", "--out", str(extract), "--seed", "8",
+                     "--canaries", "3")
+    assert run.returncode == 0, run.stderr
+    run = reportcard("publish", "--extract", str(extract), "--site", str(live),
+                     "--aggregates", str(tmp_path / "aggregates"), "--specs", str(SPECS))
+    out = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode == 0, out
+    why = ("the live site was published from a synthetic state (profile tiny, seed 7, scale "
+           "1.0, generator_version 2) and this extract is another (profile tiny, seed 8, "
+           "scale 1.0, generator_version 2): they have no student in common")
+    assert f"protect: {live.resolve()} is not a release of these students ({why})" in out
+    assert f"Releases: not audited together: {why}" in out
+    assert "keeping what the live site withholds" not in out
+    assert json.loads((live / "manifest.json").read_text("utf-8"))["extract_identity"][
+        "seed"] == 8
+    assert verify(live).ok

@@ -65,9 +65,6 @@ class YearDifference:
     """The counts both publish whose change tells a group of fewer than min_cell_size
     students (:func:`told_by_change`), and the relations whose published changes add up to
     one (:func:`derived_changes`), each as a line saying so: a disclosure."""
-    other_data: float = 0.0
-    """Set where the earlier release is of other data: the share of its numbers that are
-    not the later release's truth (see :func:`stale_share`). Such a year is not audited."""
     dropped: bool = False
     """A year the earlier release publishes and the later one does not (the oldest year
     left out when a new one comes in): nothing new is said about it, so it is not audited."""
@@ -88,9 +85,6 @@ class YearDifference:
         if self.dropped:
             return (f"{self.year}: not in this release (published before, it is left out "
                     "now: nothing new about it is published)")
-        if self.other_data:
-            return (f"{self.year}: not audited together: {self.other_data:.0%} of the numbers "
-                    "the earlier release shows are not these data's (a release of other data)")
         if self.same_pattern and not self.changed:
             text = f"{self.year}: the same pattern in both releases"
         elif self.same_pattern:  # more withheld now, if anything, of numbers no longer true
@@ -325,16 +319,15 @@ def moved_places(earlier: pl.DataFrame, truth: pl.DataFrame) -> tuple[list[str],
 def audit_releases(earlier: Path, later: Path, policy: Policy,
                    hint: pl.DataFrame | None = None, workers: int = 1,
                    witnesses: dict[int, Witnesses] | None = None,
-                   max_stale: float | None = None,
                    ) -> tuple[AuditReport, list[YearDifference]]:
     """The LP audit of what the two published sites give away together, for the years
     whose patterns differ (a year with the same pattern in both is what the later release
     alone publishes: its own audit, the gate's, covers it). ``hint``: the raw cells of the
     later release, as for :func:`audit.audit_cells`, and the truth for :func:`together`;
-    ``witnesses``: the later release's (its proofs, checked before they count);
-    ``max_stale`` (with ``hint``): a year more of whose earlier numbers than this share are
-    not the truth is of other data (e.g. a synthetic state made again with another seed),
-    and is not audited (see :attr:`YearDifference.other_data`)."""
+    ``witnesses``: the later release's (its proofs, checked before they count). Every year
+    both publish is taken for the same students, however many of its numbers changed: a
+    release of other students is for the caller to leave out (the gate does, where the
+    manifests say so: :func:`incremental.live_of_other_data`)."""
     csvs = [published_csvs(site) for site in (earlier, later)]
     for site, paths in zip((earlier, later), csvs, strict=True):
         if not paths:
@@ -343,15 +336,8 @@ def audit_releases(earlier: Path, later: Path, policy: Policy,
                                 "manifest.json), e.g. site/ or a saved copy of it.")
     before, after = read_published(csvs[0]), read_published(csvs[1])
     gone = sorted(set(before["year"].unique().to_list()) - set(after["year"].unique().to_list()))
-    other = [YearDifference(int(y), 0, 0, 0, dropped=True) for y in gone]
+    dropped = [YearDifference(int(y), 0, 0, 0, dropped=True) for y in gone]
     before = before.filter(~pl.col("year").is_in(gone))
-    if hint is not None and max_stale is not None:
-        for (year,), part in before.group_by("year", maintain_order=True):
-            share = stale_share(part, hint.filter(pl.col("year") == year))
-            if share > max_stale:
-                other.append(YearDifference(int(year), 0, 0, 0,  # type: ignore[call-overload]
-                                            other_data=share))
-        before = before.filter(~pl.col("year").is_in([d.year for d in other]))
     known, diffs = together(before, after, truth=hint, min_cell=policy.min_cell_size)
     keys = list(KEY)
     changed = set(after.select(*keys, "n_students").join(
@@ -366,7 +352,7 @@ def audit_releases(earlier: Path, later: Path, policy: Policy,
             diffs[i] = replace(diffs[i], told=d.told + tuple(derived_changes(
                 before.filter(pl.col("year") == d.year), after.filter(pl.col("year") == d.year),
                 policy)))
-    diffs = sorted(diffs + other, key=lambda d: d.year)
+    diffs = sorted(diffs + dropped, key=lambda d: d.year)
     years = [d.year for d in diffs if not d.same_pattern]
     if not years:
         return AuditReport(), diffs

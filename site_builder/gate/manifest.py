@@ -19,8 +19,7 @@ from pathlib import Path
 
 from site_builder import __version__
 from site_builder.errors import ReportcardError
-
-MANIFEST = "manifest.json"
+from site_builder.store import MANIFEST, synthetic_identity
 
 
 def sha256_file(path: Path) -> str:
@@ -85,6 +84,9 @@ def write_manifest(site: Path, *, specs: Path, extract: Path | None,
         "specs_sha256": tree_digest(specs, "*.yaml"),
         "extract_sha256": tree_digest(extract) if extract is not None and extract.exists()
         else None,
+        # Whose students these are, where the extract says (a synthetic one): a later
+        # release from another synthetic state is not a release of the same students.
+        "extract_identity": synthetic_identity(extract) if extract is not None else None,
         "files": tree_hashes(site),
     }
     path = site / MANIFEST

@@ -69,7 +69,7 @@ from site_builder.site.tables import (
     number_word,
     school_year,
 )
-from site_builder.store import SYNTHETIC_GENERATOR, SYNTHETIC_MARKER
+from site_builder.store import SYNTHETIC_MARKER, synthetic_identity
 
 SYNTHETIC_NOTICE = ("Demonstration: these report cards are computed from made-up student "
                     "records shaped like Missouri's. They are not the real results of any "
@@ -443,10 +443,8 @@ def build_from_aggregates(aggregates: Path, out: Path, *, specs: Path = Path("re
     published = pl.read_parquet(path)
     src = Path(aggregates) if (Path(aggregates) / "directory").is_dir() else Path(extract)
     districts, schools = read_directory(src)
-    synthetic = (src / "directory" / SYNTHETIC_MARKER).is_file() or (
-        (Path(extract) / "extract.json").is_file() and json.loads(
-            (Path(extract) / "extract.json").read_text("utf-8")).get("generator")
-        == SYNTHETIC_GENERATOR)
+    synthetic = ((src / "directory" / SYNTHETIC_MARKER).is_file()
+                 or synthetic_identity(extract) is not None)
     return build_site(published, districts, schools, load_specs(specs),
                       load_policy(policy or Path(specs) / "policy.yaml"), Path(out),
                       progress=progress, notice=SYNTHETIC_NOTICE if synthetic else None)

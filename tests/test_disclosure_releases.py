@@ -671,7 +671,7 @@ def test_a_correction_whose_changes_tell_small_groups_keeps_them_withheld(
     assert any(line.startswith("2024 district 001091,") for line in sums), sums
     # The state's numbers are the same, so Kirksville's change published is the charter's
     # number, withheld as fewer than 30 ("2024 state, grade 01 ... changed by 0; its parts
-    # (districts in state) whose change is not published, by -24 in all").
+    # (districts in state) whose change is not published, by 24 in all").
     assert any(line.startswith("2024 state,") for line in sums), sums
     later = _site(fresh, tmp_path / "fresh")
     _, diffs = audit_releases(tmp_path / "live", later, POLICY, hint=raw)
@@ -709,6 +709,91 @@ def test_a_correction_whose_changes_tell_small_groups_keeps_them_withheld(
     assert gate.ok, gate.findings
     # Given its own result as the live pattern, the kept year comes back unchanged.
     assert keep_pattern(raw, POLICY, read_release(site))[0].equals(kept)
+
+
+def test_outcome_changes_that_add_up_to_a_small_group_are_told() -> None:
+    """Re-scored tests: a district's proficient count up by 40, one school's (published)
+    by 35, the other school's withheld: 5 of its pupils changed level, with no pupil come
+    or gone (a rate over a group of 5, as told_by_change says of one number). Had 40 more
+    pupils been tested there, its 5 would be a rate over 40: not told. Nor where what
+    came or went is not published but the district's count and the other school's give it
+    (40)."""
+    kw = {"topic": "assessment", "measure": "proficient_or_advanced", "subject": "ELA"}
+
+    def rows(a: int, b: int, tested_b: int = 80) -> pl.DataFrame:
+        return frame([cell(120 + tested_b, level="district", meeting=a + b, **kw),
+                      cell(120, school="0101", meeting=a, **kw),
+                      cell(tested_b, school="0102", meeting=b, **kw)])
+
+    def withheld(df: pl.DataFrame, *cols: str) -> pl.DataFrame:
+        return df.with_columns(pl.when(pl.col("school_code") == "0102").then(None)
+                               .otherwise(pl.col(c)).alias(c) for c in cols)
+
+    earlier = rows(60, 40)
+    later = withheld(rows(95, 45), "n_meeting")
+    assert told_by_change(earlier, later, POLICY.min_cell_size).is_empty()
+    assert derived_changes(earlier, later, POLICY) == [
+        "2024 district 000001, ELA, grade All, All students: students meeting "
+        "assessment/proficient_or_advanced changed by 40; its parts (schools in district) "
+        "whose change is not published, by 5 in all (their head count by 0)"]
+    assert derived_changes(earlier, withheld(rows(95, 45, tested_b=120), "n_meeting"),
+                           POLICY) == []
+    assert derived_changes(earlier, withheld(rows(95, 45, tested_b=120), "n_meeting",
+                                             "n_students"), POLICY) == []
+    # The same within one school's levels: proficient or advanced up by 35, proficient
+    # (published) by 33, advanced withheld: 2 pupils re-scored to advanced.
+    def levels(prof: int, adv: int) -> pl.DataFrame:
+        return frame([cell(100, meeting=prof + adv, **kw),
+                      cell(100, meeting=prof, **{**kw, "measure": "level_proficient"}),
+                      cell(100, meeting=adv, **{**kw, "measure": "level_advanced"})])
+    later = levels(53, 12).with_columns(
+        pl.when(pl.col("measure") == "level_advanced").then(None).otherwise(pl.col("n_meeting"))
+        .alias("n_meeting"))
+    lines = derived_changes(levels(20, 10), later, POLICY)
+    assert len(lines) == 1 and lines[0].endswith(
+        "(proficient_or_advanced = sum) whose change is not published, by 2 in all (their "
+        "head count by 0)"), lines
+
+
+def test_a_kept_year_hides_outcome_changes_that_add_up_to_a_small_group(tmp_path: Path,
+                                                                      ) -> None:
+    """A district of three schools; the live site withholds the proficient counts of two
+    (complements of each other). A correction re-scores 35 pupils at the first school and
+    1 at the second: published afresh, the district's count (up 36) less the first
+    school's (up 35) tells that 1 pupil of the other two was re-scored. The kept year
+    withholds the first school's count too (the cheapest part: a numerator); without
+    protect's rule for sums of outcomes, compute stops instead."""
+    kw = {"topic": "assessment", "measure": "proficient_or_advanced", "subject": "ELA"}
+
+    def rows(a: int, b: int, c: int) -> pl.DataFrame:
+        return frame([cell(260, level="district", meeting=a + b + c, **kw),
+                      cell(120, school="0101", meeting=a, **kw),
+                      cell(80, school="0102", meeting=b, **kw),
+                      cell(60, school="0103", meeting=c, **kw)])
+
+    live = protect(rows(60, 78, 30), POLICY)
+    assert live["suppressed"].to_list() == [False, False, True, True]
+    raw = rows(95, 79, 30)
+    fresh = protect(raw, POLICY)
+    assert fresh["suppressed"].equals(live["suppressed"])
+    assert told_by_change(live, fresh, POLICY.min_cell_size).is_empty()
+    assert [line.split("; ")[1] for line in derived_changes(live, fresh, POLICY)] == [
+        "its parts (schools in district) whose change is not published, by 1 in all (their "
+        "head count by 0)"]
+    # Audited together (no head count changed: only outcomes did), the sum is told.
+    live_site = _site(live, tmp_path / "live")
+    _, diffs = audit_releases(live_site, _site(fresh, tmp_path / "fresh"), POLICY, hint=raw)
+    assert len(diffs[0].told) == 1, diffs
+    said: list[str] = []
+    kept = keep_live(fresh, raw, POLICY, live, {}, log=said.append)
+    assert "1 numbers the live site publishes (or sums of them)" in said[0], said
+    assert derived_changes(live, kept, POLICY) == []
+    assert kept.select("n_students", "n_meeting").rows() == [
+        (260, 204), (120, None), (None, None), (None, None)]
+    assert audit_cells(kept, POLICY, hint=raw).ok
+    report, diffs = audit_releases(live_site, _site(kept, tmp_path / "kept"), POLICY,
+                                   hint=raw)
+    assert report.ok and not diffs[0].told
 
 
 def test_a_pattern_whose_codes_do_not_fit_the_truth_is_refused() -> None:

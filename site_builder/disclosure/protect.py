@@ -220,7 +220,7 @@ class _State:
         self.show_known = np.zeros(nv, bool)
         self.natural: np.ndarray | None = None  # set in a kept year (withhold_as_before)
         self.told = np.zeros(nv, bool)  # a kept year's: its change tells a small group
-        self.before: np.ndarray | None = None  # a kept year's: the earlier head counts
+        self.before: np.ndarray | None = None  # a kept year's: the earlier numbers
 
     @property
     def hidden(self) -> np.ndarray:
@@ -280,8 +280,8 @@ class _State:
         the change would tell that group. They are withheld as complements too, and never
         published by :meth:`show_pinned` (a zero, never a complement, stays published:
         compute then stops, in :func:`incremental.keep_live`). ``before``: the head counts
-        the earlier release published (NaN where it did not): a relation whose parts'
-        unpublished changes add up to a small group needs more withheld
+        and numerators the earlier release published (NaN where it did not): a relation
+        whose parts' unpublished changes add up to a small group needs more withheld
         (:meth:`_change_needs`)."""
         r = self.reason
         self.natural = r.copy()  # what primary suppression and coding alone would show
@@ -376,28 +376,52 @@ class _State:
         return np.r_[real, np.zeros(self.n_reg_rel, bool)]
 
     def _change_needs(self) -> np.ndarray:
-        """A kept year's relations of head counts whose total's change since the earlier
-        release is published (the total is published in both), and whose parts' changes
-        not published (withheld now, or then) add up to 1 to min_cell_size - 1 students
-        either way: a derived group of the students who changed (a school's enrollment
-        changed by 45, its White pupils' by 38: the 7 others who moved). Withholding one
-        more part, or the total, is what hides it (a part the earlier release published
-        unchanged is no complement: its change, none, is known)."""
+        """A kept year's relations whose total's change since the earlier release is
+        published (the total is published in both), and whose parts' changes not
+        published (withheld now, or then) add up to 1 to min_cell_size - 1 either way:
+        of head counts, a derived group of the students who changed (a school's enrollment
+        changed by 45, its White pupils' by 38: the 7 others who moved); of numerators,
+        the students whose outcome changed, where those parts' head count changed by fewer
+        than min_cell_size or by an amount not published (a district's proficient count up
+        by 40, one school's by 35: 5 re-scored at the other, where no pupil came or went).
+        Withholding one more part, or the total, is what hides it (a part the earlier
+        release published unchanged is no complement: its change, none, is known)."""
         assert self.before is not None
         m = self.policy.min_cell_size
         change = self.before - self.value
         known = ~np.isnan(change) & (~self.hidden | self.show_known)
         rel, var, tot = self.e_rel, self.e_var, self.e_tot
-        count = self.rel_count[rel]
-        k = known[var] & count
+        k = known[var]
         of_total = np.full(self.n_rel, np.nan)
         of_total[rel[tot & k]] = change[var[tot & k]]
         parts = np.bincount(rel[~tot & k], weights=change[var[~tot & k]],
                             minlength=self.n_rel)
-        unknown = np.bincount(rel[~tot & count & ~known[var]], minlength=self.n_rel)
+        unknown = np.bincount(rel[~tot & ~k], minlength=self.n_rel)
         derived = np.abs(of_total - parts)
-        return (self.rel_count & ~np.isnan(of_total) & (unknown > 0) & (derived > 0.5)
-                & (derived < m - 0.5))
+        need = ~np.isnan(of_total) & (unknown > 0) & (derived > 0.5) & (derived < m - 0.5)
+        outcome = need & ~self.rel_count
+        if outcome.any():  # how many came or went among the parts not published
+            d = self.den_id[var]
+            d_change = np.where(known[d], change[d], np.nan)
+            total_den = np.full(self.n_rel, -1)
+            total_den[rel[tot]] = d[tot]
+            one_den = np.bincount(rel[~tot & (d != total_den[rel])],
+                                  minlength=self.n_rel) == 0
+            of_total_den = np.full(self.n_rel, np.nan)
+            of_total_den[rel[tot]] = d_change[tot]
+            hid, shown = ~tot & ~k, ~tot & k
+            came = np.bincount(rel[hid], weights=np.nan_to_num(d_change[hid]),
+                               minlength=self.n_rel)
+            came[np.bincount(rel[hid & np.isnan(d_change)], minlength=self.n_rel) > 0] = np.nan
+            others = np.bincount(rel[shown], weights=np.nan_to_num(d_change[shown]),
+                                 minlength=self.n_rel)
+            others[np.bincount(rel[shown & np.isnan(d_change)],
+                               minlength=self.n_rel) > 0] = np.nan
+            came = np.where(one_den, of_total_den,
+                            np.where(np.isnan(came), of_total_den - others, came))
+            many = ~np.isnan(came) & (np.abs(came) > m - 0.5)
+            need &= self.rel_count | ~many
+        return need
 
     def _withheld_per_relation(self) -> tuple[np.ndarray, np.ndarray]:
         """Per relation (real, then regional): how many members are withheld, and the sum
@@ -1107,8 +1131,8 @@ def _shown_before(cells: pl.DataFrame, system: System, live: pl.DataFrame, min_c
     whether it published it, true today (a visitor who kept it knows it), and whether it
     published it and today's value differs by so few students that the change tells a
     group of fewer than ``min_cell`` (as :func:`releases.told_by_change` says); and the
-    head count it published (NaN where it did not). A variable ``live`` has no row of is
-    none of these."""
+    number it published, head count or numerator (NaN where it did not). A variable
+    ``live`` has no row of is none of these."""
     keys = list(KEY)
     today = cells.select(*keys, pl.col("n_students").alias("_n"),
                          pl.col("n_meeting").alias("_m"))
@@ -1144,6 +1168,8 @@ def _shown_before(cells: pl.DataFrame, system: System, live: pl.DataFrame, min_c
     before = np.full(nv, np.nan)
     shown = j["n_students"].is_not_null().to_numpy()
     before[den[shown]] = j["n_students"].to_numpy()[shown]
+    shown = j["n_meeting"].is_not_null().to_numpy() & rate
+    before[num[shown].astype(np.int64)] = j["n_meeting"].to_numpy()[shown]
     return withheld, coded, known, told, before
 
 

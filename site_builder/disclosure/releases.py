@@ -228,16 +228,25 @@ def told_by_change(earlier: pl.DataFrame, later: pl.DataFrame, min_cell: int,
 
 def derived_changes(earlier: pl.DataFrame, later: pl.DataFrame, policy: Policy) -> list[str]:
     """The sums of changes that one year's two releases give away (frames as
-    :func:`told_by_change` takes them, one year): in a relation of head counts (groups
-    that add up to All students, grades to all grades, schools to their district,
-    districts to the state) whose total both publish, its change less the published
-    changes of its parts is the change of the parts whose change is not published; 1 to
-    ``min_cell_size - 1`` students (either way) is a derived group, as the audit's
-    derived groups are of one release (a school's enrollment changed by 45 and its White
-    pupils' by 38, the others' withheld: 7 others moved). A cell the earlier release does
-    not have counts as of unknown change (a new charter's: with the state's numbers the
-    same, a district's published change of 24 first-graders is the charter's 24, withheld
-    as fewer than 30). One line per such relation.
+    :func:`told_by_change` takes them, one year): in a relation whose total both publish,
+    its change less the published changes of its parts is the change of the parts whose
+    change is not published.
+
+    - Of head counts (groups that add up to All students, grades to all grades, schools
+      to their district, districts to the state): 1 to ``min_cell_size - 1`` students
+      (either way) is a derived group, as the audit's derived groups are of one release
+      (a school's enrollment changed by 45 and its White pupils' by 38, the others'
+      withheld: 7 others moved).
+    - Of numerators (the same relations of outcomes, the levels that add up to the number
+      tested, proficient or advanced as proficient plus advanced): 1 to ``min_cell_size -
+      1`` students whose outcome changed, while those parts' head count changed by fewer
+      than ``min_cell_size`` (or by an amount not published): a rate over a small group,
+      as :func:`told_by_change` says of one number (a district's proficient count up by
+      40 and one school's by 35, its other school's withheld: 5 pupils there re-scored).
+
+    A cell the earlier release does not have counts as of unknown change (a new charter's:
+    with the state's numbers the same, a district's published change of 24 first-graders
+    is the charter's 24, withheld as fewer than 30). One line per such relation.
 
     (Written apart from protect()'s rule for the same thing, ``_State._change_needs``: the
     check does not share the protection's code.)"""
@@ -245,17 +254,24 @@ def derived_changes(earlier: pl.DataFrame, later: pl.DataFrame, policy: Policy) 
         return []
     later = later.sort(list(KEY))
     system = build_system(later.select(*KEY, "n_students", "n_meeting"), policy)
-    j = later.select(*KEY, "n_students").join(
-        earlier.select(*KEY, pl.col("n_students").alias("_before")), on=list(KEY),
+    j = later.select(*KEY, "n_students", "n_meeting").join(
+        earlier.select(*KEY, pl.col("n_students").alias("_before"),
+                       pl.col("n_meeting").alias("_before_m")), on=list(KEY),
         how="left", nulls_equal=True, maintain_order="left")
     change = np.full(system.vars.height, np.nan)
     both = (j["n_students"].is_not_null() & j["_before"].is_not_null()).to_numpy()
-    change[system.den_of_row.to_numpy()[both]] = (j["_before"] - j["n_students"]).to_numpy()[both]
-    e = system.edges.filter(pl.col("is_count"))
+    change[system.den_of_row.to_numpy()[both]] = (j["n_students"] - j["_before"]).to_numpy()[both]
+    num = system.num_of_row
+    both = (num.is_not_null() & j["n_meeting"].is_not_null()
+            & j["_before_m"].is_not_null()).to_numpy()
+    change[num.fill_null(0).to_numpy()[both]] = (j["n_meeting"] - j["_before_m"]).to_numpy()[both]
+    e = system.edges
     rel, var, total = (e[c].to_numpy() for c in ("rel_id", "var_id", "is_total"))
     if not len(rel):
         return []
     n = int(rel.max()) + 1
+    count = np.zeros(n, bool)
+    count[rel] = e["is_count"].to_numpy()
     known = ~np.isnan(change[var])
     of_total = np.full(n, np.nan)
     of_total[rel[total]] = change[var[total]]
@@ -263,13 +279,38 @@ def derived_changes(earlier: pl.DataFrame, later: pl.DataFrame, policy: Policy) 
     unknown = np.bincount(rel[~total & ~known], minlength=n)
     derived = of_total - parts
     m = policy.min_cell_size
-    bad = np.flatnonzero(~np.isnan(of_total) & (unknown > 0) & (np.abs(derived) > 0.5)
-                         & (np.abs(derived) < m - 0.5))
+    small = (np.abs(derived) > 0.5) & (np.abs(derived) < m - 0.5)
+    # The head count of a numerator relation's unpublished parts, and its change: their
+    # own (all published), or their relation's total less the others' (the same
+    # relation of head counts); the total's where every part is over its denominator
+    # (the levels, proficient or advanced). Not published: taken as small.
+    den = system.vars["den_id"].to_numpy()
+    den_change = change[den[var]]
+    den_total = np.full(n, -1)
+    den_total[rel[total]] = den[var[total]]
+    shared = np.bincount(rel[~total & (den[var] != den_total[rel])], minlength=n) == 0
+    hid, shown = ~total & ~known, ~total & known
+
+    def add(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (np.bincount(rel[mask], weights=np.nan_to_num(den_change[mask]), minlength=n),
+                np.bincount(rel[mask & np.isnan(den_change)], minlength=n) > 0)
+
+    (of_hid, hid_unknown), (of_shown, shown_unknown) = add(hid), add(shown)
+    of_den_total = np.full(n, np.nan)
+    of_den_total[rel[total]] = den_change[total]
+    heads = np.where(shared, of_den_total,
+                     np.where(~hid_unknown, of_hid,
+                              np.where(shown_unknown, np.nan, of_den_total - of_shown)))
+    few = np.isnan(heads) | (np.abs(heads) < m - 0.5)
+    bad = np.flatnonzero(~np.isnan(of_total) & (unknown > 0) & small & (count | few))
     first = {int(r): int(v) for r, v in zip(rel[total], var[total], strict=True)}
     kind = dict(zip(rel.tolist(), e["rel_type"].str.replace(r" #\d+$", "").to_list(),
                     strict=True))
     return [f"{system.descriptions[first[r]]} changed by {of_total[r]:g}; its parts "
             f"({kind[r]}) whose change is not published, by {derived[r]:g} in all"
+            + ("" if count[r] else (" (their head count by "
+                                    + ("an amount not published" if np.isnan(heads[r])
+                                       else f"{heads[r]:g}") + ")"))
             for r in bad.tolist()]
 
 
@@ -340,9 +381,11 @@ def audit_releases(earlier: Path, later: Path, policy: Policy,
     before = before.filter(~pl.col("year").is_in(gone))
     known, diffs = together(before, after, truth=hint, min_cell=policy.min_cell_size)
     keys = list(KEY)
-    changed = set(after.select(*keys, "n_students").join(
-        before.select(*keys, pl.col("n_students").alias("_before")), on=keys,
-        nulls_equal=True).filter(pl.col("n_students") != pl.col("_before"))["year"].to_list())
+    changed = set(after.select(*keys, "n_students", "n_meeting").join(
+        before.select(*keys, pl.col("n_students").alias("_before"),
+                      pl.col("n_meeting").alias("_before_m")), on=keys, nulls_equal=True)
+        .filter((pl.col("n_students") != pl.col("_before"))
+                | (pl.col("n_meeting") != pl.col("_before_m")))["year"].to_list())
     for i, d in enumerate(diffs):
         gone, new = moved_places(before.filter(pl.col("year") == d.year),
                                  after.filter(pl.col("year") == d.year))

@@ -409,14 +409,15 @@ class _State:
                                   minlength=self.n_rel) == 0
             of_total_den = np.full(self.n_rel, np.nan)
             of_total_den[rel[tot]] = d_change[tot]
-            hid, shown = ~tot & ~k, ~tot & k
-            came = np.bincount(rel[hid], weights=np.nan_to_num(d_change[hid]),
-                               minlength=self.n_rel)
-            came[np.bincount(rel[hid & np.isnan(d_change)], minlength=self.n_rel) > 0] = np.nan
-            others = np.bincount(rel[shown], weights=np.nan_to_num(d_change[shown]),
-                                 minlength=self.n_rel)
-            others[np.bincount(rel[shown & np.isnan(d_change)],
-                               minlength=self.n_rel) > 0] = np.nan
+
+            def head_change(edges: np.ndarray) -> np.ndarray:
+                """Per relation: its ``edges``' head counts' change (NaN: not all known)."""
+                out = np.bincount(rel[edges], weights=np.nan_to_num(d_change[edges]),
+                                  minlength=self.n_rel)
+                unsure = np.bincount(rel[edges & np.isnan(d_change)], minlength=self.n_rel)
+                return np.where(unsure > 0, np.nan, out)
+
+            came, others = head_change(~tot & ~k), head_change(~tot & k)
             came = np.where(one_den, of_total_den,
                             np.where(np.isnan(came), of_total_den - others, came))
             many = ~np.isnan(came) & (np.abs(came) > m - 0.5)

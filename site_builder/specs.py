@@ -152,7 +152,7 @@ class MeasureSpec(_Spec):
     """One measure: a count of students, or a rate (numerator over the population)."""
 
     id: str = Field(description="Measure name used in cells, e.g. 'attendance_90_90'.")
-    label: str = Field(description="Short public label, e.g. 'Attended 90% of days'.")
+    label: str = Field(description="Short public label, e.g. 'Attended over 90% of days'.")
     description: str = Field(description="Plain-language definition shown beside the table.")
     kind: Literal["count", "rate"] = Field(
         description="count: n_students only. rate: n_meeting out of n_students, shown as %.")

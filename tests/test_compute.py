@@ -4,11 +4,12 @@ The golden extract ``tests/golden/handmade_extract`` (18 students, 3 schools, 2 
 one year) was written by hand, and ``tests/golden/handmade_cells.csv`` holds cells computed
 from it by reading the rows, not by running compute. Derivation notes for a few of them:
 
-* 90/90 at school 1001: students 1 (180/180), 2 (162/180 = exactly 0.90, counts), 4 (95/100),
-  5 (170/180) attend >= 90%; 3 (150/180) and 6 (44/50 = 0.88) do not -> 4 of 6.
+* 90/90 at school 1001: students 1 (180/180), 4 (95/100), 5 (170/180) attend more than 90%;
+  2 (162/180 = exactly 0.90), 3 (150/180) and 6 (44/50 = 0.88) do not -> 3 of 6.
 * Chronic absence at 1001: 2 (18 of 180 missed = exactly 10%, counts), 3 (30/180),
-  6 (6/50 = 12%) -> 3 of 6.
-* Student 12 at school 1002 (81/90) is exactly on both thresholds: 90/90 yes, chronic yes.
+  6 (6/50 = 12%) -> 3 of 6. The two add up to the 6 enrolled: they are complements.
+* Student 12 at school 1002 (81/90) is exactly on the threshold: chronically absent, so not
+  90/90 (a student who attended exactly 90% missed 10%, and counts in chronic absence only).
 * State ELA: 8 testers (1-6 at 1001, 14-15 at 2001); levels BB {4, 15}, B {1, 6},
   P {3, 5, 14}, A {2} -> proficient or advanced 4 of 8.
 * Graduation cohort at 1002: 101 and 103 graduated, 102 dropped out, 104 continuing -> 2 of 4.
@@ -210,6 +211,13 @@ def _invariants(cells: pl.DataFrame, specs: ReportSpecs) -> None:
     for m in ("attendance_90_90", "chronic_absence"):
         att = cells.filter(measure=m).select(e.columns)
         assert att.sort(att.columns).equals(e.sort(e.columns))
+    # ... and its two measures are complements: every enrolled student is in exactly one
+    # (report_specs/policy.yaml, level_partitions)
+    where = [c for c in e.columns if c != "n_students"]
+    both = (cells.filter(topic="attendance").group_by([*where, "n_students"])
+            .agg(pl.col("n_meeting").sum(), pl.len()))
+    assert both["len"].unique().to_list() == [2]
+    assert both.filter(pl.col("n_meeting") != pl.col("n_students")).height == 0
 
     # counts have no numerator; rates have one within [0, n_students]
     assert cells.filter(pl.col("measure") == "enrollment", pl.col("n_meeting").is_not_null()

@@ -141,7 +141,7 @@ SPEC_CASES = {
         "(known: subject, grade, All, Race/Ethnicity, Sex, Program)"),
     "broken_indentation": (
         "attendance.yaml", "    label: Chronically absent\n", "      label: Chronically absent\n",
-        "{path}: line 13, column 12: invalid YAML: mapping values are not allowed here "
+        "{path}: line 15, column 12: invalid YAML: mapping values are not allowed here "
         "(check the indentation)"),
     "policy_min_cell_size_missing": (
         "policy.yaml", "\nmin_cell_size: 30\n", "\n",

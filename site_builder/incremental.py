@@ -410,7 +410,9 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
                 f"{y} could not be protected keeping what the live site withholds (most "
                 "likely, what more it needed withheld the live site publishes, and a visitor "
                 "may have saved it). Hint: this needs the disclosure officer's decision "
-                "(README.md, 'Differencing between releases'); nothing was published.\n"
+                "(README.md, 'Differencing between releases'); nothing was published. (A demo "
+                "site, of made-up students, can be published afresh instead: remove it "
+                "first.)\n"
                 f"{err}") from err
         still = (told_by_change(before, out[y], policy.min_cell_size)["_told"].to_list()
                  + derived_changes(before, out[y], policy))
@@ -422,7 +424,8 @@ def keep_live(published: pl.DataFrame, raw: pl.DataFrame, policy: Any, live: pl.
                 "example, a count that is zero now: a zero is never withheld), so the change "
                 "itself would tell a small group, e.g. " + "; ".join(still[:3]) + ". "
                 "Hint: this needs the disclosure officer's decision (README.md, "
-                "'Differencing between releases'); nothing was published.")
+                "'Differencing between releases'); nothing was published. (A demo site, of "
+                "made-up students, can be published afresh instead: remove it first.)")
         witnesses.pop(y, None)
         witnesses.update(new)
         if cache is not None:

@@ -87,8 +87,8 @@ def attendance_90_90() -> pl.Expr:
     """Attended more than 90% of the days enrolled (days_attended / days_enrolled > 0.90): every
     student who is not chronically absent. A student who attended exactly 90% missed 10%,
     and counts as chronically absent only."""
-    # Missouri's 90/90 counts a student at exactly 90% here too, and the federal chronic
-    # absence counts them as well: the two measures would then add up to the enrolled count
+    # Missouri's own 90/90 counts a student at exactly 90% (">= 0.90"), and so does the
+    # federal chronic absence: the two measures would then add up to the enrolled count
     # plus the few students exactly on the line (0.16% of the demo state), a number no table
     # publishes. That near-identity let anyone who guesses "none" work withheld numbers out
     # of their published partners (2024 of the demo state: 96 withheld values exactly).

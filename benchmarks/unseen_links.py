@@ -16,6 +16,9 @@ cells, as the publication gate runs it, after telling it one more thing an attac
 - ``tested-known``: the tested count itself, where the grade's enrolled count is published
   (an attacker who knows how many were not tested; in the demo state, 47% of a school's
   grades have every enrolled student tested and 89% all but two).
+- ``same-testers``: an ELA tested count, where the Math one of the same place, grade and
+  group is published, and the other way round (an attacker who takes the two for the same
+  students: in the synthetic state they are, in all 44,995 of 2024's pairs).
 
 Prints the audit's failures by kind and the first few. This is an experiment: it wraps the
 audit's private ``_knowledge`` and changes nothing in the package (benchmarks/README.md,
@@ -36,7 +39,7 @@ import site_builder.disclosure.audit as audit
 from site_builder.disclosure.policy import load_policy
 from site_builder.disclosure.relations import System
 
-MODES = ("plain", "attendance", "tested-bound", "tested-known")
+MODES = ("plain", "attendance", "tested-bound", "tested-known", "same-testers")
 
 
 def attendance_given(published: pl.DataFrame, raw: pl.DataFrame) -> tuple[pl.DataFrame, int]:
@@ -86,6 +89,31 @@ def tested_knowledge(mode: str, raw: pl.DataFrame, counted: dict[str, int]):  # 
     return knowledge
 
 
+def same_testers_knowledge(raw: pl.DataFrame, counted: dict[str, int]):  # noqa: ANN201
+    """audit._knowledge, given each withheld ELA or Math tested count whose other subject's
+    count (same place, grade and group) is published."""
+    original = audit._knowledge
+
+    def knowledge(cells: pl.DataFrame, system: System, policy):  # noqa: ANN001, ANN202
+        k = original(cells, system, policy)
+        where = ["level", "district_code", "school_code", "grade", "group_family",
+                 "student_group"]
+        tested = system.vars.filter(pl.col("series") == "d:tested")
+        ela = tested.filter(pl.col("subject") == "ELA").select([*where, "var_id"])
+        math = tested.filter(pl.col("subject") == "Math").select(
+            [*where, pl.col("var_id").alias("other")])
+        pairs = ela.join(math, on=where)
+        a, b = pairs["var_id"].to_numpy(), pairs["other"].to_numpy()
+        given = np.concatenate([a[k.known[b] & ~k.known[a]], b[k.known[a] & ~k.known[b]]])
+        counted["tested counts given by the other subject's"] = len(given)
+        truth = audit.hint_values(cells, system, raw)
+        k.known[given] = True
+        k.value[given] = k.lo[given] = k.hi[given] = truth[given]
+        return k
+
+    return knowledge
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("aggregates", type=Path)
@@ -100,6 +128,8 @@ def main() -> None:
     if args.mode == "attendance":
         published, n = attendance_given(published, raw)
         counted["attendance numerators given"] = n
+    elif args.mode == "same-testers":
+        audit._knowledge = same_testers_knowledge(raw, counted)
     elif args.mode.startswith("tested"):
         audit._knowledge = tested_knowledge(args.mode, raw, counted)
     t0 = time.perf_counter()

@@ -729,8 +729,8 @@ def test_a_grades_tested_count_is_bounded_by_its_enrolment(tmp_path: Path) -> No
     cells = with_population(frame(rows), POLICY).sort(list(KEY))
     system = build_system(cells, POLICY)
     v = system.vars
-    withheld = ((v["series"] == "d:tested") | (v["series"] == "n:assessment/"
-                                                "proficient_or_advanced")) & (v["grade"] != "All")
+    withheld = (v["series"].is_in(["d:tested", "n:assessment/proficient_or_advanced"])
+                & (v["grade"] != "All"))
     reason = np.where(withheld.to_numpy(), PROTECT.COMPLEMENTARY, PROTECT.NONE).astype(np.int8)
     pub = render(cells, system, reason, POLICY)
     assert pub.filter(subject="Math", grade="03")["n_students"].to_list() == [None]

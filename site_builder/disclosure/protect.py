@@ -353,6 +353,18 @@ class _State:
         shown[self.den_id[vis]] = True
         dens = np.flatnonzero(self.is_den & ~shown & (r == NONE))
         changed += self.hide(dens)
+        # A withheld part within a few of its published whole (a grade's tested count, every
+        # pupil or all but a few tested) can move up only that far without it: the whole is
+        # withheld too (its relations then get their complements as any other's). Published,
+        # it caps the part, and a complement's floor (min_cell_size) or its partners' caps
+        # pin it from below (a one-school district's 30 tested in grade 5 Science, all 30
+        # enrolled); or the caps add up to pin a small group's count (a school's 1 English
+        # learner tested in Science, grades 5 and 8 within 3 of their enrolment).
+        part, whole = self.system.bounds[:, 0], self.system.bounds[:, 1]
+        tight = (r[part] != NONE) & (r[whole] == NONE) & (
+            self.value[whole] - self.value[part] < self.policy.protection.min_range_primary)
+        w = whole[tight]
+        changed += self.hide(w[self.eligible_at(0)[w] & ~self.show_known[w]])
         return changed
 
     def needs_more(self) -> np.ndarray:
@@ -816,17 +828,32 @@ class _State:
                      np.clip(hi[pc] - val[pc], 0, BIG), np.clip(val[pc] - lo[pc], 0, BIG)]
         pcost = np.where(taken[pc], 0.0, cost[pc])
         free = np.r_[np.zeros(nh), pcost, pcost]
-        # Rows: every relation with a member among ``cols`` keeps adding up.
+        # Rows: every relation with a member among ``cols`` keeps adding up; then every
+        # part within a whole (tested within enrolled) with one of the two among ``cols``
+        # stays within it (the two may move together: a tested count that equals its
+        # enrolment moves up only with it).
         sel = col_of[self.e_var] >= 0
         rel_ids, r_row = np.unique(self.e_rel[sel], return_inverse=True)
         coef = np.where(self.e_tot[sel], 1.0, -1.0)
         c = col_of[self.e_var[sel]]
+        part, whole = self.system.bounds[:, 0], self.system.bounds[:, 1]
+        pw = np.flatnonzero((col_of[part] >= 0) | (col_of[whole] >= 0))
+        n_rel = len(rel_ids)
+        b_row = n_rel + np.r_[np.arange(len(pw)), np.arange(len(pw))]
+        b_c = np.r_[col_of[part[pw]], col_of[whole[pw]]]
+        b_coef = np.r_[np.ones(len(pw)), -np.ones(len(pw))]
+        inside = b_c >= 0
+        r_row = np.r_[r_row, b_row[inside]]
+        coef = np.r_[coef, b_coef[inside]]
+        c = np.r_[c, b_c[inside]]
         is_p = c >= nh
+        n_rows = n_rel + len(pw)
         A = coo_matrix((np.r_[coef, -coef[is_p]], (np.r_[r_row, r_row[is_p]],
                                                    np.r_[c, c[is_p] + npub])),
-                       shape=(len(rel_ids), nh + 2 * npub)).tocsc()
-        zero = np.zeros(len(rel_ids))
-        h = _audit._model(A, c_lo, c_hi, zero, zero)
+                       shape=(n_rows, nh + 2 * npub)).tocsc()
+        r_lo = np.r_[np.zeros(n_rel), np.full(len(pw), -np.inf)]
+        r_hi = np.r_[np.zeros(n_rel), val[whole[pw]] - val[part[pw]]]
+        h = _audit._model(A, c_lo, c_hi, r_lo, r_hi)
         # Dual simplex from the last basis: only one column's bounds (and costs that drop to
         # 0) change between solves. (Full state 2024, a 59,000-value region, 10 values:
         # 1.2 s, against 28 s with the primal simplex the audit's range LPs use.)

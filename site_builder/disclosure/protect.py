@@ -365,6 +365,13 @@ class _State:
             self.value[whole] - self.value[part] < self.policy.protection.min_range_primary)
         w = whole[tight]
         changed += self.hide(w[self.eligible_at(0)[w] & ~self.show_known[w]])
+        # And the other way: a withheld whole within a few of its published part is floored
+        # by it (a small grade's enrolment, its school's total less the other grades'
+        # enrolments, each floored by its published tested count): the part is withheld too.
+        floor = (r[whole] != NONE) & (r[part] == NONE) & (
+            self.value[whole] - self.value[part] < self.policy.protection.min_range_primary)
+        p = part[floor]
+        changed += self.hide(p[self.eligible_at(0)[p] & ~self.show_known[p]])
         return changed
 
     def needs_more(self) -> np.ndarray:

@@ -72,6 +72,9 @@ benchmarks/README.md, "session 17")."""
 GLOBAL_STRIKES = 3
 """A value failing this many audit rounds gets its complements in any region, not only its
 own (its proof then needs moves between regions: the full audit's trades and pairs)."""
+STATE_PRICE = 1000.0
+"""The price, in :meth:`_State.freeing`'s last LP, of one of the state's own values as a
+complement: above any set of district and school values a region could offer instead."""
 EXACT_WHEN_STALLED = 400
 """After a round that stalled (see :func:`stalled`), the next round's audit solves a large
 group exactly for up to this many values left in it (on the full state: a few minutes for
@@ -781,7 +784,8 @@ class _State:
         cost = 1.0 + 3.0 * self.is_den + 10.0 * self.allg + 30.0 * self.head
         return lo, hi, req, cost
 
-    def freeing(self, fvars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def freeing(self, fvars: np.ndarray, stubborn: np.ndarray | None = None,
+                ) -> tuple[np.ndarray, np.ndarray]:
         """For each withheld value of ``fvars``: the cheapest published values whose
         withholding lets it move as far as it needs to within its proof region, everything
         outside the region held where it is (as the audit's regional proofs hold it).
@@ -796,7 +800,14 @@ class _State:
         schools' counts, one a round; benchmarks/README.md, "session 26"). The state's own
         values are held, as in the audit's regions. Returns the picks and the values of
         ``fvars`` that nothing in their region frees (nor those already free here: the audit
-        failed them on constraints this LP does not have)."""
+        failed them on constraints this LP does not have).
+
+        Values of ``stubborn`` (failed STUBBORN_ROUNDS rounds) that nothing in their region
+        frees get one more LP: their region with the state's own values free to move too,
+        each at a price above any region's (``STATE_PRICE``). Some are pinned by the state's
+        numbers alone: a school's grade of one pupil, not tested, whose enrolment can be no
+        more than the state's pupils not tested (its enrolled count less its tested count,
+        both published; toy state 3: 5, so the school's 1 is 1..5)."""
         bounds = self.complement_bounds()
         hidden, open_ = self.hidden, ~self.hidden & self.eligible
         state = self.is_state
@@ -812,15 +823,32 @@ class _State:
                 cols = np.flatnonzero((part == g) & ~state & (hidden | open_))
                 left.append(self._free_lp(cols, todo[part[todo] == g], bounds, taken))
             todo = np.concatenate(left) if left else todo[:0]
+        last = todo[np.isin(todo, stubborn)] if stubborn is not None else todo[:0]
+        if len(last):
+            lo, hi, req, cost = bounds
+            priced = (lo, hi, req, cost + STATE_PRICE * state)
+            movable = state & (hidden | self._eligible)
+            left = []
+            for g in np.unique(self.region[last]):
+                cols = np.flatnonzero(((self.region == g) & ~state & (hidden | open_))
+                                      | movable)
+                left.append(self._free_lp(cols, last[self.region[last] == g], priced, taken,
+                                          counts_move=True))
+            todo = np.concatenate([np.setdiff1d(todo, last), *left])
         out = np.flatnonzero(taken & ~hidden)
         out = out[self.is_den[out] | ~taken[self.den_id[out]]]
         return out, np.concatenate([*stuck, todo])
 
     def _free_lp(self, cols: np.ndarray, fvars: np.ndarray,
                  bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-                 taken: np.ndarray) -> np.ndarray:
+                 taken: np.ndarray, counts_move: bool = False) -> np.ndarray:
         """:meth:`freeing` over the values ``cols`` (everything else held): marks the
-        picks in ``taken``; returns the values of ``fvars`` it cannot free."""
+        picks in ``taken``; returns the values of ``fvars`` it cannot free.
+
+        ``counts_move``: a withheld numerator over a withheld count (both among ``cols``)
+        is held within the count as a row, not capped at the count's value, so that the
+        count can grow with it (a grade's enrolment of one pupil that needs to reach 6
+        takes its attendance numerators along: capped, they hold it at 1)."""
         lo, hi, req, cost = bounds
         hidden = self.hidden
         val = self.value.astype(float)
@@ -833,6 +861,22 @@ class _State:
         c_lo = np.r_[np.maximum(lo[hc] - val[hc], -BIG), np.zeros(2 * npub)]
         c_hi = np.r_[np.minimum(hi[hc] - val[hc], BIG),
                      np.clip(hi[pc] - val[pc], 0, BIG), np.clip(val[pc] - lo[pc], 0, BIG)]
+        part, whole = self.system.bounds[:, 0], self.system.bounds[:, 1]
+        if counts_move:
+            nums = hc[~self.is_den[hc]]
+            dens = self.den_id[nums]
+            both = (col_of[dens] >= 0) & hidden[dens]
+            nums, dens = nums[both], dens[both]
+            raw_lo, raw_hi, _ = self.attacker_bounds()
+            held = np.ones(len(val), bool)
+            held[nums] = False
+            floor = raw_lo.copy()  # a count's floor: its numerators held where they are
+            other = np.flatnonzero(~self.is_den & held)
+            np.maximum.at(floor, self.den_id[other], val[other])
+            c_hi[col_of[nums]] = np.minimum(raw_hi[nums], BIG) - val[nums]
+            ud = np.unique(dens)
+            c_lo[col_of[ud]] = np.maximum(floor[ud] - val[ud], -BIG)
+            part, whole = np.r_[part, nums], np.r_[whole, dens]
         pcost = np.where(taken[pc], 0.0, cost[pc])
         free = np.r_[np.zeros(nh), pcost, pcost]
         # Rows: every relation with a member among ``cols`` keeps adding up; then every
@@ -843,7 +887,6 @@ class _State:
         rel_ids, r_row = np.unique(self.e_rel[sel], return_inverse=True)
         coef = np.where(self.e_tot[sel], 1.0, -1.0)
         c = col_of[self.e_var[sel]]
-        part, whole = self.system.bounds[:, 0], self.system.bounds[:, 1]
         pw = np.flatnonzero((col_of[part] >= 0) | (col_of[whole] >= 0))
         n_rel = len(rel_ids)
         b_row = n_rel + np.r_[np.arange(len(pw)), np.arange(len(pw))]
@@ -1435,7 +1478,7 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             # The cheapest complements that let each move in its region, by an LP; the
             # values no choice there frees get one more in every relation, as before.
             t1 = time.perf_counter()
-            picks, unfreed = st.freeing(again)
+            picks, unfreed = st.freeing(again, again[strikes[again] >= STUBBORN_ROUNDS])
             n_freeing = st.hide(picks)
             n_again += n_freeing
             freed = np.setdiff1d(again, unfreed)

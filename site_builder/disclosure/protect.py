@@ -785,7 +785,7 @@ class _State:
         return lo, hi, req, cost
 
     def freeing(self, fvars: np.ndarray, stubborn: np.ndarray | None = None,
-                ) -> tuple[np.ndarray, np.ndarray]:
+                desperate: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """For each withheld value of ``fvars``: the cheapest published values whose
         withholding lets it move as far as it needs to within its proof region, everything
         outside the region held where it is (as the audit's regional proofs hold it).
@@ -803,11 +803,15 @@ class _State:
         failed them on constraints this LP does not have).
 
         Values of ``stubborn`` (failed STUBBORN_ROUNDS rounds) that nothing in their region
-        frees get one more LP: their region with the state's own values free to move too,
-        each at a price above any region's (``STATE_PRICE``). Some are pinned by the state's
-        numbers alone: a school's grade of one pupil, not tested, whose enrolment can be no
-        more than the state's pupils not tested (its enrolled count less its tested count,
-        both published; toy state 3: 5, so the school's 1 is 1..5)."""
+        frees get one more LP: their region with the state's values free to move too, each
+        at a price above any region's (``STATE_PRICE``), but not the state's All-students
+        numbers, the headline of every page; those only for values of ``desperate`` (failed
+        twice as many rounds). Some values are pinned by the state's numbers alone: a
+        school's grade of one pupil, not tested, whose enrolment can be no more than the
+        state's pupils not tested (its enrolled count less its tested count, both published;
+        toy state 3: 5, so the school's 1 is 1..5). (Full state 2021: with the All-students
+        numbers movable at the 4th round, four of them were withheld, the state's enrolment
+        among them; without, the year passed at its 6th round with none.)"""
         bounds = self.complement_bounds()
         hidden, open_ = self.hidden, ~self.hidden & self.eligible
         state = self.is_state
@@ -823,11 +827,13 @@ class _State:
                 cols = np.flatnonzero((part == g) & ~state & (hidden | open_))
                 left.append(self._free_lp(cols, todo[part[todo] == g], bounds, taken))
             todo = np.concatenate(left) if left else todo[:0]
-        last = todo[np.isin(todo, stubborn)] if stubborn is not None else todo[:0]
-        if len(last):
-            lo, hi, req, cost = bounds
-            priced = (lo, hi, req, cost + STATE_PRICE * state)
-            movable = state & (hidden | self._eligible)
+        lo, hi, req, cost = bounds
+        priced = (lo, hi, req, cost + STATE_PRICE * state)
+        for tried, keep_too in ((stubborn, False), (desperate, True)):
+            last = todo[np.isin(todo, tried)] if tried is not None else todo[:0]
+            if not len(last):
+                continue
+            movable = state & (hidden | (self._eligible & (keep_too | ~self.keep)))
             left = []
             for g in np.unique(self.region[last]):
                 cols = np.flatnonzero(((self.region == g) & ~state & (hidden | open_))
@@ -1478,7 +1484,8 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             # The cheapest complements that let each move in its region, by an LP; the
             # values no choice there frees get one more in every relation, as before.
             t1 = time.perf_counter()
-            picks, unfreed = st.freeing(again, again[strikes[again] >= STUBBORN_ROUNDS])
+            picks, unfreed = st.freeing(again, again[strikes[again] >= STUBBORN_ROUNDS],
+                                        again[strikes[again] >= 2 * STUBBORN_ROUNDS])
             n_freeing = st.hide(picks)
             n_again += n_freeing
             freed = np.setdiff1d(again, unfreed)

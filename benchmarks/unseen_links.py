@@ -12,7 +12,9 @@ cells, as the publication gate runs it, after telling it one more thing an attac
   whom both of Missouri's definitions count). Moot since session 52, when the two became
   complements and the policy declares them a partition: nothing is left to give.
 - ``tested-bound``: a grade's tested count (per subject) is at most the grade's enrolled
-  count, where that is published. Certain: no student is tested who is not enrolled.
+  count, where that is published. Certain: no student is tested who is not enrolled. Moot
+  since session 53, when the policy declares it (``population_bounds``) and the audit
+  holds every tested count to its enrolment: run on an older pattern, ``plain`` shows it.
 - ``tested-known``: the tested count itself, where the grade's enrolled count is published
   (an attacker who knows how many were not tested; in the demo state, 47% of a school's
   grades have every enrolled student tested and 89% all but two).

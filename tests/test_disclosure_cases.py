@@ -248,12 +248,11 @@ def test_the_two_attendance_measures_are_complements_to_the_audit(tmp_path: Path
     assert "chronic_absence" in exact[0].cell and exact[0].low == exact[0].high == 30
 
 
-def test_protect_withholds_the_two_attendance_rates_together(tmp_path: Path) -> None:
+def test_protect_withholds_the_two_attendance_rates_together(
+        tmp_path: Path, toy3: pl.DataFrame) -> None:
     """A small group's attendance rates are withheld; the complement protect() picks for
     one must not leave its partner published, in every group and place of a toy state."""
-    from site_builder.disclosure.toy import toy_state
-    raw = toy_state(3)
-    pub = protect(raw, POLICY)
+    pub = toy3
     att = pub.filter(topic="attendance")
     where = ["year", "level", "district_code", "school_code", "grade", "group_family",
              "student_group"]
@@ -714,14 +713,12 @@ def test_a_value_failing_again_gets_the_complements_that_let_it_move(tmp_path: P
     assert not len(picks) and set(stuck.tolist()) == set(failing.tolist())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open (session 52): the audit does not know that no student is tested who is not "
-    "enrolled; benchmarks/README.md, 'session 52', measures what that gives away"))
 def test_a_grades_tested_count_is_bounded_by_its_enrolment(tmp_path: Path) -> None:
     """Two grades' Math tested counts withheld as complements, every enrolled pupil tested:
     the tested total (87) is published, and each grade's tested count is at most its
-    enrolled count (45 and 42, published), so both are pinned exactly. (When the audit
-    learns the bound, this passes: then remove the mark, and protect() must answer it.)"""
+    enrolled count (45 and 42, published), so both are pinned exactly. The policy's
+    ``population_bounds`` tells the audit so; without it, the audit passes this leak (as it
+    did until session 53)."""
     rows = [cell(87), cell(45, grade="03"), cell(42, grade="04")]
     rows += [cell(n, topic="assessment", measure="proficient_or_advanced", subject="Math",
                   grade=g, meeting=k) for g, n, k in [("All", 87, 40), ("03", 45, 20),
@@ -737,3 +734,73 @@ def test_a_grades_tested_count_is_bounded_by_its_enrolment(tmp_path: Path) -> No
     rep = audit(pub, tmp_path)
     assert any(f.kind == "exact" and "grade 03" in f.cell and "tested" in f.cell
                for f in rep.failures), rep.render()
+    unbounded = POLICY.model_copy(update={"population_bounds": []})
+    assert audit_published([write_csv(pub, tmp_path / "u.csv")], unbounded).ok
+
+
+def test_freeing_moves_a_tested_count_with_its_enrolment(tmp_path: Path) -> None:
+    """A school's grade 3 and 4 Math tested counts (45 and 42) are withheld, every pupil
+    tested, and the tested total published: each can move only if the other moves the
+    other way, and the one that goes up passes its grade's enrolment. The freeing LP knows
+    the bound, so it withholds the two grades' enrolled counts: they move with the tested
+    ones. (Without the bound's rows it finds the tested counts free already, and picks
+    nothing.)"""
+    rows = [cell(87), cell(45, grade="03"), cell(42, grade="04")]
+    rows += [cell(n, topic="assessment", measure="proficient_or_advanced", subject="Math",
+                  grade=g, meeting=k) for g, n, k in [("All", 87, 40), ("03", 45, 20),
+                                                      ("04", 42, 20)]]
+    st, v = protect_state(frame(rows))
+    st.primary_and_coding()
+    tested = v.filter((pl.col("series") == "d:tested") & (pl.col("grade") != "All"))["i"]
+    enrolled = v.filter((pl.col("series") == "d:enrolled") & (pl.col("grade") != "All"))["i"]
+    # The tested counts and their rates only (propagate() would withhold the enrolled
+    # counts beside them, see the next test).
+    st.hide(np.r_[tested.to_numpy(), np.flatnonzero(np.isin(st.den_id, tested.to_numpy())
+                                                    & ~st.is_den)])
+    cells = with_population(frame(rows), POLICY).sort(list(KEY))
+    assert not audit(render(cells, st.system, st.reason, POLICY), tmp_path).ok
+    picks, stuck = st.freeing(tested.to_numpy())
+    assert not len(stuck)
+    assert sorted(picks.tolist()) == sorted(enrolled.to_list())
+    st.hide(picks)
+    st.propagate()
+    assert audit(render(cells, st.system, st.reason, POLICY), tmp_path).ok
+
+
+@pytest.mark.parametrize(("enrolled", "withheld"), [(45, True), (49, True), (50, False)])
+def test_a_withheld_tested_count_near_its_enrolment_withholds_it(
+        enrolled: int, withheld: bool) -> None:
+    """A withheld grade's tested count (45) within min_range_primary (5) of its published
+    enrolment takes the enrolment with it (propagate): published, the enrolment caps the
+    tested count, and caps that add up pin what is withheld between them. Five or more
+    above it, the enrolment stays published."""
+    rows = [cell(enrolled + 42), cell(enrolled, grade="03"), cell(42, grade="04")]
+    rows += [cell(n, topic="assessment", measure="proficient_or_advanced", subject="Math",
+                  grade=g, meeting=k) for g, n, k in [("All", 87, 40), ("03", 45, 20),
+                                                      ("04", 42, 20)]]
+    st, v = protect_state(frame(rows))
+    st.primary_and_coding()
+    ids = v.filter((pl.col("grade") == "03") & pl.col("is_den")).sort("series")["i"].to_list()
+    e03, t03 = ids  # d:enrolled, d:tested
+    st.hide(np.array([t03]))
+    st.propagate()
+    assert st.hidden[e03] == withheld
+
+
+@pytest.fixture(scope="module")
+def toy3() -> pl.DataFrame:
+    """Toy state 3 (every pupil of a tested grade tested), protected."""
+    from site_builder.disclosure.toy import toy_state
+    return protect(toy_state(3), POLICY)
+
+
+def test_protect_keeps_tested_counts_within_their_enrolment(
+        tmp_path: Path, toy3: pl.DataFrame) -> None:
+    """protect() told the bound passes the audit that knows it; protect() not told it
+    publishes a toy state's tested counts pinned by their grades' enrolment."""
+    from site_builder.disclosure.toy import toy_state
+    assert audit(toy3, tmp_path).ok
+    unbounded = POLICY.model_copy(update={"population_bounds": []})
+    rep = audit(protect(toy_state(3), unbounded), tmp_path, "u.csv")
+    assert not rep.ok
+    assert any(f.kind == "exact" and "tested" in f.cell for f in rep.failures), rep.render()

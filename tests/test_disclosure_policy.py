@@ -67,3 +67,13 @@ def test_unknown_key_and_missing_file(tmp_path: Path) -> None:
         parse_policy(d)
     with pytest.raises(SpecError, match="file not found"):
         load_policy(tmp_path / "nope.yaml")
+
+
+def test_a_population_bound_names_known_populations() -> None:
+    d = data()
+    d["population_bounds"] = [{"population": "tested", "within": "enroled"}]
+    with pytest.raises(SpecError, match=r"population_bounds\[0\]\.within: 'enroled' is not a "
+                                        r"population of any topic \(populations: cohort, "
+                                        r"enrolled, tested\)"):
+        parse_policy(d)
+    assert load_policy(POLICY_FILE).population_bounds[0].within == "enrolled"

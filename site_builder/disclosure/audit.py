@@ -815,8 +815,8 @@ def _untrue(system: System, k: Knowledge, lp: WithheldLP, hint: np.ndarray,
         tot = e.filter((pl.col("rel_id") == rel) & pl.col("is_total"))["var_id"] if rel >= 0 \
             else pl.Series([], dtype=pl.Int64)
         what = (f"the true values of {descr[int(tot[0])]} and its withheld parts do not "
-                "fit its published numbers" if len(tot) else "a withheld numerator is above "
-                "its withheld head count")
+                "fit its published numbers" if len(tot) else "a withheld value is above a "
+                "withheld head count it is part of")
         var = None
     return [Failure("untrue", f"{what} ({len(out):,} withheld value(s) out of their "
                     "published bounds). The audit's ranges would be of numbers that cannot "
@@ -840,13 +840,15 @@ class WithheldLP:
     known_sum: np.ndarray
     """Per relation: total minus parts over its published members."""
     row_rel: np.ndarray
-    """Per row of ``A``: its relation (-1 for the rows "numerator <= denominator")."""
+    """Per row of ``A``: its relation (-1 for the rows "numerator <= denominator" and
+    "part <= whole")."""
 
 
 def withheld_lp(system: System, k: Knowledge) -> WithheldLP:
     """What the published numbers say about the withheld ones, as linear constraints: every
     relation with a withheld member (the published members moved to the right-hand side),
-    numerators <= denominators, and each value's bounds from :func:`_knowledge`."""
+    numerators <= denominators, parts <= wholes (:attr:`relations.System.bounds`), and each
+    value's bounds from :func:`_knowledge`."""
     nv = len(k.known)
     e = system.edges
     e_rel = e["rel_id"].to_numpy()
@@ -873,17 +875,27 @@ def withheld_lp(system: System, k: Knowledge) -> WithheldLP:
     row_of = np.full(n_rel, -1)
     row_of[rows_used] = np.arange(len(rows_used))
     sel = e_hid & (row_of[e_rel] >= 0)
-    # n - d <= 0 when both are withheld.
+    # Head counts within head counts (tested <= enrolled): a published whole bounds its
+    # withheld part from above, a published part its withheld whole from below.
+    part, whole = system.bounds[:, 0], system.bounds[:, 1]
+    up = hid[part] & ~hid[whole]
+    np.minimum.at(hi, col[part[up]], k.value[whole[up]])
+    down = ~hid[part] & hid[whole]
+    np.maximum.at(lo, col[whole[down]], k.value[part[down]])
+    both = hid[part] & hid[whole]
+    # n - d <= 0 (and part - whole <= 0) when both are withheld.
     hn2 = hvars[~is_den[hvars] & hid[den_id[hvars]]]
+    small = np.r_[hn2, part[both]]
+    big = np.r_[den_id[hn2], whole[both]]
     base = len(rows_used)
-    ri2 = base + np.arange(len(hn2))
+    ri2 = base + np.arange(len(small))
     r_i = np.concatenate([row_of[e_rel[sel]], ri2, ri2])
-    c_i = np.concatenate([col[e_var[sel]], col[hn2], col[den_id[hn2]]])
-    v_i = np.concatenate([coef[sel], np.ones(len(hn2)), -np.ones(len(hn2))])
-    rlo = np.concatenate([-known_sum[rows_used], np.full(len(hn2), -np.inf)])
-    rhi = np.concatenate([-known_sum[rows_used], np.zeros(len(hn2))])
-    A = coo_matrix((v_i, (r_i, c_i)), shape=(base + len(hn2), len(hvars))).tocsc()
-    row_rel = np.r_[rows_used, np.full(len(hn2), -1, np.int64)]
+    c_i = np.concatenate([col[e_var[sel]], col[small], col[big]])
+    v_i = np.concatenate([coef[sel], np.ones(len(small)), -np.ones(len(small))])
+    rlo = np.concatenate([-known_sum[rows_used], np.full(len(small), -np.inf)])
+    rhi = np.concatenate([-known_sum[rows_used], np.zeros(len(small))])
+    A = coo_matrix((v_i, (r_i, c_i)), shape=(base + len(small), len(hvars))).tocsc()
+    row_rel = np.r_[rows_used, np.full(len(small), -1, np.int64)]
     return WithheldLP(hvars, col, A, lo, hi, rlo, rhi, n_hid_rel, known_sum, row_rel)
 
 

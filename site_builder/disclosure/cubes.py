@@ -82,6 +82,9 @@ class _Space:
     schools: tuple[np.ndarray, np.ndarray]
     """The schools of each place (CSR: pointers by geo, school geos): a district's
     schools; none for a school or the state."""
+    whole: np.ndarray
+    """Per variable: the head count it is part of (:attr:`relations.System.bounds`: a
+    tested count's enrolment), -1 for none."""
 
     def key(self, fix: np.ndarray, geo: np.ndarray, who: np.ndarray,
             what: np.ndarray) -> np.ndarray:
@@ -148,8 +151,10 @@ def _build_space(system: System) -> _Space:
     shape = (geo_t.height, who_t.height, what_t.height)
     n_fix = int(fix.max()) + 1 if len(fix) else 0
     dense = np.full(n_fix * shape[0] * shape[1] * shape[2], -1, np.int64)
+    whole = np.full(len(fix), -1, np.int64)
+    whole[system.bounds[::-1, 0]] = system.bounds[::-1, 1]  # the first, where several
     sp = _Space(fix, geo, who, what, who_t, what_t, dgeo, v["level"].to_numpy(), shape,
-                dense, geo_level, (ptr, by_d))
+                dense, geo_level, (ptr, by_d), whole)
     dense[sp.key(fix, geo, who, what)] = np.arange(len(fix))
     return sp
 
@@ -260,9 +265,11 @@ def cube_complements(system: System, xs: np.ndarray, hidden: np.ndarray,
         room_hi, room_lo = (hi[var] - x) / np.abs(sg), (x - lo[var]) / np.abs(sg)
         np.minimum.at(up, c_row, np.where(sg > 0, room_hi, room_lo))
         np.minimum.at(dn, c_row, np.where(sg > 0, room_lo, room_hi))
+        # Every part within its whole (tested within enrolled), the two moving or not.
+        D = csr_matrix((sg, (c_row, var)), shape=(len(cand), len(hidden)))
+        _within(D, system.bounds, value, up, dn)
         up, dn = np.floor(np.maximum(up, 0)), np.floor(np.maximum(dn, 0))
         # Every relation must balance (a cube that breaks one is no move at all).
-        D = csr_matrix((sg, (c_row, var)), shape=(len(cand), len(hidden)))
         R = (D @ rel.T).tocoo()
         broken = np.unique(R.row[np.abs(R.data) > 1e-9])
         up[broken] = dn[broken] = -1
@@ -274,6 +281,25 @@ def cube_complements(system: System, xs: np.ndarray, hidden: np.ndarray,
     log.info("cube complements: %d values withheld for %d unproven (%d now proven) in %.1f s",
              len(out), len(xs), int(proven[xs].sum()), time.perf_counter() - t0)
     return out, proven[xs]
+
+
+def _within(D: csr_matrix, bounds: np.ndarray, value: np.ndarray, up: np.ndarray,
+            dn: np.ndarray) -> None:
+    """Lower ``up`` and ``dn`` (per cube, a row of ``D``) so that no part passes its whole
+    (``bounds``: (part, whole) rows) from ``value``."""
+    if not len(bounds):
+        return
+    n_pairs = len(bounds)
+    P = csr_matrix((np.r_[np.ones(n_pairs), -np.ones(n_pairs)],
+                    (np.r_[bounds[:, 0], bounds[:, 1]], np.r_[np.arange(n_pairs),
+                                                                np.arange(n_pairs)])),
+                   shape=(D.shape[1], n_pairs))
+    G = (D @ P).tocoo()  # per cube and pair: the part's step less the whole's
+    nz = np.abs(G.data) > 1e-9
+    c, j, g = G.row[nz], G.col[nz], G.data[nz]
+    slack = (value[bounds[j, 1]] - value[bounds[j, 0]]).astype(float)
+    np.minimum.at(up, c[g > 0], slack[g > 0] / g[g > 0])
+    np.minimum.at(dn, c[g < 0], slack[g < 0] / -g[g < 0])
 
 
 def _cubes(xs: np.ndarray, mov: pl.DataFrame, sp: _Space, policy: Policy) -> pl.DataFrame:
@@ -323,9 +349,45 @@ def _cubes(xs: np.ndarray, mov: pl.DataFrame, sp: _Space, policy: Policy) -> pl.
         else np.zeros(0, bool)
     total = np.add.reduceat(sign, np.flatnonzero(first)) if len(cand) else sign
     nz = total != 0
-    return pl.DataFrame({"cand": cand[first][nz] + 1, "x": x[first][nz],
-                         "var": var[first][nz], "sign": total[nz]},
-                        schema=empty.schema)
+    cand, x, var, sign = cand[first][nz] + 1, x[first][nz], var[first][nz], total[nz]
+    cand, x, var, sign = _mirrored(cand, x, var, sign, sp, movable)
+    return pl.DataFrame({"cand": cand, "x": x, "var": var, "sign": sign}, schema=empty.schema)
+
+
+def _mirrored(cand: np.ndarray, x: np.ndarray, var: np.ndarray, sign: np.ndarray,
+              sp: _Space, movable: np.ndarray,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cubes, and after them a copy of each cube that moves a part of a whole (a
+    tested count, within its enrolment), with each such whole moving as its part does.
+    A tested count that equals its enrolment can move up only with it: the copy moves the
+    enrolled counts along the same places and grades, so their relations balance as the
+    tested counts' do (where they do not, the checks drop the copy). Only where every whole
+    is movable. Corner rows sorted by cube, then var, as :func:`_cubes` gives them."""
+    w = sp.whole[var] if len(var) else var
+    has = w >= 0
+    if not has.any():
+        return cand, x, var, sign
+    bad = np.zeros(int(cand.max()) + 1, bool)
+    bad[cand[has & ~movable[np.maximum(w, 0)]]] = True
+    with_whole = np.zeros(len(bad), bool)
+    with_whole[cand[has]] = True
+    copy = with_whole & ~bad
+    if not copy.any():
+        return cand, x, var, sign
+    new_id = np.cumsum(copy) + int(cand.max())  # the copies numbered after the cubes
+    sel = copy[cand]
+    m_cand = np.r_[new_id[cand[sel]], new_id[cand[sel & has]]]
+    m_x = np.r_[x[sel], x[sel & has]]
+    m_var = np.r_[var[sel], w[sel & has]]
+    m_sign = np.r_[sign[sel], sign[sel & has]]
+    order = np.lexsort((m_var, m_cand))
+    m_cand, m_x, m_var, m_sign = m_cand[order], m_x[order], m_var[order], m_sign[order]
+    # A whole that is already a corner (another fix's cube never holds one): signs add up.
+    first = np.r_[True, (m_cand[1:] != m_cand[:-1]) | (m_var[1:] != m_var[:-1])]
+    total = np.add.reduceat(m_sign, np.flatnonzero(first))
+    nz = total != 0
+    return (np.r_[cand, m_cand[first][nz]], np.r_[x, m_x[first][nz]],
+            np.r_[var, m_var[first][nz]], np.r_[sign, total[nz]])
 
 
 def _ranked(frame: pl.DataFrame, by: list[str], n: int) -> pl.DataFrame:

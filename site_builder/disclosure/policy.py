@@ -116,6 +116,19 @@ class MeasureSum(_Model):
     parts: list[str] = Field(description="Measures that add up to it.")
 
 
+class PopulationBound(_Model):
+    """Head counts of ``population`` are at most those of ``within`` with the same place,
+    grade and group (one per subject, where the population has subjects): no student is
+    tested who is not enrolled. Unlike a partition, the difference is never published, so
+    the policy asks nothing of it; it only bounds what an attacker can work out."""
+
+    population: str = Field(description="The smaller population (e.g. tested).")
+    within: str = Field(description="The population it is part of (e.g. enrolled).")
+    all_grades: bool = Field(
+        default=False, description="Also between the all-grades rows (of every group), not "
+        "only between single grades.")
+
+
 MOSIS_MIN_CELL = 30
 """The smallest minimum cell size any policy may set: DESE's Data Access and Management Policy
 has the MOSIS manager "block any aggregate results with a statistical cutoff in which fewer
@@ -144,6 +157,8 @@ class Policy(_Model):
     level_partitions: list[LevelPartition] = Field(
         description="Measures whose numerators add up to the denominator.")
     measure_sums: list[MeasureSum] = Field(description="Measures that are sums of others.")
+    population_bounds: list[PopulationBound] = Field(
+        default_factory=list, description="Populations within others (tested within enrolled).")
 
     @field_validator("min_cell_size")
     @classmethod
@@ -180,6 +195,17 @@ class Policy(_Model):
                     f"{a.min_n}-{a.max_n} (bands must be contiguous)")
         if bands[-1].max_n is not None:
             raise ValueError("coding_bands: the last band must have max_n: null")
+        return self
+
+    @model_validator(mode="after")
+    def _bounds_known(self) -> Policy:
+        named = set(self.populations.values())
+        for i, b in enumerate(self.population_bounds):
+            for field in ("population", "within"):
+                if getattr(b, field) not in named:
+                    raise ValueError(
+                        f"population_bounds[{i}].{field}: {getattr(b, field)!r} is not a "
+                        f"population of any topic (populations: {', '.join(sorted(named))})")
         return self
 
     def band_for(self, n: int) -> CodingBand | None:

@@ -72,6 +72,9 @@ benchmarks/README.md, "session 17")."""
 GLOBAL_STRIKES = 3
 """A value failing this many audit rounds gets its complements in any region, not only its
 own (its proof then needs moves between regions: the full audit's trades and pairs)."""
+STATE_PRICE = 1000.0
+"""The price, in :meth:`_State.freeing`'s last LP, of one of the state's own values as a
+complement: above any set of district and school values a region could offer instead."""
 EXACT_WHEN_STALLED = 400
 """After a round that stalled (see :func:`stalled`), the next round's audit solves a large
 group exactly for up to this many values left in it (on the full state: a few minutes for
@@ -353,6 +356,25 @@ class _State:
         shown[self.den_id[vis]] = True
         dens = np.flatnonzero(self.is_den & ~shown & (r == NONE))
         changed += self.hide(dens)
+        # A withheld part within a few of its published whole (a grade's tested count, every
+        # pupil or all but a few tested) can move up only that far without it: the whole is
+        # withheld too (its relations then get their complements as any other's). Published,
+        # it caps the part, and a complement's floor (min_cell_size) or its partners' caps
+        # pin it from below (a one-school district's 30 tested in grade 5 Science, all 30
+        # enrolled); or the caps add up to pin a small group's count (a school's 1 English
+        # learner tested in Science, grades 5 and 8 within 3 of their enrolment).
+        part, whole = self.system.bounds[:, 0], self.system.bounds[:, 1]
+        tight = (r[part] != NONE) & (r[whole] == NONE) & (
+            self.value[whole] - self.value[part] < self.policy.protection.min_range_primary)
+        w = whole[tight]
+        changed += self.hide(w[self.eligible_at(0)[w] & ~self.show_known[w]])
+        # And the other way: a withheld whole within a few of its published part is floored
+        # by it (a small grade's enrolment, its school's total less the other grades'
+        # enrolments, each floored by its published tested count): the part is withheld too.
+        floor = (r[whole] != NONE) & (r[part] == NONE) & (
+            self.value[whole] - self.value[part] < self.policy.protection.min_range_primary)
+        p = part[floor]
+        changed += self.hide(p[self.eligible_at(0)[p] & ~self.show_known[p]])
         return changed
 
     def needs_more(self) -> np.ndarray:
@@ -762,7 +784,8 @@ class _State:
         cost = 1.0 + 3.0 * self.is_den + 10.0 * self.allg + 30.0 * self.head
         return lo, hi, req, cost
 
-    def freeing(self, fvars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def freeing(self, fvars: np.ndarray, stubborn: np.ndarray | None = None,
+                desperate: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """For each withheld value of ``fvars``: the cheapest published values whose
         withholding lets it move as far as it needs to within its proof region, everything
         outside the region held where it is (as the audit's regional proofs hold it).
@@ -777,7 +800,18 @@ class _State:
         schools' counts, one a round; benchmarks/README.md, "session 26"). The state's own
         values are held, as in the audit's regions. Returns the picks and the values of
         ``fvars`` that nothing in their region frees (nor those already free here: the audit
-        failed them on constraints this LP does not have)."""
+        failed them on constraints this LP does not have).
+
+        Values of ``stubborn`` (failed STUBBORN_ROUNDS rounds) that nothing in their region
+        frees get one more LP: their region with the state's values free to move too, each
+        at a price above any region's (``STATE_PRICE``), but not the state's All-students
+        numbers, the headline of every page; those only for values of ``desperate`` (failed
+        twice as many rounds). Some values are pinned by the state's numbers alone: a
+        school's grade of one pupil, not tested, whose enrolment can be no more than the
+        state's pupils not tested (its enrolled count less its tested count, both published;
+        toy state 3: 5, so the school's 1 is 1..5). (Full state 2021: with the All-students
+        numbers movable at the 4th round, four of them were withheld, the state's enrolment
+        among them; without, the year passed at its 6th round with none.)"""
         bounds = self.complement_bounds()
         hidden, open_ = self.hidden, ~self.hidden & self.eligible
         state = self.is_state
@@ -793,15 +827,34 @@ class _State:
                 cols = np.flatnonzero((part == g) & ~state & (hidden | open_))
                 left.append(self._free_lp(cols, todo[part[todo] == g], bounds, taken))
             todo = np.concatenate(left) if left else todo[:0]
+        lo, hi, req, cost = bounds
+        priced = (lo, hi, req, cost + STATE_PRICE * state)
+        for tried, keep_too in ((stubborn, False), (desperate, True)):
+            last = todo[np.isin(todo, tried)] if tried is not None else todo[:0]
+            if not len(last):
+                continue
+            movable = state & (hidden | (self._eligible & (keep_too | ~self.keep)))
+            left = []
+            for g in np.unique(self.region[last]):
+                cols = np.flatnonzero(((self.region == g) & ~state & (hidden | open_))
+                                      | movable)
+                left.append(self._free_lp(cols, last[self.region[last] == g], priced, taken,
+                                          counts_move=True))
+            todo = np.concatenate([np.setdiff1d(todo, last), *left])
         out = np.flatnonzero(taken & ~hidden)
         out = out[self.is_den[out] | ~taken[self.den_id[out]]]
         return out, np.concatenate([*stuck, todo])
 
     def _free_lp(self, cols: np.ndarray, fvars: np.ndarray,
                  bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-                 taken: np.ndarray) -> np.ndarray:
+                 taken: np.ndarray, counts_move: bool = False) -> np.ndarray:
         """:meth:`freeing` over the values ``cols`` (everything else held): marks the
-        picks in ``taken``; returns the values of ``fvars`` it cannot free."""
+        picks in ``taken``; returns the values of ``fvars`` it cannot free.
+
+        ``counts_move``: a withheld numerator over a withheld count (both among ``cols``)
+        is held within the count as a row, not capped at the count's value, so that the
+        count can grow with it (a grade's enrolment of one pupil that needs to reach 6
+        takes its attendance numerators along: capped, they hold it at 1)."""
         lo, hi, req, cost = bounds
         hidden = self.hidden
         val = self.value.astype(float)
@@ -814,19 +867,49 @@ class _State:
         c_lo = np.r_[np.maximum(lo[hc] - val[hc], -BIG), np.zeros(2 * npub)]
         c_hi = np.r_[np.minimum(hi[hc] - val[hc], BIG),
                      np.clip(hi[pc] - val[pc], 0, BIG), np.clip(val[pc] - lo[pc], 0, BIG)]
+        part, whole = self.system.bounds[:, 0], self.system.bounds[:, 1]
+        if counts_move:
+            nums = hc[~self.is_den[hc]]
+            dens = self.den_id[nums]
+            both = (col_of[dens] >= 0) & hidden[dens]
+            nums, dens = nums[both], dens[both]
+            raw_lo, raw_hi, _ = self.attacker_bounds()
+            held = np.ones(len(val), bool)
+            held[nums] = False
+            floor = raw_lo.copy()  # a count's floor: its numerators held where they are
+            other = np.flatnonzero(~self.is_den & held)
+            np.maximum.at(floor, self.den_id[other], val[other])
+            c_hi[col_of[nums]] = np.minimum(raw_hi[nums], BIG) - val[nums]
+            ud = np.unique(dens)
+            c_lo[col_of[ud]] = np.maximum(floor[ud] - val[ud], -BIG)
+            part, whole = np.r_[part, nums], np.r_[whole, dens]
         pcost = np.where(taken[pc], 0.0, cost[pc])
         free = np.r_[np.zeros(nh), pcost, pcost]
-        # Rows: every relation with a member among ``cols`` keeps adding up.
+        # Rows: every relation with a member among ``cols`` keeps adding up; then every
+        # part within a whole (tested within enrolled) with one of the two among ``cols``
+        # stays within it (the two may move together: a tested count that equals its
+        # enrolment moves up only with it).
         sel = col_of[self.e_var] >= 0
         rel_ids, r_row = np.unique(self.e_rel[sel], return_inverse=True)
         coef = np.where(self.e_tot[sel], 1.0, -1.0)
         c = col_of[self.e_var[sel]]
+        pw = np.flatnonzero((col_of[part] >= 0) | (col_of[whole] >= 0))
+        n_rel = len(rel_ids)
+        b_row = n_rel + np.r_[np.arange(len(pw)), np.arange(len(pw))]
+        b_c = np.r_[col_of[part[pw]], col_of[whole[pw]]]
+        b_coef = np.r_[np.ones(len(pw)), -np.ones(len(pw))]
+        inside = b_c >= 0
+        r_row = np.r_[r_row, b_row[inside]]
+        coef = np.r_[coef, b_coef[inside]]
+        c = np.r_[c, b_c[inside]]
         is_p = c >= nh
+        n_rows = n_rel + len(pw)
         A = coo_matrix((np.r_[coef, -coef[is_p]], (np.r_[r_row, r_row[is_p]],
                                                    np.r_[c, c[is_p] + npub])),
-                       shape=(len(rel_ids), nh + 2 * npub)).tocsc()
-        zero = np.zeros(len(rel_ids))
-        h = _audit._model(A, c_lo, c_hi, zero, zero)
+                       shape=(n_rows, nh + 2 * npub)).tocsc()
+        r_lo = np.r_[np.zeros(n_rel), np.full(len(pw), -np.inf)]
+        r_hi = np.r_[np.zeros(n_rel), val[whole[pw]] - val[part[pw]]]
+        h = _audit._model(A, c_lo, c_hi, r_lo, r_hi)
         # Dual simplex from the last basis: only one column's bounds (and costs that drop to
         # 0) change between solves. (Full state 2024, a 59,000-value region, 10 values:
         # 1.2 s, against 28 s with the primal simplex the audit's range LPs use.)
@@ -1401,7 +1484,8 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             # The cheapest complements that let each move in its region, by an LP; the
             # values no choice there frees get one more in every relation, as before.
             t1 = time.perf_counter()
-            picks, unfreed = st.freeing(again)
+            picks, unfreed = st.freeing(again, again[strikes[again] >= STUBBORN_ROUNDS],
+                                        again[strikes[again] >= 2 * STUBBORN_ROUNDS])
             n_freeing = st.hide(picks)
             n_again += n_freeing
             freed = np.setdiff1d(again, unfreed)

@@ -19,7 +19,7 @@ structure*; the audit builds it from the CSVs read back from disk, protect from 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -48,6 +48,10 @@ class System:
     """For each input row: var_id of its denominator."""
     num_of_row: pl.Series
     """For each input row: var_id of its numerator (null for count rows)."""
+    bounds: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    """Pairs (part, whole) of head counts, one row each: the part can be no more than the
+    whole (a grade's tested count, per subject, and its enrolled count: the policy's
+    ``population_bounds``). Not relations: their difference is never published."""
 
     @cached_property
     def descriptions(self) -> list[str]:
@@ -123,7 +127,27 @@ def build_system(cells: pl.DataFrame, policy: Policy) -> System:
         nums.select([*KEY, pl.col("var_id").alias("num_id")]), on=list(KEY), how="left"
     ).sort("_row")
     edges = _relations(vars_, policy)
-    return System(vars_, edges, rows["den_id"], rows["num_id"])
+    return System(vars_, edges, rows["den_id"], rows["num_id"], _bounds(dvars, policy))
+
+
+def _bounds(dvars: pl.DataFrame, policy: Policy) -> np.ndarray:
+    """(part, whole) pairs of head counts from the policy's ``population_bounds``: same
+    place, grade and group (single grades only, unless the bound says ``all_grades``); the
+    whole is the one without a subject, or of the same one."""
+    on = ["year", "level", "district_code", "school_code", "grade", "group_family",
+          "student_group"]
+    out = [np.zeros((0, 2), np.int64)]
+    for b in policy.population_bounds:
+        part = dvars.filter(pl.col("series") == f"d:{b.population}")
+        if not b.all_grades:
+            part = part.filter(pl.col("grade") != policy.grade_partition.total)
+        whole = dvars.filter(pl.col("series") == f"d:{b.within}").select(
+            [*on, "subject", pl.col("var_id").alias("whole")])
+        pairs = part.join(whole, on=on, how="inner").filter(
+            (pl.col("subject_right") == "") | (pl.col("subject_right") == pl.col("subject")))
+        out.append(pairs.select("var_id", "whole").sort("var_id", "whole").to_numpy()
+                   .astype(np.int64))
+    return np.concatenate(out)
 
 
 def _pairs(totals: pl.DataFrame, parts: pl.DataFrame, on: list[str], rel_type: str,

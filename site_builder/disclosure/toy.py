@@ -66,6 +66,11 @@ def toy_students(seed: int = 0, n_districts: int = 3, schools: tuple[int, int] =
             "lvl_ELA": np.clip(np.floor(ability + 1.7 + rng.normal(0, .5, n)), 0, 3).astype(int),
             "lvl_Math": np.clip(np.floor(ability + 1.6 + rng.normal(0, .5, n)), 0, 3).astype(int),
             "graduation_4yr": rng.random(n) < 0.9,
+            # A few pupils of a tested grade are not tested (Missouri's participation is
+            # about 98%), drawn last so that every column above stays as it was. With every
+            # pupil tested, every tested count equals its enrolment and moves only with it:
+            # a state-level complement then needs enrolment withheld down to its schools.
+            "tested": rng.random(n) >= 0.02,
         }))
     return pl.concat(frames)
 
@@ -141,7 +146,7 @@ def toy_cells(students: pl.DataFrame) -> pl.DataFrame:
                                       "chronic_absence": pl.col("chronic_absence")}, GRADES)
     emit(enr, "enrollment", "enrolled", "", None)
     emit(enr, "attendance", "enrolled", "", ["attendance_90_90", "chronic_absence"])
-    tested = students.filter(pl.col("grade").is_in(TESTED_GRADES))
+    tested = students.filter(pl.col("grade").is_in(TESTED_GRADES) & pl.col("tested"))
     for subj in SUBJECTS:
         lv = pl.col(f"lvl_{subj}")
         ms = {name: lv == i for i, name in enumerate(LEVELS)}

@@ -829,11 +829,12 @@ class _State:
             todo = np.concatenate(left) if left else todo[:0]
         lo, hi, req, cost = bounds
         priced = (lo, hi, req, cost + STATE_PRICE * state)
-        for tried, keep_too in ((stubborn, False), (desperate, True)):
+        # Tier 1: total enrolments too, not the state's All-students numbers; tier 2: those too.
+        for tried, tier in ((stubborn, 1), (desperate, 2)):
             last = todo[np.isin(todo, tried)] if tried is not None else todo[:0]
             if not len(last):
                 continue
-            movable = state & (hidden | (self._eligible & (keep_too | ~self.keep)))
+            movable = state & (hidden | self.eligible_at(tier))
             left = []
             for g in np.unique(self.region[last]):
                 cols = np.flatnonzero(((self.region == g) & ~state & (hidden | open_))

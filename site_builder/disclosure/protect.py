@@ -147,9 +147,12 @@ class _State:
         self._eligible = np.where(self.is_den, value > 0, self.dval > 0)
         all_students = (v["student_group"] == policy.all_students.student_group).to_numpy()
         self.allg = allg = all_students & (v["grade"] == policy.grade_partition.total).to_numpy()
-        # The state's own All-students numbers are the headline of every page: a complement
-        # is one of them only where nothing else can be (``keep_ok``, see :attr:`eligible`).
+        # The state's own All-students numbers: a complement is one of them only where
+        # nothing else can be (``keep_ok``, see :attr:`eligible`), and never one of all
+        # grades (``headline``: the state's enrolment and rates that head every page; a
+        # grade's can be withheld beside another grade's, the total kept).
         self.keep = all_students & (v["level"] == "state").to_numpy()
+        self.headline = self.keep & allg
         self.keep_ok = False
         # A district's and a school's own total enrollment (the first fact on its page): a
         # complement only where nothing else near the need can be (``head_ok``), a
@@ -233,15 +236,17 @@ class _State:
     def eligible(self) -> np.ndarray:
         """Published values a complement may be: not a zero, not a district's or school's
         total enrollment unless ``head_ok``, and not one of the state's All-students
-        numbers unless ``keep_ok`` (which allows both)."""
+        numbers unless ``keep_ok`` (which allows both), and never one of the state's
+        All-students numbers of all grades (``headline``)."""
         return self.eligible_at(self._tier)
 
     def eligible_at(self, tier: int) -> np.ndarray:
         """Values a complement may be at a tier of last resort: 0, neither a total
-        enrollment nor the state's All-students numbers; 1, total enrollments too; 2, any
-        (but never a zero)."""
+        enrollment nor the state's All-students numbers; 1, total enrollments too; 2, the
+        state's All-students numbers of a grade too. Never a zero, nor the state's
+        All-students numbers of all grades (``headline``)."""
         if tier >= 2:
-            return self._eligible
+            return self._eligible & ~self.headline
         out = self._eligible & ~self.keep
         return out if tier == 1 else out & (self.head == 0)
 
@@ -805,13 +810,14 @@ class _State:
         Values of ``stubborn`` (failed STUBBORN_ROUNDS rounds) that nothing in their region
         frees get one more LP: their region with the state's values free to move too, each
         at a price above any region's (``STATE_PRICE``), but not the state's All-students
-        numbers, the headline of every page; those only for values of ``desperate`` (failed
-        twice as many rounds). Some values are pinned by the state's numbers alone: a
-        school's grade of one pupil, not tested, whose enrolment can be no more than the
-        state's pupils not tested (its enrolled count less its tested count, both published;
-        toy state 3: 5, so the school's 1 is 1..5). (Full state 2021: with the All-students
-        numbers movable at the 4th round, four of them were withheld, the state's enrolment
-        among them; without, the year passed at its 6th round with none.)"""
+        numbers; those of a grade only for values of ``desperate`` (failed twice as many
+        rounds), and those of all grades, the headline of every page, never. Some values
+        are pinned by the state's numbers alone: a school's grade of one pupil, not tested,
+        whose enrolment can be no more than the state's pupils not tested (its enrolled
+        count less its tested count, both published; toy state 3: 5, so the school's 1 is
+        1..5). (Full state 2021: with the All-students numbers movable at the 4th round,
+        four of them were withheld, the state's enrolment among them; without, the year
+        passed at its 6th round with none.)"""
         bounds = self.complement_bounds()
         hidden, open_ = self.hidden, ~self.hidden & self.eligible
         state = self.is_state
@@ -1547,7 +1553,8 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             if not thorough:  # nothing left to withhold near them: every proof decides
                 thorough = True
                 continue
-            # Last resort: the state's own All-students numbers may be complements.
+            # Last resort: the state's own All-students numbers of a grade may be
+            # complements (never those of all grades: see ``headline``).
             st.keep_ok = True
             n_keep = st.fix(report)
             st.keep_ok = False
@@ -1560,11 +1567,13 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             elif not n_keep:
                 # Not the report's first line: its counts are of no audit of the year.
                 raise ProtectionError(
-                    "could not protect: nothing left to withhold stops these disclosures:\n"
+                    "could not protect: nothing left to withhold stops these disclosures "
+                    "(the state's All-students numbers of all grades are never withheld):\n"
                     + "\n".join(failing.render(limit=10).splitlines()[1:]))
             else:
-                log.info("audit round %d: %d of the state's All-students numbers withheld, "
-                         "nothing else was left near the failing values", rnd + 1, n_keep)
+                log.info("audit round %d: %d of the state's All-students numbers of a grade "
+                         "withheld, nothing else was left near the failing values",
+                         rnd + 1, n_keep)
         st.greedy()
         thorough = False
     raise ProtectionError(f"still failing after {MAX_AUDIT_ROUNDS} audit rounds:\n"

@@ -798,9 +798,14 @@ def toy3() -> pl.DataFrame:
 def test_protect_keeps_tested_counts_within_their_enrolment(
         tmp_path: Path, toy3: pl.DataFrame) -> None:
     """protect() told the bound passes the audit that knows it; protect() not told it
-    publishes a toy state's tested counts pinned by their grades' enrolment."""
+    publishes a toy state's tested counts pinned by their grades' enrolment. A school's
+    grade there is pinned by the state's own pupils not tested: two of the state's grades
+    are withheld for it, and its numbers of all grades, never."""
     from site_builder.disclosure.toy import toy_state
     assert audit(toy3, tmp_path).ok
+    state = toy3.filter(level="state", student_group="All students")
+    assert state.filter(pl.col("grade") != "All")["suppressed"].any()
+    assert not state.filter(grade="All")["suppressed"].any()
     unbounded = POLICY.model_copy(update={"population_bounds": []})
     rep = audit(protect(toy_state(3), unbounded), tmp_path, "u.csv")
     assert not rep.ok

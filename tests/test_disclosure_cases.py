@@ -423,12 +423,14 @@ def test_the_states_all_students_numbers_are_complements_only_as_a_last_resort(
     assert not st.hidden[state_all]
     assert not st.hidden[var("state", "", "All students", den=True)]
     # When nothing else is left, the state's All-students numbers of a grade can still be
-    # complements (the next test), but those of all grades, as here, never.
+    # complements (the next test), and only after them those of all grades, as here.
     st.reason[np.flatnonzero(~st.keep)] = PROTECT.COMPLEMENTARY
     everywhere = np.ones(st.n_rel, bool)
     assert st.cheapest(everywhere).tolist() == []
     assert st.headline[[state_all, var("state", "", "All students", den=True)]].all()
     assert st.cheapest(everywhere, tier=2).tolist() == []
+    last_resort = st.cheapest(everywhere, tier=3)
+    assert len(last_resort) and st.headline[last_resort].all()
 
 
 def test_a_small_grade_at_the_state_is_protected_by_another_state_grade(

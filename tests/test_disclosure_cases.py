@@ -422,12 +422,15 @@ def test_the_states_all_students_numbers_are_complements_only_as_a_last_resort(
     assert st.fix(AuditReport(failures=[Failure("exact", "", var_id=failing)]))
     assert not st.hidden[state_all]
     assert not st.hidden[var("state", "", "All students", den=True)]
-    # When nothing else is left, one of the state's numbers can still be a complement.
+    # When nothing else is left, the state's All-students numbers of a grade can still be
+    # complements (the next test), and only after them those of all grades, as here.
     st.reason[np.flatnonzero(~st.keep)] = PROTECT.COMPLEMENTARY
     everywhere = np.ones(st.n_rel, bool)
     assert st.cheapest(everywhere).tolist() == []
-    last_resort = st.cheapest(everywhere, tier=2)
-    assert len(last_resort) and st.keep[last_resort].all()
+    assert st.headline[[state_all, var("state", "", "All students", den=True)]].all()
+    assert st.cheapest(everywhere, tier=2).tolist() == []
+    last_resort = st.cheapest(everywhere, tier=3)
+    assert len(last_resort) and st.headline[last_resort].all()
 
 
 def test_a_small_grade_at_the_state_is_protected_by_another_state_grade(
@@ -797,9 +800,14 @@ def toy3() -> pl.DataFrame:
 def test_protect_keeps_tested_counts_within_their_enrolment(
         tmp_path: Path, toy3: pl.DataFrame) -> None:
     """protect() told the bound passes the audit that knows it; protect() not told it
-    publishes a toy state's tested counts pinned by their grades' enrolment."""
+    publishes a toy state's tested counts pinned by their grades' enrolment. A school's
+    grade there is pinned by the state's own pupils not tested: two of the state's grades
+    are withheld for it, and its numbers of all grades, never."""
     from site_builder.disclosure.toy import toy_state
     assert audit(toy3, tmp_path).ok
+    state = toy3.filter(level="state", student_group="All students")
+    assert state.filter(pl.col("grade") != "All")["suppressed"].any()
+    assert not state.filter(grade="All")["suppressed"].any()
     unbounded = POLICY.model_copy(update={"population_bounds": []})
     rep = audit(protect(toy_state(3), unbounded), tmp_path, "u.csv")
     assert not rep.ok

@@ -101,13 +101,19 @@ SEED_COLUMNS = 100
 """... otherwise a neighbourhood holds up to this many columns per short value in it."""
 LOCAL_ROUNDS = 4
 """Random-direction rounds (a min and a max LP each) per neighbourhood LP."""
-IPM_COLUMNS = 10000
+IPM_COLUMNS = 40000
 """LPs with more columns than this that need only feasible points (random directions) use
 the interior-point solver; smaller ones warm-started simplex. Full state 2024: over the ten
 regions of 3,000-7,000 columns simplex took 5.5 s against 24.3 s and left 177 values short
 against 256 (with 3,000 here, the first audit round took 80 s; now 58 s). Over a whole group
 of 19,792 columns, interior point took 14.2 s and left 359 short, simplex 11.4 s and 2,091:
-its vertices spread less than interior points do."""
+its vertices spread less than interior points do. Session 55: the largest of the full
+state's 83 proof regions (23,000-28,000 withheld rows) pass 10,000 columns, and since each
+grade's tested count is bounded by its enrolment they hold short values round after round.
+With 10,000 here the full state's 2024 took 411.1 s (region LPs 73.1 s in the first audit
+round, 37.0 s for 9 values in the fourth); with 40,000, 246.3 s (24.2 s and 10.0 s), side by
+side, with 51 fewer rows withheld and as many values left unproven (benchmarks/README.md,
+"session 55")."""
 ALONE_COUNT = 400
 """Values per large group tried alone in their own neighbourhood (exact there)."""
 EXACT_COUNT = 150

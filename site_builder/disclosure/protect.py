@@ -147,10 +147,15 @@ class _State:
         self._eligible = np.where(self.is_den, value > 0, self.dval > 0)
         all_students = (v["student_group"] == policy.all_students.student_group).to_numpy()
         self.allg = allg = all_students & (v["grade"] == policy.grade_partition.total).to_numpy()
-        # The state's own All-students numbers are the headline of every page: a complement
-        # is one of them only where nothing else can be (``keep_ok``, see :attr:`eligible`).
+        # The state's own All-students numbers: a complement is one of them only where
+        # nothing else can be (``keep_ok``, see :attr:`eligible`), and one of all grades
+        # only where not even a grade's can be (``headline``: the state's enrolment and
+        # rates that head every page; a grade's can be withheld beside another grade's,
+        # the total kept; ``headline_ok``: a state of one district can need it).
         self.keep = all_students & (v["level"] == "state").to_numpy()
+        self.headline = self.keep & allg
         self.keep_ok = False
+        self.headline_ok = False
         # A district's and a school's own total enrollment (the first fact on its page): a
         # complement only where nothing else near the need can be (``head_ok``), a
         # district's after its schools'.
@@ -233,15 +238,19 @@ class _State:
     def eligible(self) -> np.ndarray:
         """Published values a complement may be: not a zero, not a district's or school's
         total enrollment unless ``head_ok``, and not one of the state's All-students
-        numbers unless ``keep_ok`` (which allows both)."""
+        numbers unless ``keep_ok`` (which allows both), those of all grades (``headline``)
+        only when ``headline_ok`` too."""
         return self.eligible_at(self._tier)
 
     def eligible_at(self, tier: int) -> np.ndarray:
         """Values a complement may be at a tier of last resort: 0, neither a total
-        enrollment nor the state's All-students numbers; 1, total enrollments too; 2, any
-        (but never a zero)."""
-        if tier >= 2:
+        enrollment nor the state's All-students numbers; 1, total enrollments too; 2, the
+        state's All-students numbers of a grade too; 3, those of all grades too
+        (``headline``). Never a zero."""
+        if tier >= 3:
             return self._eligible
+        if tier == 2:
+            return self._eligible & ~self.headline
         out = self._eligible & ~self.keep
         return out if tier == 1 else out & (self.head == 0)
 
@@ -805,13 +814,15 @@ class _State:
         Values of ``stubborn`` (failed STUBBORN_ROUNDS rounds) that nothing in their region
         frees get one more LP: their region with the state's values free to move too, each
         at a price above any region's (``STATE_PRICE``), but not the state's All-students
-        numbers, the headline of every page; those only for values of ``desperate`` (failed
-        twice as many rounds). Some values are pinned by the state's numbers alone: a
-        school's grade of one pupil, not tested, whose enrolment can be no more than the
-        state's pupils not tested (its enrolled count less its tested count, both published;
-        toy state 3: 5, so the school's 1 is 1..5). (Full state 2021: with the All-students
-        numbers movable at the 4th round, four of them were withheld, the state's enrolment
-        among them; without, the year passed at its 6th round with none.)"""
+        numbers; those of a grade only for values of ``desperate`` (failed twice as many
+        rounds), and those of all grades, the headline of every page, never (only
+        :func:`_audit_rounds`' last resort withholds one). Some values
+        are pinned by the state's numbers alone: a school's grade of one pupil, not tested,
+        whose enrolment can be no more than the state's pupils not tested (its enrolled
+        count less its tested count, both published; toy state 3: 5, so the school's 1 is
+        1..5). (Full state 2021: with the All-students numbers movable at the 4th round,
+        four of them were withheld, the state's enrolment among them; without, the year
+        passed at its 6th round with none.)"""
         bounds = self.complement_bounds()
         hidden, open_ = self.hidden, ~self.hidden & self.eligible
         state = self.is_state
@@ -1094,7 +1105,7 @@ class _State:
 
     @property
     def _tier(self) -> int:
-        return 2 if self.keep_ok else 1 if self.head_ok else 0
+        return 3 if self.headline_ok else 2 if self.keep_ok else 1 if self.head_ok else 0
 
     def _relations_of(self, var_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(value, relation) pairs for every relation of each of ``var_ids``."""
@@ -1369,7 +1380,8 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
     over its district, else its region, says let it move (:meth:`_State.freeing`); if none
     do, one in every relation it is in, and after GLOBAL_STRIKES failures in any region. When
     a round fails (nearly) the values the round before failed (:func:`stalled`), or fails
-    only values that failed before and that nothing in their regions frees, the next one
+    only values that failed before and that nothing in their regions frees, or values that
+    failed 2 * STUBBORN_ROUNDS rounds and that nothing frees, the next one
     solves their whole group exactly for up to EXACT_WHEN_STALLED values a group (a
     full-state year stalled on 69 Science values, round after round). Only when nothing is
     left to withhold near the failing values does a round run every proof the audit has.
@@ -1495,6 +1507,14 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
                      len(again), time.perf_counter() - t1)
             found = [f for f in found if f.var_id not in set(freed.tolist())]
             again = unfreed
+            # Values failing 2 * STUBBORN_ROUNDS rounds that not even the state's grades
+            # free: what fails them may be the regional proofs, not the pattern, so the next
+            # round solves their groups exactly, before more rounds of complements (full
+            # state 2025 with IPM_COLUMNS 40,000: 20 ELA and Math tested counts unproven in
+            # rounds 4-11; an exact round proved all of them with nothing more withheld).
+            hard = unfreed[strikes[unfreed] >= 2 * STUBBORN_ROUNDS]
+            if len(hard) and not thorough and not np.isin(hard, solved_exactly).all():
+                stall = True
             # (Not when STUBBORN_ROUNDS has just withheld a unit: the pattern around them
             # changed, so the next round is an ordinary one. Full state 2024: an exact round
             # showed the coded count narrow again, and only the complements after it freed
@@ -1547,9 +1567,16 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             if not thorough:  # nothing left to withhold near them: every proof decides
                 thorough = True
                 continue
-            # Last resort: the state's own All-students numbers may be complements.
+            # Last resort: the state's own All-students numbers of a grade may be
+            # complements; where none of them is left, those of all grades (the headline
+            # every page compares with; in a state of one district, its district's numbers).
             st.keep_ok = True
             n_keep = st.fix(report)
+            n_headline = 0
+            if not n_keep:
+                st.headline_ok = True
+                n_keep = n_headline = st.fix(report)
+                st.headline_ok = False
             st.keep_ok = False
             shown = st.show_pinned(found) if not n_keep and st.natural is not None \
                 else np.zeros(0, np.int64)
@@ -1562,9 +1589,14 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
                 raise ProtectionError(
                     "could not protect: nothing left to withhold stops these disclosures:\n"
                     + "\n".join(failing.render(limit=10).splitlines()[1:]))
+            elif n_headline:
+                log.warning("audit round %d: %d of the state's All-students numbers of all "
+                            "grades withheld: nothing else was left near the failing values",
+                            rnd + 1, n_headline)
             else:
-                log.info("audit round %d: %d of the state's All-students numbers withheld, "
-                         "nothing else was left near the failing values", rnd + 1, n_keep)
+                log.info("audit round %d: %d of the state's All-students numbers of a grade "
+                         "withheld, nothing else was left near the failing values",
+                         rnd + 1, n_keep)
         st.greedy()
         thorough = False
     raise ProtectionError(f"still failing after {MAX_AUDIT_ROUNDS} audit rounds:\n"

@@ -151,7 +151,8 @@ class _State:
         # nothing else can be (``keep_ok``, see :attr:`eligible`), and one of all grades
         # only where not even a grade's can be (``headline``: the state's enrolment and
         # rates that head every page; a grade's can be withheld beside another grade's,
-        # the total kept; ``headline_ok``: a state of one district can need it).
+        # the total kept; ``headline_ok``: a small state whose count is one district's
+        # can need it).
         self.keep = all_students & (v["level"] == "state").to_numpy()
         self.headline = self.keep & allg
         self.keep_ok = False
@@ -816,13 +817,13 @@ class _State:
         at a price above any region's (``STATE_PRICE``), but not the state's All-students
         numbers; those of a grade only for values of ``desperate`` (failed twice as many
         rounds), and those of all grades, the headline of every page, never (only
-        :func:`_audit_rounds`' last resort withholds one). Some values
-        are pinned by the state's numbers alone: a school's grade of one pupil, not tested,
-        whose enrolment can be no more than the state's pupils not tested (its enrolled
-        count less its tested count, both published; toy state 3: 5, so the school's 1 is
-        1..5). (Full state 2021: with the All-students numbers movable at the 4th round,
-        four of them were withheld, the state's enrolment among them; without, the year
-        passed at its 6th round with none.)"""
+        :func:`_audit_rounds`' last resort withholds one). Some values are pinned by the
+        state's numbers alone: a school's grade of one pupil, not tested, whose enrolment
+        can be no more than the state's pupils not tested (its enrolled count less its
+        tested count, both published; toy state 3: 5, so the school's 1 is 1..5). (Full
+        state 2021: with the All-students numbers movable at the 4th round, four of them
+        were withheld, the state's enrolment among them; without, the year passed at its
+        6th round with none.)"""
         bounds = self.complement_bounds()
         hidden, open_ = self.hidden, ~self.hidden & self.eligible
         state = self.is_state
@@ -1569,7 +1570,7 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
                 continue
             # Last resort: the state's own All-students numbers of a grade may be
             # complements; where none of them is left, those of all grades (the headline
-            # every page compares with; in a state of one district, its district's numbers).
+            # every page compares with; in a small state, one district's numbers or nearly).
             st.keep_ok = True
             n_keep = st.fix(report)
             n_headline = 0

@@ -3,8 +3,9 @@
 `make test` hands whole files to pytest-xdist's two workers (``--dist loadfile``: a file's
 module-scoped fixtures, such as test_reliability.py's published site, are made once), the
 next file to whichever worker is free, in the order below. The longest files go first: when
-test_reliability.py (about 15 minutes of a worker) came last, one worker ran it alone for
-its last 10 minutes (session 57: 34 min 17 s, 158% of 2 cores). Files not named here follow,
+test_reliability.py (about 15 minutes of a worker) came near the end, the other worker had
+nothing left for its last 10-15 minutes (session 57: 34 min 17 s, 158% of 2 cores; 29 min 7 s
+and 173% in this order, with the bytecode kept too). Files not named here follow,
 in pytest's order. The seconds are a worker's, measured with ``--durations`` beside the
 other worker; only their order matters, and a wrong guess costs time, never a result.
 """

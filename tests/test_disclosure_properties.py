@@ -3,6 +3,7 @@ from CSV); the same input gives byte-identical output; relations hold on raw val
 
 from __future__ import annotations
 
+import functools
 import importlib
 from pathlib import Path
 
@@ -19,6 +20,16 @@ from site_builder.disclosure.sorting import dense_rank, lex_order
 from site_builder.disclosure.toy import toy_state
 
 POLICY = load_policy()
+
+
+@functools.cache
+def protected(seed: int, n_districts: int, schools: tuple[int, int],
+              size: tuple[float, float]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A toy state and its protect() output with the package's own settings, made once per
+    test process (a toy's protect takes 30-45 s; polars frames are never changed in place).
+    Call it before any monkeypatch of the disclosure modules."""
+    raw = toy_state(seed, n_districts=n_districts, schools=schools, size=size)
+    return raw, protect(raw, POLICY)
 
 
 def write_csv(published: pl.DataFrame, path: Path) -> Path:
@@ -118,32 +129,39 @@ def test_years_in_parallel_give_the_same_output(tmp_path: Path) -> None:
     assert rep.ok and rep.n_cells == raw.height
 
 
-@pytest.mark.parametrize("whole_group", [25000, 0], ids=["one LP per group", "chunked"])
-def test_large_group_proofs_agree_with_exact_ranges(tmp_path: Path, monkeypatch,
-                                                    whole_group: int) -> None:
-    """Force the neighbourhood proofs used for a state's large linked groups (every group
-    counts as large): a protected state still passes, with and without the raw cells as
-    hint, and a removed complement is still caught."""
-    from site_builder.disclosure import audit as audit_mod
-
-    monkeypatch.setattr(audit_mod, "WHOLE_GROUP_COLUMNS", whole_group)
-
-    raw = toy_state(2, n_districts=3, schools=(2, 3), size=(4.0, 0.6))
-    pub = protect(raw, POLICY)
-    path = write_csv(pub, tmp_path / "ok.csv")
+@pytest.fixture(scope="module")
+def large_toy(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, Path, Path]:
+    """A protected toy state of three districts as CSV, one that passes the exact audit, and
+    the same with one of its complements published again, a leak the exact audit catches.
+    Its linked groups are all smaller than LARGE_COMPONENT, so neither protect() nor the
+    exact audit reaches the large-group proofs: the pattern is the same whatever
+    WHOLE_GROUP_COLUMNS is (3,262 rows withheld either way, session 58), and is made once."""
+    raw, pub = protected(2, 3, (2, 3), (4.0, 0.6))
+    out = tmp_path_factory.mktemp("large_toy")
+    path = write_csv(pub, out / "ok.csv")
     exact = audit_published([path], POLICY)
     assert exact.ok, exact.render(limit=5)
     # The leak: a complementary count published again, one the exact audit catches (most
     # of this pattern's complements could go one at a time; the state's are needed).
     comp = pub.filter((pl.col("reason") == "complementary") & (pl.col("topic") == "enrollment")
                       ).sort(pl.col("level") != "state", maintain_order=True)
-    leak = None
     for victim in comp.head(20).iter_rows(named=True):
-        leak = write_csv(republished(pub, raw, victim), tmp_path / "leak.csv")
+        leak = write_csv(republished(pub, raw, victim), out / "leak.csv")
         if not audit_published([leak], POLICY).ok:
-            break
-    else:
-        pytest.fail("no complement of the first 20 is needed: the pattern over-suppresses")
+            return raw, path, leak
+    pytest.fail("no complement of the first 20 is needed: the pattern over-suppresses")
+
+
+@pytest.mark.parametrize("whole_group", [25000, 0], ids=["one LP per group", "chunked"])
+def test_large_group_proofs_agree_with_exact_ranges(large_toy: tuple[pl.DataFrame, Path, Path],
+                                                    monkeypatch, whole_group: int) -> None:
+    """Force the neighbourhood proofs used for a state's large linked groups (every group
+    counts as large): a protected state still passes, with and without the raw cells as
+    hint, and a removed complement is still caught."""
+    from site_builder.disclosure import audit as audit_mod
+
+    raw, path, leak = large_toy
+    monkeypatch.setattr(audit_mod, "WHOLE_GROUP_COLUMNS", whole_group)
     monkeypatch.setattr(audit_mod, "LARGE_COMPONENT", 5)
     monkeypatch.setattr(audit_mod, "EXACT_LIMIT", 0)   # no exact fallback: proofs only
     for hint in (raw, None):
@@ -165,8 +183,7 @@ def test_protect_reuses_its_proofs_and_still_passes_from_scratch() -> None:
     and no hint."""
     from site_builder.disclosure import audit_cells
 
-    raw = toy_state(7, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
-    pub = protect(raw, POLICY)
+    raw, pub = protected(7, 2, (2, 4), (3.6, 0.6))
     assert audit_cells(pub, POLICY).ok
 
 
@@ -270,8 +287,7 @@ def test_protect_leaves_a_pattern_the_quick_proofs_prove(monkeypatch) -> None:
     the full audit."""
     from site_builder.disclosure import audit as audit_mod
 
-    raw = toy_state(7, n_districts=2, schools=(2, 4), size=(3.6, 0.6))
-    usual = protect(raw, POLICY)
+    raw, usual = protected(7, 2, (2, 4), (3.6, 0.6))
     monkeypatch.setattr(audit_mod, "LARGE_COMPONENT", 5)   # every group is "large"
     monkeypatch.setattr(audit_mod, "LOCAL_ROUNDS", 1)      # weak quick proofs
     monkeypatch.setattr(audit_mod, "TRADE_ROUNDS", 0)

@@ -8,7 +8,15 @@ import sys
 
 import pytest
 
-from site_builder.parallel import ALLOCATOR_VAR, KEEP_FREED, makespan, pool, processes
+from site_builder.parallel import (
+    ALLOCATOR_VAR,
+    KEEP_FREED,
+    available_memory,
+    makespan,
+    pool,
+    processes,
+    uneven_processes,
+)
 
 
 def test_five_years_on_two_cores_run_in_three_processes() -> None:
@@ -21,6 +29,26 @@ def test_five_years_on_two_cores_run_in_three_processes() -> None:
     assert processes(3, 2) == 3
     assert processes(1, 2) == 1
     assert processes(5, 1) == 1
+
+
+def test_uneven_jobs_start_at_once_where_the_memory_holds_them() -> None:
+    gb = 1 << 30
+    year = int(3.7 * gb)  # a full-state year's protect, at most
+    # Five of them: 23 GB free holds all five (85% of it), 20 GB four.
+    assert uneven_processes(5, 2, year, 23 * gb) == 5
+    assert uneven_processes(5, 2, year, 20 * gb) == 4
+    # Less memory never means fewer processes than jobs of equal length would get.
+    assert uneven_processes(5, 2, year, 12 * gb) == processes(5, 2) == 3
+    assert uneven_processes(5, 2, year, 1 * gb) == 3
+    # Toy states: every year at once, never more processes than years.
+    assert uneven_processes(3, 2, 1 << 20, 24 * gb) == 3
+    assert uneven_processes(1, 2, 1 << 20, 24 * gb) == 1
+    assert uneven_processes(5, 1, year, 24 * gb) == 5
+
+
+def test_available_memory_is_this_machines() -> None:
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert 0 < available_memory() <= total
 
 
 @pytest.mark.parametrize("cores", [2, 3, 4])

@@ -55,6 +55,10 @@ log = logging.getLogger(__name__)
 NONE, PRIMARY, COMPLEMENTARY, TOP, BOTTOM = range(5)
 REASON_NAMES = ("", "primary", "complementary", "top_coded", "bottom_coded")
 MAX_AUDIT_ROUNDS = 50
+BYTES_PER_CELL = 7_700
+"""About the most memory a process protecting one year takes, per raw cell of the year (full
+state: 483,000-487,000 cells a year, up to 3.70 GB a process; session 58). Years are
+protected at once in as many processes as the memory holds (:func:`parallel.pool`)."""
 BIG = 1.0e9
 MAX_NARROW_ROUNDS = 200
 STUBBORN_ROUNDS = 4
@@ -1124,11 +1128,11 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
     Every number that discloses a group of fewer than ``policy.min_cell_size`` students,
     directly or by derivation across all the tables, is withheld. Deterministic.
     Years are independent populations: with ``workers > 1`` they are protected on that many
-    cores, in as many processes as finish them soonest (:func:`parallel.processes`: five
-    years on two cores, three), with the same result. ``witnesses``: filled with the
-    witnesses of each year's passing audit (restricted data: points near the true values),
-    which let the publication gate's audit check the proofs instead of searching for them
-    again.
+    cores, all at once where the memory holds them (:func:`parallel.uneven_processes`: a
+    year's protect can take 4 times as long as another's), with the same result.
+    ``witnesses``: filled with the witnesses of each year's passing audit (restricted data:
+    points near the true values), which let the publication gate's audit check the proofs
+    instead of searching for them again.
     ``on_year(year, cells, witnesses)``: called as each year is done (in the order they
     finish), e.g. to keep it and report progress: a full-state year takes minutes.
     """
@@ -1144,7 +1148,8 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
     if workers > 1 and len(years) > 1:
         from functools import partial
 
-        with pool(len(years), workers) as procs:
+        biggest = max(p.height for p in parts)
+        with pool(len(years), workers, job_bytes=BYTES_PER_CELL * biggest) as procs:
             one = partial(_protect_one, policy=policy, audit=audit)
             for year, result in procs.imap_unordered(one, zip(years, parts, strict=True)):
                 finished(year, result)

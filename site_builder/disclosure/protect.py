@@ -1564,6 +1564,21 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
                 log.info("audit round %d: nothing in their regions frees %d values shown "
                          "narrow; they lose their whole unit (%d withheld)", rnd + 1,
                          len(again), n_units)
+        if exact_now and len(again):
+            # The state's own values that the exact round showed narrow and that nothing
+            # frees (freeing never moves a state value): what pins them is the state's other
+            # numbers, so they get the state's grade numbers as complements now, not after
+            # rounds of complements elsewhere (toy states: rounds 4-13 of 15).
+            sv = again[st.is_state[again] & np.isin(again, narrow)]
+            if len(sv):
+                st.keep_ok = True
+                n_sv = st.fix(_audit.AuditReport(
+                    failures=[f for f in found if f.var_id in set(sv.tolist())]))
+                st.keep_ok = False
+                n_again += n_sv
+                again = np.setdiff1d(again, sv)
+                log.info("audit round %d: %d of the state's values shown narrow get %d of its "
+                         "grade numbers as complements", rnd + 1, len(sv), n_sv)
         if len(again):
             st.anywhere[again[strikes[again] >= GLOBAL_STRIKES]] = True
             g = np.zeros(st.n_rel + st.n_reg_rel, bool)

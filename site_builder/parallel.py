@@ -8,11 +8,12 @@ system shares the cores between the processes; each process holds one year in me
 for jobs of about the same length the fewest processes that give the shortest time are
 taken (:func:`processes`).
 
-A full state's years are not of the same length: protect took 391 to 1,473 s of CPU per
-year in one run (session 57), and the longest, started last, ran alone for its last
-1,000 s while the other core idled. Jobs of uneven length all start at once where memory
-allows (:func:`uneven_processes`): the cores are shared among the years left to the end,
-so the longest year gets a core to itself only when every other year is done.
+A full state's years are not of the same length: by when each finished, protect took about
+400 to 1,500 s of CPU a year in one run (session 57), and the longest, started last, ran
+alone for its last 1,000 s while the other core idled. Jobs of uneven length all start at
+once where memory allows (:func:`uneven_processes`): the cores are shared among the years
+left to the end, so the longest year gets a core to itself only when every other year is
+done.
 :func:`pool` starts them.
 """
 

@@ -89,7 +89,10 @@ this many rounds gets an exact round next: what fails it may be the regional pro
 pattern. (Full state 2025, session 58: the same 20 ELA and Math tested counts, beside 1-20
 others, were unproven from round 3 and freed by nothing from then on; the exact round came
 only when they had failed 2 * STUBBORN_ROUNDS rounds, at round 9, and proved them all with
-nothing more withheld. Rounds 5-8, about 300 s beside other work, went by for nothing.)"""
+nothing more withheld. Rounds 5-8, about 300 s beside other work, went by for nothing. But
+the rule also gave 2023 an exact round at round 4, for 12 values of a group of 294,917
+columns, which took longer than the rounds of complements it replaced: benchmarks/README.md,
+"session 58".)"""
 FEW_FAILURES = 5
 """A round that fails this many values or fewer logs each of them in full."""
 STALL_SHARE = 0.95
@@ -1135,8 +1138,8 @@ def protect(raw: pl.DataFrame, policy: Policy, *, audit: bool = True,
     Every number that discloses a group of fewer than ``policy.min_cell_size`` students,
     directly or by derivation across all the tables, is withheld. Deterministic.
     Years are independent populations: with ``workers > 1`` they are protected on that many
-    cores, all at once where the memory holds them (:func:`parallel.uneven_processes`: a
-    year's protect can take 4 times as long as another's), with the same result.
+    cores, all at once where the memory holds them (:func:`parallel.uneven_processes`: one
+    year's protect can take several times as long as another's), with the same result.
     ``witnesses``: filled with the witnesses of each year's passing audit (restricted data:
     points near the true values), which let the publication gate's audit check the proofs
     instead of searching for them again.

@@ -1523,7 +1523,8 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             log.info("audit round %d: %d complements free %d of %d values failing again "
                      "(LPs over their regions, %.1f s)", rnd + 1, n_freeing, len(freed),
                      len(again), time.perf_counter() - t1)
-            found = [f for f in found if f.var_id not in set(freed.tolist())]
+            freed_ids = set(freed.tolist())
+            found = [f for f in found if f.var_id not in freed_ids]
             again = unfreed
             # Values that nothing frees in UNFREED_ROUNDS rounds, or failing 2 *
             # STUBBORN_ROUNDS rounds that not even the state's grades free: what fails them
@@ -1575,8 +1576,9 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             sv = again[st.is_state[again] & np.isin(again, narrow)]
             if len(sv):
                 st.keep_ok = True
+                sv_ids = set(sv.tolist())
                 n_sv = st.fix(_audit.AuditReport(
-                    failures=[f for f in found if f.var_id in set(sv.tolist())]))
+                    failures=[f for f in found if f.var_id in sv_ids]))
                 st.keep_ok = False
                 n_again += n_sv
                 again = np.setdiff1d(again, sv)

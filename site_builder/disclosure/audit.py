@@ -1794,16 +1794,22 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                     break
 
     def whole_group(todo: np.ndarray) -> None:
-        """Exact LPs over the whole group for the few values no neighbourhood proves (simplex:
-        the first solve takes minutes on the full state's largest groups, each value after
-        it seconds, going on from the last basis)."""
+        """Exact LPs over the whole group for the few values no neighbourhood proves (simplex
+        from a vertex near ``base``, each value going on from the last basis: seconds a value
+        on the full state's largest groups). Without bound perturbation: with it, primal
+        simplex ends some of these LPs on perturbed bounds and hands the rest to dual
+        simplex, which crawled (full state 2023, a group of 294,917 columns: the 25th LP
+        of an exact round, after 24 of 0-234 iterations and 0.3-7 s each, ran over 10
+        minutes in dual phase 2, and the same LP read back from the model and basis it
+        started from took 129 iterations, 3.5 s; dual simplex from there, 6,954 iterations
+        in 90 s unfinished). Without it the whole round took 98.7 s (session 59)."""
         nonlocal solves
         req = np.zeros(n, np.int64)
         req[todo] = required[todo]
         _, _, s = _batch_ranges(A, lo, hi, rlo, rhi, req, np.zeros(n, np.int64), rng,
                                 rounds=0, on_point=lambda x: fold_local(np.arange(n), x),
                                 on_binding=None if binding_out is None else
-                                binding_out.__setitem__, start=base)
+                                binding_out.__setitem__, start=base, perturb=False)
         solves += s
 
     def one_by_one(todo: np.ndarray) -> None:
@@ -1886,7 +1892,7 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
                   rounds: int = N_DIRECTIONS + MAX_FOCUSED_ROUNDS,
                   on_point: Callable[[np.ndarray], None] | None = None,
                   on_binding: Callable[[int, np.ndarray], None] | None = None,
-                  start: np.ndarray | None = None,
+                  start: np.ndarray | None = None, perturb: bool = True,
                   ) -> tuple[np.ndarray, np.ndarray, int]:
     """Min and max of every column with ``required`` > 0 (``exact=False``: only as far as
     random directions get; the spread found is then a lower bound on the range; with
@@ -1903,9 +1909,12 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
     more values left to the partner passes), partner LPs 10.0 s against 14.9 s,
     partner-region LPs 5.1 s against 14.3 s, and the round 39.8 s against 61.0 s with the
     same 67 values failing; an exact LP over a whole group of 36,849 columns for 5 values
-    0.7 s against 5.8 s, with the same ranges."""
+    0.7 s against 5.8 s, with the same ranges. ``perturb=False``: primal simplex without its
+    bound perturbation (see :func:`_prove_large`'s ``whole_group``)."""
     n = A.shape[1]
     h = _model(A, lo, hi, rlo, rhi, ipm=ipm)
+    if not perturb:
+        h.setOptionValue("primal_simplex_bound_perturbation_multiplier", 0.0)
     if start is not None and not ipm:
         _from_point(h, start)
     row_comp = None  # each row's component (rows of one component hold only its columns)

@@ -627,13 +627,13 @@ def test_later_audit_rounds_prove_only_what_was_withheld_since_or_failed(
         assert (now["pattern"] != 0).sum() > now["settled"].sum()  # some to prove
 
 
-def test_a_value_failing_twice_stubborn_rounds_that_nothing_frees_gets_an_exact_round(
-        monkeypatch) -> None:
+def test_a_value_nothing_frees_round_after_round_gets_an_exact_round(monkeypatch) -> None:
     """A value left unproven round after round, beside values failing once each (so that no
-    round is a stall), and that no complement in its region frees: once it has failed
-    2 * STUBBORN_ROUNDS rounds, the next round solves its group exactly, before more rounds
-    of complements (full state 2025: 20 tested counts unproven in rounds 4-11; the exact
-    round proved them all with nothing more withheld). Without the rule, no round here is
+    round is a stall), and that no complement in its region frees: once nothing has freed it
+    in UNFREED_ROUNDS rounds, the next round solves its group exactly, before more rounds of
+    complements (full state 2025: 20 tested counts unproven from round 3; the exact round
+    proved them all with nothing more withheld). Without the rule, the exact round waits
+    until it has failed 2 * STUBBORN_ROUNDS rounds; without that one too, no round here is
     exact: the failures never stall, and a fresh value fails beside it every round."""
     import importlib
 
@@ -642,9 +642,14 @@ def test_a_value_failing_twice_stubborn_rounds_that_nothing_frees_gets_an_exact_
     k = 2 * protect_mod.STUBBORN_ROUNDS
     _, calls = staged(0, unproven_rounds=k + 1, fresh_rounds=k + 1)
     exact = [i + 1 for i, c in enumerate(calls) if c.get("exact_count")]
-    # Round k is its k-th failure; round k + 1 is the exact one, and only once for it.
-    assert exact == [k + 1], exact
-    assert calls[k]["exact_count"] == protect_mod.EXACT_WHEN_STALLED
+    # It fails first in round 1, again (and nothing frees it) in rounds 2 and 3: round 4 is
+    # the exact one, and only once for it.
+    assert exact == [protect_mod.UNFREED_ROUNDS + 2], exact
+    assert calls[exact[0] - 1]["exact_count"] == protect_mod.EXACT_WHEN_STALLED
+    # The older rule, alone: round k is its k-th failure, round k + 1 the exact one.
+    monkeypatch.setattr(protect_mod, "UNFREED_ROUNDS", 10**6)
+    _, calls = staged(0, unproven_rounds=k + 1, fresh_rounds=k + 1)
+    assert [i + 1 for i, c in enumerate(calls) if c.get("exact_count")] == [k + 1]
 
 
 def test_a_round_that_withholds_a_stubborn_unit_is_not_followed_by_an_exact_one(

@@ -83,6 +83,19 @@ EXACT_WHEN_STALLED = 400
 """After a round that stalled (see :func:`stalled`), the next round's audit solves a large
 group exactly for up to this many values left in it (on the full state: a few minutes for
 the group's first LP, then seconds a value)."""
+UNFREED_ROUNDS = 2
+"""A value left unproven again that nothing in its region frees (:meth:`_State.freeing`) in
+this many rounds gets an exact round next: what fails it may be the regional proofs, not the
+pattern. (Full state 2025, session 58: the same 20 ELA and Math tested counts, beside 1-20
+others, were unproven from round 3 and freed by nothing from then on; the exact round came
+only when they had failed 2 * STUBBORN_ROUNDS rounds, at round 9, and proved them all with
+nothing more withheld. Rounds 5-8, about 300 s beside other work, went by for nothing. The
+rule also gave 2023 an exact round at round 4, for 12 values of a group of 294,917 columns,
+and there one LP crawled in HiGHS's dual simplex for many minutes, which made 2023 the
+last year done and the publish 6 minutes longer, so session 59 took the rule out; with that
+LP mended (see ``audit._prove_large``'s ``whole_group``) the round took 98.7 s, proved 10
+of the 12 and showed 2 exactly, and 2023 was done in 351.8 s: benchmarks/README.md,
+"session 59".)"""
 FEW_FAILURES = 5
 """A round that fails this many values or fewer logs each of them in full."""
 STALL_SHARE = 0.95
@@ -1387,10 +1400,11 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
     do, one in every relation it is in, and after GLOBAL_STRIKES failures in any region. When
     a round fails (nearly) the values the round before failed (:func:`stalled`), or fails
     only values that failed before and that nothing in their regions frees, or values that
-    failed 2 * STUBBORN_ROUNDS rounds and that nothing frees, the next one
-    solves their whole group exactly for up to EXACT_WHEN_STALLED values a group (a
-    full-state year stalled on 69 Science values, round after round). Only when nothing is
-    left to withhold near the failing values does a round run every proof the audit has.
+    nothing has freed in UNFREED_ROUNDS rounds (or that failed 2 * STUBBORN_ROUNDS rounds
+    and nothing frees), the next one solves their whole group exactly for up to
+    EXACT_WHEN_STALLED values a group (a full-state year stalled on 69 Science values, round
+    after round). Only when nothing is left to withhold near the failing values does a round
+    run every proof the audit has.
     """
     strikes = np.zeros(len(st.reason), np.int64)  # rounds a value has failed in
     thorough = False
@@ -1408,6 +1422,7 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
     prepared = (system, _audit.hint_values(cells, system, cells))
     year = int(cells["year"][0]) if cells.height else 0
     settled = np.zeros(len(st.reason), bool)  # withheld values an audit round proved
+    unfreed_rounds = np.zeros(len(st.reason), np.int64)  # rounds nothing freed a value in
     for rnd in range(MAX_AUDIT_ROUNDS):
         t0 = time.perf_counter()
         published = render(cells, system, st.reason, policy, st.show_known)
@@ -1514,12 +1529,17 @@ def _audit_rounds(st: _State, cells: pl.DataFrame, system: System, policy: Polic
             freed_ids = set(freed.tolist())
             found = [f for f in found if f.var_id not in freed_ids]
             again = unfreed
-            # Values failing 2 * STUBBORN_ROUNDS rounds that not even the state's grades
-            # free: what fails them may be the regional proofs, not the pattern, so the next
-            # round solves their groups exactly, before more rounds of complements (full
-            # state 2025 with IPM_COLUMNS 40,000: 20 ELA and Math tested counts unproven in
-            # rounds 4-11; an exact round proved all of them with nothing more withheld).
-            hard = unfreed[strikes[unfreed] >= 2 * STUBBORN_ROUNDS]
+            # Values that nothing frees in UNFREED_ROUNDS rounds, or failing 2 *
+            # STUBBORN_ROUNDS rounds that not even the state's grades free: what fails them
+            # may be the regional proofs, not the pattern, so the next round solves their
+            # groups exactly, before more rounds of complements (full state 2025 with
+            # IPM_COLUMNS 40,000: 20 ELA and Math tested counts unproven in rounds 4-11; an
+            # exact round proved all of them with nothing more withheld).
+            # (Not a value an exact LP showed narrow: another would show it narrow again;
+            # STUBBORN_ROUNDS withholds its unit.)
+            unfreed_rounds[unfreed[~np.isin(unfreed, narrow)]] += 1
+            hard = unfreed[(strikes[unfreed] >= 2 * STUBBORN_ROUNDS)
+                           | (unfreed_rounds[unfreed] >= UNFREED_ROUNDS)]
             if len(hard) and not thorough and not np.isin(hard, solved_exactly).all():
                 stall = True
             # (Not when STUBBORN_ROUNDS has just withheld a unit: the pattern around them

@@ -411,7 +411,8 @@ def test_a_round_has_stalled_when_nearly_the_same_values_fail_again() -> None:
 
 def test_exact_lps_started_from_a_known_point_give_the_same_ranges() -> None:
     """The audit's LPs start from a basis HiGHS finds near a feasible point (crossover), not
-    from nothing: the exact ranges must not change. Three districts' counts of a rare group
+    from nothing, and a whole group's exact LPs run without primal simplex's bound
+    perturbation: the exact ranges must not change. Three districts' counts of a rare group
     (each withheld, 1..29) add up to a published state total of 40, each district's count
     and its other group to its published total."""
     A = csc_matrix(np.array([[1.0, 1.0, 1.0, 0.0, 0.0, 0.0],
@@ -425,10 +426,12 @@ def test_exact_lps_started_from_a_known_point_give_the_same_ranges() -> None:
     assert np.allclose(A @ start, rhs)
     req = np.full(6, 1000, np.int64)  # never wide enough: every range is solved exactly
     ranges = [audit_mod._batch_ranges(A, lo, hi, rhs, rhs, req, np.zeros(6, np.int64),
-                                      np.random.default_rng(1), rounds=0, start=s)[:2]
-              for s in (None, start)]
-    assert np.array_equal(ranges[0][0], ranges[1][0])
-    assert np.array_equal(ranges[0][1], ranges[1][1])
+                                      np.random.default_rng(1), rounds=0, start=s,
+                                      perturb=p)[:2]
+              for s, p in ((None, True), (start, True), (start, False))]
+    for other in ranges[1:]:
+        assert np.array_equal(ranges[0][0], other[0])
+        assert np.array_equal(ranges[0][1], other[1])
     assert ranges[1][0].tolist() == [1.0, 1.0, 1.0, 71.0, 91.0, 31.0]
     assert ranges[1][1].tolist() == [29.0, 29.0, 29.0, 99.0, 119.0, 59.0]
 

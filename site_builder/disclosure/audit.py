@@ -1913,8 +1913,10 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
     bound perturbation (see :func:`_prove_large`'s ``whole_group``)."""
     n = A.shape[1]
     h = _model(A, lo, hi, rlo, rhi, ipm=ipm)
-    if not perturb:
-        h.setOptionValue("primal_simplex_bound_perturbation_multiplier", 0.0)
+    if not perturb and h.setOptionValue("primal_simplex_bound_perturbation_multiplier",
+                                        0.0) != highspy.HighsStatus.kOk:
+        raise RuntimeError("this HiGHS has no option primal_simplex_bound_perturbation_"
+                           "multiplier: pin highspy to the version in uv.lock")
     if start is not None and not ipm:
         _from_point(h, start)
     row_comp = None  # each row's component (rows of one component hold only its columns)

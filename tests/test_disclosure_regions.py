@@ -409,12 +409,16 @@ def test_a_round_has_stalled_when_nearly_the_same_values_fail_again() -> None:
     assert not stalled(before, np.r_[np.arange(90), np.arange(500, 510)])  # 10% new
 
 
-def test_exact_lps_started_from_a_known_point_give_the_same_ranges() -> None:
+def test_exact_lps_started_from_a_known_point_give_the_same_ranges(
+        caplog: pytest.LogCaptureFixture) -> None:
     """The audit's LPs start from a basis HiGHS finds near a feasible point (crossover), not
-    from nothing, and a whole group's exact LPs run without primal simplex's bound
-    perturbation: the exact ranges must not change. Three districts' counts of a rare group
-    (each withheld, 1..29) add up to a published state total of 40, each district's count
-    and its other group to its published total."""
+    from nothing; they may run without primal simplex's bound perturbation; and a whole
+    group's exact LPs are guarded against a crawl (an LP that reaches ``crawl_limit``
+    iterations is solved again from its starting basis without the perturbation; here the
+    limit is 1, so that the LPs that need more are solved again): the exact ranges must not
+    change. Three districts' counts of a rare group (each withheld, 1..29) add up to a
+    published state total of 40, each district's count and its other group to its
+    published total."""
     A = csc_matrix(np.array([[1.0, 1.0, 1.0, 0.0, 0.0, 0.0],
                              [1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
                              [0.0, 1.0, 0.0, 0.0, 1.0, 0.0],
@@ -425,10 +429,18 @@ def test_exact_lps_started_from_a_known_point_give_the_same_ranges() -> None:
     start = np.array([5.0, 20.0, 15.0, 95.0, 100.0, 45.0])
     assert np.allclose(A @ start, rhs)
     req = np.full(6, 1000, np.int64)  # never wide enough: every range is solved exactly
+    caplog.set_level(logging.INFO, logger="site_builder.disclosure.audit")
     ranges = [audit_mod._batch_ranges(A, lo, hi, rhs, rhs, req, np.zeros(6, np.int64),
                                       np.random.default_rng(1), rounds=0, start=s,
-                                      perturb=p)[:2]
-              for s, p in ((None, True), (start, True), (start, False))]
+                                      perturb=p, crawl_limit=c)[:2]
+              for s, p, c in ((None, True, None), (start, True, None), (start, False, None),
+                              (start, True, 1), (None, True, 1))]
+    again = [r.args for r in caplog.records
+             if "solved again without bound perturbation" in r.getMessage()]
+    assert len(again) >= 2, "crawl_limit=1 should have sent LPs to the second solve"
+    # Each for its own reason, not for a flag left from the solve before it.
+    assert all(isinstance(a, tuple) and (a[1] > 1 or a[2] > audit_mod.STALLED_CHECKS)
+               for a in again), again
     for other in ranges[1:]:
         assert np.array_equal(ranges[0][0], other[0])
         assert np.array_equal(ranges[0][1], other[1])

@@ -165,6 +165,14 @@ REGION_EXACT_COUNT = 100
 over its own region (the first pass's random directions can miss a value that its region
 alone does let move: full state 2024 spent a whole audit round, about 9 s, on one such
 value, a school's count at 0 that no pass had a partner for)."""
+CRAWL_ITERATIONS = 3000
+"""Simplex iterations an exact LP over a whole large group may take with primal simplex's
+bound perturbation before it is solved again without it (see :func:`_guarded`)... Full state
+2025, an exact round's LPs over a group of 298,785 columns: 0-477 iterations each; the LP
+that crawled (2023) was unfinished after 44,152 dual iterations (150 s) from its basis."""
+STALLED_CHECKS = 50
+"""... or this many checks of its limits in a row without an iteration (see :func:`_guarded`;
+an LP's first solve from a crossover basis makes 3)."""
 PARTNER_HOPS = 2
 """How far (in relations) around the linked values a partners LP reaches."""
 PARTNER_ROOM = 10.0
@@ -967,6 +975,76 @@ def _solve(h: highspy.Highs, cost: np.ndarray, sense: highspy.ObjSense) -> np.nd
     # 3,500-column partners LP; the first solve is faster with dual). No effect under ipm.
     h.setOptionValue("simplex_strategy", 4)
     return np.asarray(h.getSolution().col_value)
+
+
+def _set(h: highspy.Highs, name: str, value: float | int) -> None:
+    """Set a HiGHS option the audit relies on, or fail loudly: a HiGHS without it would
+    silently solve another way."""
+    if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+        raise RuntimeError(f"this HiGHS has no option {name} (or refuses {value!r}): pin "
+                           "highspy to the version in uv.lock")
+
+
+SolveFn = Callable[[highspy.Highs, np.ndarray, highspy.ObjSense], "np.ndarray | None"]
+
+
+def _guarded(h: highspy.Highs, limit: int) -> SolveFn:
+    """:func:`_solve` for the exact LPs over a whole large group, guarded against a crawl.
+    Primal simplex perturbs the bounds, and usually ends sooner for it (full state 2025: an
+    exact round of 25 values over a group of 298,785 columns, 267.9 s with it against
+    460.9 s without). But it may end on the perturbed bounds and hand the rest to dual
+    simplex, which can crawl: full state 2023, the 25th LP of an exact round over a group
+    of 294,917 columns ran over 10 minutes, where the same LP without the perturbation took
+    117 iterations (session 59). Seen there (gdb): dual simplex finding no entering column,
+    trying to prove the LP infeasible and failing, pass after pass, without an iteration
+    (so ``simplex_iteration_limit`` never stops it). So HiGHS calls back at every check of
+    its limits, and a solve is interrupted after ``limit`` simplex iterations or
+    STALLED_CHECKS checks without one (the round's LPs took 0-477 iterations); it is then
+    solved again from the basis it started from, without the perturbation and unguarded.
+    Dual simplex prices by Devex: its default, exact steepest-edge weights, spent 96 s on
+    that LP's basis (458,533 rows) before its first check. Counts, not seconds: what is
+    solved, and so the pattern, does not depend on the machine's speed."""
+    _set(h, "simplex_dual_edge_weight_strategy", 1)  # Devex
+    perturbation = float(h.getOptionValue("primal_simplex_bound_perturbation_multiplier")[1])
+    seen = {"iterations": -1, "stalled": 0}
+
+    def check(kind: highspy.cb.HighsCallbackType, message: str,
+              out: highspy.cb.HighsCallbackOutput,
+              into: highspy.cb.HighsCallbackInput, data: object) -> None:
+        it = out.simplex_iteration_count
+        seen["stalled"] = seen["stalled"] + 1 if it == seen["iterations"] else 0
+        seen["iterations"] = it
+        # Set every time: HiGHS keeps the flag from one solve to the next.
+        # Set every time: HiGHS keeps the flag from one solve to the next.
+        into.user_interrupt = it > limit or seen["stalled"] > STALLED_CHECKS
+
+    h.setCallback(check, None)
+    interrupt = highspy.cb.HighsCallbackType.kCallbackSimplexInterrupt
+
+    def solve(h: highspy.Highs, cost: np.ndarray, sense: highspy.ObjSense) -> np.ndarray | None:
+        start = h.getBasis()
+        seen["iterations"], seen["stalled"] = -1, 0
+        h.startCallback(interrupt)
+        try:
+            x = _solve(h, cost, sense)
+        finally:
+            h.stopCallback(interrupt)
+        if x is not None or h.getModelStatus() != highspy.HighsModelStatus.kInterrupt:
+            return x
+        log.info("an exact LP over %d columns interrupted after %d iterations (%d checks "
+                 "without one): solved again without bound perturbation", h.getNumCol(),
+                 seen["iterations"], seen["stalled"])
+        if start.valid:
+            h.setBasis(start)
+        else:
+            h.clearSolver()
+        _set(h, "primal_simplex_bound_perturbation_multiplier", 0.0)
+        try:
+            return _solve(h, cost, sense)
+        finally:
+            _set(h, "primal_simplex_bound_perturbation_multiplier", perturbation)
+
+    return solve
 
 
 _SCHEDULER_READY = False
@@ -1796,23 +1874,15 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     def whole_group(todo: np.ndarray) -> None:
         """Exact LPs over the whole group for the few values no neighbourhood proves (simplex
         from a vertex near ``base``, each value going on from the last basis: seconds a value
-        on the full state's largest groups). Without bound perturbation: with it, primal
-        simplex ends some of these LPs on perturbed bounds and hands the rest to dual
-        simplex, which crawled (full state 2023, a group of 294,917 columns: the 25th LP
-        of an exact round, after 24 of 0-234 iterations and 0.3-7 s each, ran over 10
-        minutes in dual phase 2, and the same LP read back from the model and basis it
-        started from took 129 iterations, 3.5 s; dual simplex from there, 6,954 iterations
-        in 90 s unfinished). Without it the whole round took 98.7 s. It costs elsewhere:
-        2025's exact round (25 values of a group of 298,785 columns) took 460.9 s without
-        it against 267.9 s with it, with the same ranges; the full-state publish is still
-        the sooner for it, 34 min 9 s against 40 min 26 s (session 59)."""
+        on the full state's largest groups), guarded against a crawl (see :func:`_guarded`)."""
         nonlocal solves
         req = np.zeros(n, np.int64)
         req[todo] = required[todo]
         _, _, s = _batch_ranges(A, lo, hi, rlo, rhi, req, np.zeros(n, np.int64), rng,
                                 rounds=0, on_point=lambda x: fold_local(np.arange(n), x),
                                 on_binding=None if binding_out is None else
-                                binding_out.__setitem__, start=base, perturb=False)
+                                binding_out.__setitem__, start=base,
+                                crawl_limit=CRAWL_ITERATIONS)
         solves += s
 
     def one_by_one(todo: np.ndarray) -> None:
@@ -1896,6 +1966,7 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
                   on_point: Callable[[np.ndarray], None] | None = None,
                   on_binding: Callable[[int, np.ndarray], None] | None = None,
                   start: np.ndarray | None = None, perturb: bool = True,
+                  crawl_limit: int | None = None,
                   ) -> tuple[np.ndarray, np.ndarray, int]:
     """Min and max of every column with ``required`` > 0 (``exact=False``: only as far as
     random directions get; the spread found is then a lower bound on the range; with
@@ -1913,15 +1984,14 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
     partner-region LPs 5.1 s against 14.3 s, and the round 39.8 s against 61.0 s with the
     same 67 values failing; an exact LP over a whole group of 36,849 columns for 5 values
     0.7 s against 5.8 s, with the same ranges. ``perturb=False``: primal simplex without its
-    bound perturbation (see :func:`_prove_large`'s ``whole_group``)."""
+    bound perturbation; ``crawl_limit``: with it, but guarded (see :func:`_guarded`)."""
     n = A.shape[1]
     h = _model(A, lo, hi, rlo, rhi, ipm=ipm)
-    if not perturb and h.setOptionValue("primal_simplex_bound_perturbation_multiplier",
-                                        0.0) != highspy.HighsStatus.kOk:
-        raise RuntimeError("this HiGHS has no option primal_simplex_bound_perturbation_"
-                           "multiplier: pin highspy to the version in uv.lock")
+    if not perturb:
+        _set(h, "primal_simplex_bound_perturbation_multiplier", 0.0)
     if start is not None and not ipm:
         _from_point(h, start)
+    solve = _solve if crawl_limit is None else _guarded(h, crawl_limit)
     row_comp = None  # each row's component (rows of one component hold only its columns)
     if on_binding is not None:
         Ar = A.tocsr()
@@ -1929,7 +1999,7 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
         row_comp = np.full(A.shape[0], -1, np.int64)
         row_comp[has] = comp[Ar.indices[Ar.indptr[:-1][has]]]
     solves = 1
-    x = _solve(h, np.zeros(n), highspy.ObjSense.kMinimize)
+    x = solve(h, np.zeros(n), highspy.ObjSense.kMinimize)
     if x is None:  # published numbers contradict each other: nothing is proven
         return lo.copy(), lo.copy(), solves
     mn, mx = x.copy(), x.copy()
@@ -1946,7 +2016,7 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
         c = np.zeros(n)
         c[todo] = rng.choice([-1.0, 1.0], len(todo))
         for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
-            x = _solve(h, c, sense)
+            x = solve(h, c, sense)
             solves += 1
             if x is not None:
                 mn, mx = np.minimum(mn, x), np.maximum(mx, x)
@@ -1978,7 +2048,7 @@ def _batch_ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray
             (highspy.ObjSense.kMinimize,) if both.any() else ())
         duals = None
         for sense in senses:
-            x = _solve(h, cost, sense)
+            x = solve(h, cost, sense)
             solves += 1
             if x is None:  # cannot happen for a feasible, bounded model; stay safe
                 mn[pick], mx[pick] = lo[pick], lo[pick]

@@ -448,6 +448,24 @@ def test_exact_lps_started_from_a_known_point_give_the_same_ranges(
     assert ranges[1][1].tolist() == [29.0, 29.0, 29.0, 99.0, 119.0, 59.0]
 
 
+def test_a_solve_crawls_past_its_limit_or_after_checks_without_an_iteration() -> None:
+    """The guard on a whole group's exact LPs stops a solve after its iteration limit, or
+    after STALLED_CHECKS checks in a row without an iteration: the crawl seen in full state
+    2023 (dual simplex failing to prove the LP infeasible, pass after pass) counted none."""
+    stalled = audit_mod.STALLED_CHECKS
+    c = audit_mod._Crawl(10)
+    assert not any(c.check(i) for i in range(11))
+    assert c.check(11)
+    c.reset()
+    assert not any(c.check(5) for _ in range(stalled + 1))  # the first check is no stall
+    assert c.check(5)
+    c.reset()
+    # An iteration now and then is progress: the count of checks without one starts again.
+    assert not any(c.check(k // stalled) for k in range(10 * stalled))
+    c.reset()
+    assert not c.check(0)
+
+
 def test_the_first_lp_of_a_process_may_start_from_a_point() -> None:
     """HiGHS sets up its task scheduler in run(): a crossover before any run() in a process
     crashes it (highspy 1.16, a segfault; a pool worker's first LP is exactly that).

@@ -988,6 +988,25 @@ def _set(h: highspy.Highs, name: str, value: float | int) -> None:
 SolveFn = Callable[[highspy.Highs, np.ndarray, highspy.ObjSense], "np.ndarray | None"]
 
 
+class _Crawl:
+    """Whether a solve crawls, from the simplex iteration counts HiGHS gives at its checks of
+    its limits: more than ``limit`` iterations, or more than STALLED_CHECKS checks in a row
+    without an iteration (see :func:`_guarded`)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.reset()
+
+    def reset(self) -> None:
+        """Before each solve."""
+        self.iterations, self.stalled = -1, 0
+
+    def check(self, iterations: int) -> bool:
+        self.stalled = self.stalled + 1 if iterations == self.iterations else 0
+        self.iterations = iterations
+        return iterations > self.limit or self.stalled > STALLED_CHECKS
+
+
 def _guarded(h: highspy.Highs, limit: int) -> SolveFn:
     """:func:`_solve` for the exact LPs over a whole large group, guarded against a crawl.
     Primal simplex perturbs the bounds, and usually ends sooner for it (full state 2025: an
@@ -1006,24 +1025,20 @@ def _guarded(h: highspy.Highs, limit: int) -> SolveFn:
     solved, and so the pattern, does not depend on the machine's speed."""
     _set(h, "simplex_dual_edge_weight_strategy", 1)  # Devex
     perturbation = float(h.getOptionValue("primal_simplex_bound_perturbation_multiplier")[1])
-    seen = {"iterations": -1, "stalled": 0}
+    crawl = _Crawl(limit)
 
     def check(kind: highspy.cb.HighsCallbackType, message: str,
               out: highspy.cb.HighsCallbackOutput,
               into: highspy.cb.HighsCallbackInput, data: object) -> None:
-        it = out.simplex_iteration_count
-        seen["stalled"] = seen["stalled"] + 1 if it == seen["iterations"] else 0
-        seen["iterations"] = it
         # Set every time: HiGHS keeps the flag from one solve to the next.
-        # Set every time: HiGHS keeps the flag from one solve to the next.
-        into.user_interrupt = it > limit or seen["stalled"] > STALLED_CHECKS
+        into.user_interrupt = crawl.check(out.simplex_iteration_count)
 
     h.setCallback(check, None)
     interrupt = highspy.cb.HighsCallbackType.kCallbackSimplexInterrupt
 
     def solve(h: highspy.Highs, cost: np.ndarray, sense: highspy.ObjSense) -> np.ndarray | None:
         start = h.getBasis()
-        seen["iterations"], seen["stalled"] = -1, 0
+        crawl.reset()
         h.startCallback(interrupt)
         try:
             x = _solve(h, cost, sense)
@@ -1033,7 +1048,7 @@ def _guarded(h: highspy.Highs, limit: int) -> SolveFn:
             return x
         log.info("an exact LP over %d columns interrupted after %d iterations (%d checks "
                  "without one): solved again without bound perturbation", h.getNumCol(),
-                 seen["iterations"], seen["stalled"])
+                 crawl.iterations, crawl.stalled)
         if start.valid:
             h.setBasis(start)
         else:

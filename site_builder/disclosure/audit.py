@@ -167,12 +167,13 @@ alone does let move: full state 2024 spent a whole audit round, about 9 s, on on
 value, a school's count at 0 that no pass had a partner for)."""
 CRAWL_ITERATIONS = 3000
 """Simplex iterations an exact LP over a whole large group may take with primal simplex's
-bound perturbation before it is solved again without it (see :func:`_guarded`)... Full state
+bound perturbation before it is solved again without it (see :func:`_guarded`). Full state
 2025, an exact round's LPs over a group of 298,785 columns: 0-477 iterations each; the LP
 that crawled (2023) was unfinished after 44,152 dual iterations (150 s) from its basis."""
 STALLED_CHECKS = 50
-"""... or this many checks of its limits in a row without an iteration (see :func:`_guarded`;
-an LP's first solve from a crossover basis makes 3)."""
+"""Checks of HiGHS's limits in a row without an iteration after which such an LP is solved
+again the same way (see :func:`_guarded`; an LP's first solve from a crossover basis makes
+3; the LP that crawled in 2023 was stopped after 97 iterations and 51 such checks)."""
 PARTNER_HOPS = 2
 """How far (in relations) around the linked values a partners LP reaches."""
 PARTNER_ROOM = 10.0

@@ -179,6 +179,56 @@ def test_partner_regions_try_the_partners_values_near_the_link_before_its_whole_
     assert lps == ([1 + 3] if chain == 2 else [1 + 3, n])
 
 
+@pytest.mark.parametrize("held", [False, True])
+def test_a_pair_of_regions_that_proves_none_of_a_few_values_is_left(
+        monkeypatch, caplog, held: bool) -> None:
+    """Eight shares like district A's above (a_i + b_i = 45, b_i + b2_i = 90, b2_i + c_i =
+    100), A's all in region 0, B's in region 1. With C's values in B's region the pair of
+    regions proves every a_i (1..15); held in a third region (``held``), C's values pin them
+    all. A pair with more than PROBE_COUNT short values is first solved for PROBE_COUNT of
+    them: where none is proved the pair is left (LPs for 6 values, near then whole, where
+    all 8 took both), and the values are unproven all the same; where the probe proves
+    them, its points prove the rest too."""
+    k = 8
+    a, b, b2, c = (np.arange(k) + i * k for i in range(4))
+    rows = [(a, b), (b, b2), (b2, c)]
+    A = csc_matrix((np.ones(6 * k), (np.repeat(np.arange(3 * k), 2),
+                                     np.stack([np.stack(r, 1) for r in rows]).ravel())),
+                   shape=(3 * k, 4 * k))
+    base = np.r_[np.full(k, 5.0), np.full(k, 40.0), np.full(2 * k, 50.0)]
+    rhs = A @ base
+    lo = np.r_[np.ones(k), np.full(3 * k, 30.0)]
+    hi = np.r_[np.full(k, 29.0), np.full(3 * k, 1e7)]
+    req = np.r_[np.full(k, 5), np.zeros(3 * k, np.int64)]
+    region = np.repeat([0, 1, 1, 2 if held else 1], k)
+    unit = np.repeat([0, 1, 1, 2], k)  # districts A, B, B, C
+    _as_in_a_large_group(monkeypatch)
+    monkeypatch.setattr(audit_mod, "EXACT_LARGE_COLUMNS", 0)
+    monkeypatch.setattr(audit_mod, "REGION_EXACT_COUNT", 0)
+
+    def run() -> tuple[np.ndarray, int]:
+        with caplog.at_level(logging.DEBUG, logger=audit_mod.log.name):
+            caplog.clear()
+            _, _, _, unproven = audit_mod._prove_large(
+                A, lo, hi, rhs, rhs, req, base, region, np.random.default_rng(1),
+                thorough=False, unit=unit, regional=True)
+        # Values solved for, LP by LP (here each LP is a few solves, however many values).
+        tried = sum(int(r.getMessage().split(" for ")[1].split()[0]) for r in caplog.records
+                    if r.getMessage().startswith("partner regions 0+1:")
+                    and " for " in r.getMessage())
+        return unproven, tried
+
+    unproven, tried = run()
+    assert "partner districts proved 0 of 8" in caplog.text
+    assert unproven[:k].all() == held and not unproven[k:].any()
+    assert ("none of 6 probed proved; 8 left" in caplog.text) == held
+    monkeypatch.setattr(audit_mod, "PROBE_COUNT", k)  # no probe: every value, as before
+    unproven_all, tried_all = run()
+    assert np.array_equal(unproven_all, unproven)
+    assert "probed" not in caplog.text
+    assert (tried, tried_all) == ((6 + 6, 8 + 8) if held else (6, 8))
+
+
 def test_values_left_after_the_partner_passes_get_exact_lps_over_their_region(
         monkeypatch, caplog) -> None:
     """The region pass pushes its values with random directions only, which can miss one

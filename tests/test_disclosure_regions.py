@@ -180,7 +180,7 @@ def test_partner_regions_try_the_partners_values_near_the_link_before_its_whole_
 
 
 @pytest.mark.parametrize("held", [False, True])
-def test_a_pair_of_regions_that_proves_none_of_a_few_values_is_left(
+def test_exact_lps_that_prove_none_of_a_few_probed_values_leave_the_rest(
         monkeypatch, caplog, held: bool) -> None:
     """Eight shares like district A's above (a_i + b_i = 45, b_i + b2_i = 90, b2_i + c_i =
     100), A's all in region 0, B's in region 1. With C's values in B's region the pair of
@@ -188,7 +188,7 @@ def test_a_pair_of_regions_that_proves_none_of_a_few_values_is_left(
     all. A pair with more than PROBE_COUNT short values is first solved for PROBE_COUNT of
     them: where none is proved the pair is left (LPs for 6 values, near then whole, where
     all 8 took both), and the values are unproven all the same; where the probe proves
-    them, its points prove the rest too."""
+    them, its points prove the rest too. Region 0's exact LPs after it are probed alike."""
     k = 8
     a, b, b2, c = (np.arange(k) + i * k for i in range(4))
     rows = [(a, b), (b, b2), (b2, c)]
@@ -204,7 +204,6 @@ def test_a_pair_of_regions_that_proves_none_of_a_few_values_is_left(
     unit = np.repeat([0, 1, 1, 2], k)  # districts A, B, B, C
     _as_in_a_large_group(monkeypatch)
     monkeypatch.setattr(audit_mod, "EXACT_LARGE_COLUMNS", 0)
-    monkeypatch.setattr(audit_mod, "REGION_EXACT_COUNT", 0)
 
     def run() -> tuple[np.ndarray, int]:
         with caplog.at_level(logging.DEBUG, logger=audit_mod.log.name):
@@ -221,7 +220,9 @@ def test_a_pair_of_regions_that_proves_none_of_a_few_values_is_left(
     unproven, tried = run()
     assert "partner districts proved 0 of 8" in caplog.text
     assert unproven[:k].all() == held and not unproven[k:].any()
-    assert ("none of 6 probed proved; 8 left" in caplog.text) == held
+    assert ("partner regions 0+1: none of 6 probed proved; 8 left" in caplog.text) == held
+    # Then region 0's exact LPs, probed the same way.
+    assert ("region 0, exactly: none of 6 probed proved; 8 left" in caplog.text) == held
     monkeypatch.setattr(audit_mod, "PROBE_COUNT", k)  # no probe: every value, as before
     unproven_all, tried_all = run()
     assert np.array_equal(unproven_all, unproven)

@@ -57,6 +57,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import highspy
@@ -175,13 +176,13 @@ STALLED_CHECKS = 50
 again the same way (see :func:`_guarded`; an LP's first solve from a crossover basis makes
 3; the LP that crawled in 2023 was stopped after 97 iterations and 51 such checks)."""
 PROBE_COUNT = 6
-"""A pair of regions with more short values than this is first solved, near then whole, for
-this many of them, spread over the list (see ``partner_regions``); if that proves none of
-them, the pair is left, and its values go on to the later passes. Full state 2025, session
-61: regions 69 and 33 with 55 short values took 93 solves over 39,072 columns, then 93 over
-53,017 (124 s), and proved none; the probe took 7.6 s. Each pair the probe left there had
-proved none of its values without it; the year took 690.8 s against 900.4 s, with the same
-rows withheld."""
+"""Exact LPs for more values than this over a pair of regions (see ``partner_regions``), or
+over one region, are first solved for this many of them, spread over the list; if that
+proves none of them, the rest are left to the later passes (see ``probed``). Full state
+2025, session 61: regions 69 and 33 with 55 short values took 93 solves over 39,072 columns,
+then 93 over 53,017 (124 s), and proved none; the probe took 7.6 s. Each pair the probe left
+there had proved none of its values without it; the year took 690.8 s against 900.4 s, with
+the same rows withheld."""
 PARTNER_HOPS = 2
 """How far (in relations) around the linked values a partners LP reaches."""
 PARTNER_ROOM = 10.0
@@ -1538,6 +1539,12 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
                                 start=base[cols])
         solves += s
 
+    def exactly_over(cols: np.ndarray) -> Callable[[np.ndarray], None]:
+        """Exact LPs over ``cols`` for the values given."""
+        def run(mine: np.ndarray) -> None:
+            local(cols, mine, exact=True, rounds=_directions(len(mine)))
+        return run
+
     def around(seeds: np.ndarray, limit: int) -> np.ndarray:
         """The columns within NEIGHBOURHOOD_HOPS relations of ``seeds``, and further out
         (cycles through the hierarchy are long) while that stays within ``limit``."""
@@ -1572,9 +1579,9 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         for a, b in zip(cuts[:-1], cuts[1:], strict=True):
             if short_region[region[order[a]]]:
                 if exact:
-                    mine = todo[region[todo] == region[order[a]]]
-                    local(np.sort(order[a:b]), mine, exact=True,
-                          rounds=_directions(len(mine)))
+                    cols = np.sort(order[a:b])
+                    probed(f"region {region[order[a]]}, exactly",
+                           todo[region[todo] == region[order[a]]], exactly_over(cols))
                 else:
                     local(np.sort(order[a:b]), todo, exact=False)
 
@@ -1887,32 +1894,36 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
             mine_rows = np.unique(np.concatenate([links[i] for i in at]))
             near = np.union1d(np.flatnonzero(region == a),
                               linked(np.flatnonzero(region == b), mine[:0], mine_rows))
-            if len(mine) > PROBE_COUNT:
-                # A few first: where the pair proves none of them, it proves none of the rest.
-                probe = mine[np.linspace(0, len(mine) - 1, PROBE_COUNT).round().astype(int)]
-                if not pair(a, b, near, whole, probe).any():
-                    log.debug("partner regions %d+%d: none of %d probed proved; %d left",
-                              a, b, len(probe), len(mine))
-                    continue
-                # (Those the probe left short were solved exactly here: not again.)
-                mine = np.setdiff1d(mine[_short(mn[mine], mx[mine], required[mine])], probe)
-            if len(mine):
-                pair(a, b, near, whole, mine)
+            probed(f"partner regions {a}+{b}", mine, partial(pair, a, b, near, whole))
 
-    def pair(a: int, b: int, near: np.ndarray, whole: np.ndarray, mine: np.ndarray,
-             ) -> np.ndarray:
+    def pair(a: int, b: int, near: np.ndarray, whole: np.ndarray, mine: np.ndarray) -> None:
         """Exact LPs for ``mine`` over the pair's columns near the linking rows, then over
-        both regions whole for what that leaves short; whether each of ``mine`` is proven."""
-        todo = mine
+        both regions whole for what that leaves short."""
         for cols in (near, whole):
             t0, s0 = time.perf_counter(), solves
-            local(cols, todo, exact=True, rounds=_directions(len(todo)))
+            local(cols, mine, exact=True, rounds=_directions(len(mine)))
             log.debug("partner regions %d+%d: %d columns for %d short, %d solves, %.2f s",
-                      a, b, len(cols), len(todo), solves - s0, time.perf_counter() - t0)
-            todo = todo[_short(mn[todo], mx[todo], required[todo])]
-            if not len(todo):
+                      a, b, len(cols), len(mine), solves - s0, time.perf_counter() - t0)
+            mine = mine[_short(mn[mine], mx[mine], required[mine])]
+            if not len(mine):
                 break
-        return ~np.isin(mine, todo)
+
+    def probed(name: str, mine: np.ndarray, run: Callable[[np.ndarray], None]) -> None:
+        """``run`` (exact LPs for the values given) for ``mine``; for more than PROBE_COUNT
+        values, first for PROBE_COUNT of them spread over the list, and for the rest only
+        if that proved any (where LPs prove none of a few values, they prove none of the
+        rest: full state 2025)."""
+        if len(mine) > PROBE_COUNT:
+            probe = mine[np.linspace(0, len(mine) - 1, PROBE_COUNT).round().astype(int)]
+            run(probe)
+            if _short(mn[probe], mx[probe], required[probe]).all():
+                log.debug("%s: none of %d probed proved; %d left", name, len(probe),
+                          len(mine))
+                return
+            # (Those the probe left short were solved exactly by the same LPs: not again.)
+            mine = np.setdiff1d(mine[_short(mn[mine], mx[mine], required[mine])], probe)
+        if len(mine):
+            run(mine)
 
     def whole_group(todo: np.ndarray) -> None:
         """Exact LPs over the whole group for the few values no neighbourhood proves (simplex

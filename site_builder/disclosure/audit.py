@@ -181,8 +181,9 @@ over one region, are first solved for this many of them, spread over the list; i
 proves none of them, the rest are left to the later passes (see ``probed``). Full state
 2025, session 61: regions 69 and 33 with 55 short values took 93 solves over 39,072 columns,
 then 93 over 53,017 (124 s), and proved none; the probe took 7.6 s. Each pair the probe left
-there had proved none of its values without it; the year took 690.8 s against 900.4 s, with
-the same rows withheld."""
+there had proved none of its values without it: the year took 690.8 s against 900.4 s, with
+the same rows withheld; probing the regions' exact LPs too, 666.8 s and 2 rows fewer (a
+heuristic: a value left here may have been provable, and then costs a complement)."""
 PARTNER_HOPS = 2
 """How far (in relations) around the linked values a partners LP reaches."""
 PARTNER_ROOM = 10.0
@@ -1911,8 +1912,8 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
     def probed(name: str, mine: np.ndarray, run: Callable[[np.ndarray], None]) -> None:
         """``run`` (exact LPs for the values given) for ``mine``; for more than PROBE_COUNT
         values, first for PROBE_COUNT of them spread over the list, and for the rest only
-        if that proved any (where LPs prove none of a few values, they prove none of the
-        rest: full state 2025)."""
+        if that proved any (where LPs prove none of a few values, they have proved none
+        of the rest either, in the full state's 2025)."""
         if len(mine) > PROBE_COUNT:
             probe = mine[np.linspace(0, len(mine) - 1, PROBE_COUNT).round().astype(int)]
             run(probe)

@@ -1579,12 +1579,12 @@ def _prove_large(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray,
         short_region[region[todo]] = True
         for a, b in zip(cuts[:-1], cuts[1:], strict=True):
             if short_region[region[order[a]]]:
+                cols = np.sort(order[a:b])
                 if exact:
-                    cols = np.sort(order[a:b])
                     probed(f"region {region[order[a]]}, exactly",
                            todo[region[todo] == region[order[a]]], exactly_over(cols))
                 else:
-                    local(np.sort(order[a:b]), todo, exact=False)
+                    local(cols, todo, exact=False)
 
     # The nonzeros of A, and the rows that link regions (districts adding up to the state).
     entries = A_csr.tocoo()

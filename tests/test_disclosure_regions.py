@@ -499,6 +499,27 @@ def test_exact_lps_started_from_a_known_point_give_the_same_ranges(
     assert ranges[1][1].tolist() == [29.0, 29.0, 29.0, 99.0, 119.0, 59.0]
 
 
+def test_columns_an_lp_is_not_asked_about_are_never_solved_for() -> None:
+    """A neighbourhood's LP holds columns it is not asked about (``required`` 0). One that
+    every point gives the same fraction (a numerator pinned by a published rate, say) spans
+    no whole number, and was taken for a short value and solved exactly (session 62: 2,700
+    to 3,300 solves for each partner-district LP of a six-district toy state, where 5 to 23
+    were needed). Only the asked-about column is solved for."""
+    # x0 + x1 = 12.5 with x1 pinned at 2.5; x0 is asked about (needs 1), x1 is not.
+    A = csc_matrix(np.array([[1.0, 1.0]]))
+    rhs = np.array([12.5])
+    lo, hi = np.array([0.0, 2.5]), np.array([29.0, 2.5])
+    assert not audit_mod._short(np.array([2.5]), np.array([2.5]), np.array([0]))[0]
+    assert audit_mod._short(np.array([2.5]), np.array([2.5]), np.array([1]))[0]
+    picked: list[np.ndarray] = []
+    mn, mx, solves = audit_mod._batch_ranges(A, lo, hi, rhs, rhs, np.array([5, 0]),
+                                             np.zeros(2, np.int64), np.random.default_rng(1),
+                                             rounds=0, solved=picked)
+    assert [p.tolist() for p in picked] == [[0]]
+    assert (mn.tolist(), mx.tolist()) == ([10.0, 2.5], [10.0, 2.5])
+    assert solves == 3  # the first point, then x0's max and min
+
+
 def test_a_solve_crawls_past_its_limit_or_after_checks_without_an_iteration() -> None:
     """The guard on a whole group's exact LPs stops a solve after its iteration limit, or
     after STALLED_CHECKS checks in a row without an iteration: the crawl seen in full state

@@ -138,8 +138,10 @@ def publish(opts: PublishOptions) -> PublishResult:
             for debris in (staging, staging.parent / f".{staging.name}.src"):
                 if debris.exists():
                     shutil.rmtree(debris, ignore_errors=True)
-    assert isinstance(result, PublishResult)
-    if opts.progress:
-        console.print(result.gate_summary)
-        console.print(f"[green]Published {result.files:,} files to {site}[/green]")
+        assert isinstance(result, PublishResult)
+        # Said while the lock is held, so that a publish waiting for this one (--wait)
+        # prints its first step only after this line.
+        if opts.progress:
+            console.print(result.gate_summary)
+            console.print(f"[green]Published {result.files:,} files to {site}[/green]")
     return result

@@ -791,7 +791,7 @@ def check_system(system: System, k: Knowledge, policy: Policy,
         ilo = np.ceil(rng_lo - EPS)
         ihi = np.floor(rng_hi + EPS)
         width = ihi - ilo
-        fail = np.flatnonzero((width < req) & (req > 0))  # none needed: not looked at
+        fail = np.flatnonzero(_short(rng_lo, rng_hi, req))
         for i in fail:
             v = int(hvars[i])
             kind = ("unproven" if unproven[i] else "exact" if width[i] < 1
@@ -1174,7 +1174,7 @@ def _ranges(A: csc_matrix, lo: np.ndarray, hi: np.ndarray, rlo: np.ndarray, rhi:
             w_lo, w_hi = start.copy(), start.copy()
             np.minimum.at(w_lo, e_col[keep], x[keep])
             np.maximum.at(w_hi, e_col[keep], x[keep])
-            short = (required > 0) & _short(w_lo, w_hi, required)
+            short = _short(w_lo, w_hi, required)
             done = (np.bincount(comp, weights=short, minlength=len(sizes)) == 0) & (sizes > 0)
             done[large] = False
             at = done[comp]
